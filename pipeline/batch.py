@@ -1,0 +1,201 @@
+"""Batch: translate a tree of articles into a mirrored output tree, resumably.
+
+`IN/a/b.txt` becomes `OUT/a/b.en.txt` and `OUT/a/b.align.jsonl`; `OUT/summary.json`
+records every article (ok, skipped or error) and is rewritten after each one, so an
+interrupted run is resumed by running it again. One bad article never stops the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import __version__
+from .ingest import ARTICLE_SUFFIXES, Document, IngestError, parse
+from .segment import Segment, segment
+from .translate import Translator
+from .writers import english_text, sentence_records, write_json, write_jsonl, write_text
+
+SUMMARY = "summary.json"
+
+
+@dataclass
+class Article:
+    """What happened to one input file; one entry of summary.json.
+
+    status is ok, skipped (unchanged since an earlier run), error, or pending (not
+    reached yet: only seen in the summary of an interrupted run).
+    """
+
+    input: str
+    status: str = "pending"
+    error: str | None = None
+    output: str | None = None
+    encoding: str | None = None
+    sentences: int = 0
+    from_memory: int = 0
+    seconds: float = 0.0
+    sha256: str | None = None
+    settings: str | None = None
+
+
+@dataclass
+class _Pending:
+    article: Article
+    doc: Document
+    segments: list[Segment] = field(default_factory=list)
+
+
+def output_paths(out: Path, rel: str) -> tuple[Path, Path]:
+    """The English text and the sentence JSONL written for input path `rel`."""
+    stem, suffix = os.path.splitext(rel)
+    return out / f"{stem}.en{suffix or '.txt'}", out / f"{stem}.align.jsonl"
+
+
+def _walk(folder: Path, skip: Path) -> Iterator[Path]:
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        here = Path(root)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (here / d).resolve() != skip)
+        for name in sorted(files):
+            path = here / name
+            if path.suffix.lower() in ARTICLE_SUFFIXES and not name.startswith("."):
+                yield path
+        yield from (here / d for d in dirs if (here / d).is_symlink())
+
+
+def discover(inputs: Sequence[Path], out: Path) -> list[tuple[Path, str]]:
+    """List (path, relative name) of every article under the inputs, in a stable order.
+
+    Folders are walked recursively without following symbolic links (a linked file
+    or folder is listed so that it can be reported); the output folder is left out.
+    """
+    skip = out.resolve()
+    found: list[tuple[Path, str]] = []
+    for item in inputs:
+        if item.is_dir() and not item.is_symlink():
+            found += [(p, p.relative_to(item).as_posix()) for p in _walk(item, skip)]
+        else:
+            found.append((item, item.name))
+    return found
+
+
+def _read(path: Path) -> bytes:
+    if path.is_symlink():
+        raise IngestError("it is a symbolic link, which mtpipe does not follow; copy the file instead")
+    if not path.exists():
+        raise IngestError("it does not exist")
+    if path.is_dir():
+        raise IngestError("it is a folder, not a text file")
+    try:
+        return path.read_bytes()
+    except PermissionError:
+        raise IngestError("permission denied; make it readable") from None
+    except OSError as exc:
+        raise IngestError(f"it cannot be read ({exc.strerror or exc})") from None
+
+
+def _previous(out: Path) -> dict[str, dict]:
+    try:
+        articles = json.loads((out / SUMMARY).read_text(encoding="utf-8"))["articles"]
+        return {a["input"]: a for a in articles if isinstance(a, dict) and "input" in a}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def _unchanged(before: dict | None, sha: str, settings: str, out: Path, rel: str) -> bool:
+    return (
+        before is not None
+        and before.get("status") in ("ok", "skipped")
+        and before.get("sha256") == sha
+        and before.get("settings") == settings
+        and all(p.exists() for p in output_paths(out, rel))
+    )
+
+
+def run(
+    inputs: Sequence[Path],
+    out: Path,
+    translator: Translator,
+    force: bool = False,
+    progress: Callable[[int], Callable[[int], None]] | None = None,
+) -> dict:
+    """Translate every article under `inputs` into `out`; return the run summary.
+
+    `progress(total_sentences)` may return a callback that is told how many
+    sentences were just finished. Raises ModelError if the model cannot be loaded.
+    """
+    started = time.perf_counter()
+    settings = hashlib.sha256(translator.key.encode()).hexdigest()[:16]
+    before = _previous(out)
+    articles: list[Article] = []
+    pending: list[_Pending] = []
+    seen: set[str] = set()
+    for path, rel in discover(inputs, out):
+        article = Article(input=rel)
+        articles.append(article)
+        try:
+            if rel in seen:
+                raise IngestError(f"another input has the same relative path {rel}; run the two folders separately")
+            seen.add(rel)
+            data = _read(path)
+            article.sha256 = hashlib.sha256(data).hexdigest()
+            article.settings = settings
+            article.output = output_paths(out, rel)[0].relative_to(out).as_posix()
+            if not force and _unchanged(before.get(rel), article.sha256, settings, out, rel):
+                prior = before[rel]
+                article.status, article.encoding = "skipped", prior.get("encoding")
+                article.sentences, article.from_memory = prior.get("sentences", 0), prior.get("from_memory", 0)
+                continue
+            doc = parse(data, rel)
+            article.encoding = doc.encoding
+            pending.append(_Pending(article, doc, segment(doc)))
+        except IngestError as exc:
+            article.status, article.error = "error", f"{path}: {exc}"
+
+    advance = progress(sum(len(p.segments) for p in pending)) if progress else None
+    summary = _summary(translator, articles, started)
+    for item in pending:
+        t0 = time.perf_counter()
+        article = item.article
+        translations = translator.translate([s.text for s in item.segments])
+        text_path, jsonl_path = output_paths(out, article.input)
+        write_text(text_path, english_text(item.doc, item.segments, translations))
+        write_jsonl(jsonl_path, sentence_records(item.segments, translations))
+        article.sentences = len(item.segments)
+        article.from_memory = sum(t.from_memory for t in translations)
+        article.seconds = round(time.perf_counter() - t0, 3)
+        article.status = "ok"
+        summary = _summary(translator, articles, started)
+        write_json(out / SUMMARY, summary)
+        if advance:
+            advance(len(item.segments))
+    write_json(out / SUMMARY, summary)
+    return summary
+
+
+def _summary(translator: Translator, articles: list[Article], started: float) -> dict:
+    counts = {status: sum(a.status == status for a in articles) for status in ("ok", "skipped", "error", "pending")}
+    done = [a for a in articles if a.status != "error"]
+    return {
+        "mtpipe": __version__,
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "model": translator.model.name,
+        "revision": translator.model.revision,
+        "backend": translator.backend_name,
+        "settings": asdict(translator.settings),
+        "model_loaded": translator.loaded,
+        "seconds": round(time.perf_counter() - started, 3),
+        "totals": {
+            "articles": len(articles),
+            **counts,
+            "sentences": sum(a.sentences for a in done),
+            "from_memory": sum(a.from_memory for a in done),
+        },
+        "articles": [asdict(a) for a in articles],
+    }

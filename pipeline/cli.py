@@ -1,0 +1,149 @@
+"""Command line: argument parsing, progress and exit codes; the work is in the stages.
+
+Exit codes: 0 everything translated (or skipped as unchanged); 1 some articles
+failed (see summary.json); 2 nothing could be done (bad arguments, model not
+loadable, unreadable input for `translate`); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+
+EXIT_OK, EXIT_ARTICLE_FAILED, EXIT_FATAL, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class _Fatal(Exception):
+    """An error that ends the command with one line on stderr and exit code 2."""
+
+
+def _model_options() -> argparse.ArgumentParser:
+    from .hub import DEFAULT_MODEL
+
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("model")
+    group.add_argument("--model", default=DEFAULT_MODEL, help=f"hub id or local folder of a Marian checkpoint (default: {DEFAULT_MODEL})")
+    group.add_argument("--backend", default="transformers", help="translation engine (default: transformers)")
+    group.add_argument("--beam", type=int, default=None, metavar="N", help="beam size (default: the model's generation config)")
+    group.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="where the model runs (default: auto)")
+    group.add_argument("--batch-tokens", type=int, default=2048, metavar="N", help="source tokens per batch, padding included (default: 2048)")
+    group.add_argument("--cache", type=Path, default=None, metavar="PATH", help="translation memory file (default: memory.sqlite3 in the user cache dir)")
+    group.add_argument("--no-cache", action="store_true", help="do not read or write the translation memory")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mtpipe", description="French→English machine translation of article folders with MarianMT.")
+    parser.add_argument("--version", action="version", version=f"mtpipe {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = _model_options()
+
+    run = sub.add_parser("run", parents=[common], help="translate files and folders of articles", description="Translate .txt/.md articles (folders recursively) into OUT, mirroring the tree.")
+    run.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="article files or folders")
+    run.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="output folder")
+    run.add_argument("--force", action="store_true", help="translate articles again even if unchanged since the last run")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(handler=_cmd_run)
+
+    tr = sub.add_parser("translate", parents=[common], help="translate one text to stdout", description="Translate one article (a file, or - for stdin) and print the English with the same layout.")
+    tr.add_argument("file", nargs="?", default="-", metavar="FILE", help="article file, or - for standard input (default)")
+    tr.set_defaults(handler=_cmd_translate)
+    return parser
+
+
+def _translator(args: argparse.Namespace):
+    from .hub import resolve
+    from .memory import TranslationMemory, default_path
+    from .translate import DecodeSettings, Translator
+
+    if args.beam is not None and args.beam < 1:
+        raise _Fatal("--beam must be at least 1")
+    if args.batch_tokens < 1:
+        raise _Fatal("--batch-tokens must be at least 1")
+    model = resolve(args.model)
+    memory = None
+    if not args.no_cache:
+        path = args.cache or default_path()
+        try:
+            memory = TranslationMemory(path)
+        except Exception as exc:
+            raise _Fatal(f"cannot open the translation memory {path}: {exc}; pass --cache PATH elsewhere or --no-cache") from None
+    return Translator(model, args.backend, DecodeSettings(args.beam, args.batch_tokens, args.device), memory)
+
+
+def _progress(enabled: bool):
+    def start(total: int):
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, unit="sent", dynamic_ncols=True, disable=not enabled)
+        return bar.update
+
+    return start
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .batch import SUMMARY, run
+
+    missing = [str(p) for p in args.inputs if not p.exists() and not p.is_symlink()]
+    if missing:
+        raise _Fatal(f"input not found: {', '.join(missing)}")
+    try:
+        args.output.mkdir(parents=True, exist_ok=True)
+        probe = args.output / ".mtpipe-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise _Fatal(f"cannot write to the output folder {args.output} ({exc.strerror or exc}); choose another -o") from None
+    summary = run(args.inputs, args.output, _translator(args), force=args.force, progress=_progress(not args.quiet and sys.stderr.isatty()))
+    totals = summary["totals"]
+    failed = [a for a in summary["articles"] if a["status"] == "error"]
+    for article in failed:
+        print(f"mtpipe: failed: {article['error']}", file=sys.stderr)
+    print(
+        f"{totals['ok']} translated, {totals['skipped']} unchanged, {totals['error']} failed; "
+        f"{totals['sentences']} sentences ({totals['from_memory']} from memory) in {summary['seconds']:.1f} s; "
+        f"see {args.output / SUMMARY}",
+        file=sys.stderr,
+    )
+    return EXIT_ARTICLE_FAILED if failed else EXIT_OK
+
+
+def _cmd_translate(args: argparse.Namespace) -> int:
+    from .ingest import IngestError, parse
+    from .segment import segment
+    from .writers import english_text
+
+    name = "<stdin>" if args.file == "-" else args.file
+    try:
+        data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+        doc = parse(data, name)
+    except (OSError, IngestError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise _Fatal(f"cannot translate {name}: {reason}") from None
+    segments = segment(doc)
+    translations = _translator(args).translate([s.text for s in segments])
+    sys.stdout.buffer.write(english_text(doc, segments, translations).encode("utf-8"))
+    sys.stdout.flush()
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `mtpipe` command."""
+    from .hub import ModelError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (_Fatal, ModelError) as exc:
+        print(f"mtpipe: error: {exc}", file=sys.stderr)
+        return EXIT_FATAL
+    except KeyboardInterrupt:
+        print("mtpipe: interrupted; run the same command again to finish the rest", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

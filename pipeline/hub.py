@@ -1,0 +1,83 @@
+"""Find a Marian checkpoint on disk: a local folder, or a hub id through the hub cache.
+
+Both end as a local folder plus a revision string, so that loading is one code path
+and the translation memory can key on the exact weights without loading them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_MODEL = "Helsinki-NLP/opus-mt-fr-en"
+_HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+_CONFIG_FILES = ["config.json", "generation_config.json", "*.spm", "vocab.json", "tokenizer_config.json", "special_tokens_map.json"]
+_WEIGHTS_SAFE = "model.safetensors"
+_WEIGHTS_PICKLE = "pytorch_model.bin"
+_FINGERPRINT_BYTES = 1 << 20
+
+
+class ModelError(RuntimeError):
+    """The model cannot be found, fetched or loaded; the message names the model and the fix."""
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """Where a checkpoint lives: the name the user gave, its folder, and its revision."""
+
+    name: str
+    path: Path
+    revision: str
+
+
+def _fingerprint(folder: Path) -> str:
+    """Hash a local checkpoint cheaply: small files whole, big ones by size, head and tail."""
+    digest = hashlib.sha256()
+    for file in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
+        digest.update(file.name.encode() + b"\0")
+        size = file.stat().st_size
+        with file.open("rb") as fh:
+            if size <= 2 * _FINGERPRINT_BYTES:
+                digest.update(fh.read())
+            else:
+                digest.update(str(size).encode() + fh.read(_FINGERPRINT_BYTES))
+                fh.seek(-_FINGERPRINT_BYTES, 2)
+                digest.update(fh.read())
+    return "local-" + digest.hexdigest()[:16]
+
+
+def _download(repo_id: str, patterns: list[str]) -> Path:
+    from huggingface_hub import snapshot_download
+
+    return Path(snapshot_download(repo_id, allow_patterns=patterns))
+
+
+def resolve(name: str) -> ModelRef:
+    """Return the local folder and revision of a model given as a folder or a hub id.
+
+    Hub models come from the Hugging Face cache (honouring HF_HOME, HF_HUB_OFFLINE),
+    downloading only the tokenizer, config and one weights file, safetensors first.
+    """
+    folder = Path(name).expanduser()
+    if folder.is_dir():
+        if not (folder / "config.json").is_file():
+            raise ModelError(f"model folder {folder} has no config.json: point --model at a folder saved with save_pretrained()")
+        return ModelRef(name, folder.resolve(), _fingerprint(folder))
+    if not _HUB_ID.match(name):
+        raise ModelError(f"model folder {name} does not exist: check the --model path")
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
+
+    try:
+        path = _download(name, [*_CONFIG_FILES, _WEIGHTS_SAFE])
+        if not (path / _WEIGHTS_SAFE).exists():
+            path = _download(name, [*_CONFIG_FILES, _WEIGHTS_PICKLE])
+    except RepositoryNotFoundError:
+        raise ModelError(f"model {name} does not exist on the Hugging Face hub (or is private): check the name, or pass --model DIR with a local copy") from None
+    except (LocalEntryNotFoundError, HfHubHTTPError, OSError):
+        raise ModelError(
+            f"model {name} is not in the Hugging Face cache and cannot be downloaded (offline?): "
+            f"run `mtpipe run` once on a connected machine (or `hf download {name}`) to fill the cache, or pass --model DIR with a local copy"
+        ) from None
+    return ModelRef(name, path, path.name)

@@ -1,0 +1,105 @@
+"""Ingest: article bytes → Document (lines with their own line endings, encoding, hash).
+
+Decoding is strict and explicit so that nothing is silently mangled: a byte-order
+mark decides first, then strict UTF-8, then charset-normalizer restricted to the
+single-byte encodings French files actually come in. Anything else is refused with
+a one-sentence reason instead of being guessed.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import re
+from dataclasses import dataclass
+
+ARTICLE_SUFFIXES = (".txt", ".md")
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Legacy encodings of French text, most common first (ties go to the first).
+_LEGACY_ENCODINGS = ["cp1252", "latin_1", "iso8859_15", "mac_roman"]
+_LINE = re.compile(r"([^\r\n]*)(\r\n|\r|\n)")
+
+
+class IngestError(ValueError):
+    """The file cannot be read as a text article; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Line:
+    """One physical line: its text and the line ending that followed it ("" at EOF)."""
+
+    number: int
+    text: str
+    newline: str
+
+
+@dataclass(frozen=True)
+class Document:
+    """A decoded article, line by line, exactly as it was laid out."""
+
+    name: str
+    lines: tuple[Line, ...]
+    encoding: str
+    sha256: str
+    markdown: bool = False
+
+    @property
+    def text(self) -> str:
+        return "".join(line.text + line.newline for line in self.lines)
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Return (text, encoding name) for an article's bytes, or raise IngestError."""
+    if not data:
+        raise IngestError("the file is empty")
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding), encoding
+            except UnicodeDecodeError as exc:
+                raise IngestError(f"it starts with a {encoding} byte-order mark but is not valid {encoding} ({exc.reason} at byte {exc.start})") from None
+    if b"\x00" in data:
+        raise IngestError("it contains NUL bytes, so it is binary, not a text article")
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    match = from_bytes(data, cp_isolation=_LEGACY_ENCODINGS).best()
+    if match is None:
+        raise IngestError("its encoding is neither UTF-8 nor a Western European one, so it is probably not text; convert it to UTF-8")
+    return str(match), match.encoding
+
+
+def split_lines(text: str) -> tuple[Line, ...]:
+    """Split text into lines, keeping each line's own ending (LF, CRLF or CR)."""
+    lines: list[Line] = []
+    end = 0
+    for m in _LINE.finditer(text):
+        lines.append(Line(len(lines) + 1, m.group(1), m.group(2)))
+        end = m.end()
+    if end < len(text):
+        lines.append(Line(len(lines) + 1, text[end:], ""))
+    return tuple(lines)
+
+
+def parse(data: bytes, name: str) -> Document:
+    """Decode an article's bytes into a Document; raise IngestError if it has no text."""
+    text, encoding = decode(data)
+    if not text.strip():
+        raise IngestError("it contains only whitespace, so there is nothing to translate")
+    return Document(
+        name=name,
+        lines=split_lines(text),
+        encoding=encoding,
+        sha256=hashlib.sha256(data).hexdigest(),
+        markdown=name.lower().endswith(".md"),
+    )

@@ -1,0 +1,85 @@
+"""Writers: the English article, its sentence records, the run summary; atomically.
+
+`english_text` and `sentence_records` are pure; the `write_*` functions are the only
+places that touch the output folder, always through a temporary file and a rename
+so that a reader (or a killed run) never sees half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from .ingest import Document
+from .segment import Segment
+from .translate import Translation
+
+
+def english_text(doc: Document, segments: Sequence[Segment], translations: Sequence[Translation]) -> str:
+    """Rebuild the article in English with the source layout: each sentence replaced in place.
+
+    Whatever lies between sentences (indentation, Markdown markers, spacing) and every
+    line ending is kept as it was; lines without sentences are kept verbatim.
+    """
+    by_line: dict[int, list[tuple[Segment, Translation]]] = {}
+    for seg, tr in zip(segments, translations, strict=True):
+        by_line.setdefault(seg.line, []).append((seg, tr))
+    out = []
+    for line in doc.lines:
+        pos, parts = 0, []
+        for seg, tr in by_line.get(line.number, []):
+            parts += [line.text[pos : seg.start], tr.text]
+            pos = seg.end
+        parts += [line.text[pos:], line.newline]
+        out.append("".join(parts))
+    return "".join(out)
+
+
+def sentence_records(segments: Sequence[Segment], translations: Sequence[Translation]) -> list[dict]:
+    """One JSON-ready record per sentence, in document order."""
+    return [
+        {
+            "id": seg.id,
+            "line": seg.line,
+            "start": seg.start,
+            "end": seg.end,
+            "src": seg.text,
+            "mt": tr.text,
+            "logprob": None if tr.logprob is None else round(tr.logprob, 4),
+            "pieces": tr.pieces,
+            "from_memory": tr.from_memory,
+        }
+        for seg, tr in zip(segments, translations, strict=True)
+    ]
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write bytes to path through a temporary file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write text as UTF-8 (line endings exactly as given)."""
+    atomic_write(path, text.encode("utf-8"))
+
+
+def write_jsonl(path: Path, records: Sequence[dict]) -> None:
+    """Write one JSON object per line, UTF-8, non-ASCII kept readable."""
+    write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+
+
+def write_json(path: Path, obj: dict) -> None:
+    write_text(path, json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
