@@ -24,6 +24,9 @@ _BOMS = (
 )
 # Legacy encodings of French text, most common first (ties go to the first).
 _LEGACY_ENCODINGS = ["cp1252", "latin_1", "iso8859_15", "mac_roman"]
+# charset-normalizer's default (0.2) rejects short French texts dense in accents and
+# curly quotes; random binary data still scores far above this.
+_MAX_CHAOS = 0.5
 _LINE = re.compile(r"([^\r\n]*)(\r\n|\r|\n)")
 
 
@@ -73,7 +76,7 @@ def decode(data: bytes) -> tuple[str, str]:
         pass
     from charset_normalizer import from_bytes
 
-    match = from_bytes(data, cp_isolation=_LEGACY_ENCODINGS).best()
+    match = from_bytes(data, cp_isolation=_LEGACY_ENCODINGS, threshold=_MAX_CHAOS).best()
     if match is None:
         raise IngestError("its encoding is neither UTF-8 nor a Western European one, so it is probably not text; convert it to UTF-8")
     return str(match), match.encoding

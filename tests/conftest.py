@@ -1,0 +1,43 @@
+"""Shared fixtures: paths to real data, the fixture model, and a model-free test backend."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from pipeline.hub import ModelRef
+from pipeline.translate import BACKENDS, DecodeSettings, Hypothesis
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+TINY_MODEL = ROOT / "models" / "tiny-fr-en"
+SEED = ROOT / "seeds" / "000_46fe319679e0c617.txt"
+
+
+class EchoBackend:
+    """Translates by upper-casing, one token per word: lets tests see exactly what the
+    engine was given, without a model. Instances record every batch."""
+
+    max_input_tokens = 8
+    loads = 0
+
+    def __init__(self, model: ModelRef, settings: DecodeSettings):
+        type(self).loads += 1
+        self.batches: list[list[str]] = []
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split()) + 1
+
+    def generate(self, texts: Sequence[str], max_new_tokens: int) -> list[Hypothesis]:
+        self.batches.append(list(texts))
+        return [Hypothesis(t.upper(), -0.5 * self.count_tokens(t), self.count_tokens(t)) for t in texts]
+
+
+BACKENDS["echo"] = EchoBackend
+
+
+@pytest.fixture
+def echo_model(tmp_path: Path) -> ModelRef:
+    return ModelRef("echo-model", tmp_path, "rev1")

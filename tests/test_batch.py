@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import EchoBackend
+from pipeline.batch import discover, output_paths, run
+from pipeline.hub import ModelRef
+from pipeline.memory import TranslationMemory
+from pipeline.translate import DecodeSettings, Translator
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x06\x00\x00\x00"
+
+
+def make_corpus(root: Path) -> None:
+    (root / "sub" / "deep").mkdir(parents=True)
+    (root / "good.txt").write_text("Le chat dort. Il pleut.\n\nFin de l'article.\n", encoding="utf-8")
+    (root / "empty.txt").write_bytes(b"")
+    (root / "image.txt").write_bytes(PNG)
+    (root / "w1252.txt").write_bytes("L’été à Noël coûte 5 €.\r\n".encode("cp1252"))
+    (root / "sub" / "deep" / "note.md").write_text("# Titre\n\nTexte.", encoding="utf-8")
+    (root / "sub" / "ignored.pdf").write_bytes(b"%PDF")
+
+
+def translator(tmp_path: Path, memory: bool = True) -> Translator:
+    tm = TranslationMemory(tmp_path / "tm.sqlite3") if memory else None
+    return Translator(ModelRef("echo", tmp_path, "r1"), "echo", DecodeSettings(), tm)
+
+
+def statuses(summary: dict) -> dict[str, str]:
+    return {a["input"]: a["status"] for a in summary["articles"]}
+
+
+def test_batch_translates_good_files_and_reports_bad_ones(tmp_path: Path) -> None:
+    make_corpus(tmp_path / "in")
+    out = tmp_path / "out"
+    summary = run([tmp_path / "in"], out, translator(tmp_path))
+    assert statuses(summary) == {
+        "empty.txt": "error",
+        "good.txt": "ok",
+        "image.txt": "error",
+        "sub/deep/note.md": "ok",
+        "w1252.txt": "ok",
+    }
+    errors = {a["input"]: a["error"] for a in summary["articles"] if a["error"]}
+    assert "empty" in errors["empty.txt"] and "binary" in errors["image.txt"]
+    assert all("\n" not in e for e in errors.values())
+    assert (out / "good.en.txt").read_text(encoding="utf-8") == "LE CHAT DORT. IL PLEUT.\n\nFIN DE L'ARTICLE.\n"
+    assert (out / "w1252.en.txt").read_bytes().decode("utf-8") == "L’ÉTÉ À NOËL COÛTE 5 €.\r\n"
+    assert (out / "sub" / "deep" / "note.en.md").read_text(encoding="utf-8") == "# TITRE\n\nTEXTE."
+    records = [json.loads(line) for line in (out / "good.align.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(r["id"], r["src"], r["mt"]) for r in records] == [
+        ("p1.s1", "Le chat dort.", "LE CHAT DORT."),
+        ("p1.s2", "Il pleut.", "IL PLEUT."),
+        ("p3.s1", "Fin de l'article.", "FIN DE L'ARTICLE."),
+    ]
+    on_disk = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert on_disk["totals"] == {"articles": 5, "ok": 3, "skipped": 0, "error": 2, "pending": 0, "sentences": 6, "from_memory": 0}
+
+
+def test_rerun_skips_unchanged_and_memory_serves_deleted_outputs(tmp_path: Path) -> None:
+    make_corpus(tmp_path / "in")
+    out = tmp_path / "out"
+    run([tmp_path / "in"], out, translator(tmp_path))
+    again = run([tmp_path / "in"], out, translator(tmp_path))
+    assert statuses(again)["good.txt"] == "skipped" and again["totals"]["skipped"] == 3
+    (tmp_path / "in" / "good.txt").write_text("Le chat dort. Il neige.\n", encoding="utf-8")
+    for path in output_paths(out, "w1252.txt"):
+        path.unlink()
+    EchoBackend.loads = 0
+    third = translator(tmp_path)
+    summary = run([tmp_path / "in"], out, third)
+    by_name = {a["input"]: a for a in summary["articles"]}
+    assert by_name["good.txt"]["status"] == "ok" and by_name["good.txt"]["from_memory"] == 1
+    assert by_name["w1252.txt"]["status"] == "ok" and by_name["w1252.txt"]["from_memory"] == 1
+    assert by_name["sub/deep/note.md"]["status"] == "skipped"
+    assert EchoBackend.loads == 1  # only "Il neige." needed the engine
+    forced = run([tmp_path / "in"], out, translator(tmp_path), force=True)
+    assert forced["totals"]["skipped"] == 0 and forced["totals"]["ok"] == 3
+
+
+def test_output_inside_input_is_not_ingested(tmp_path: Path) -> None:
+    make_corpus(tmp_path)
+    out = tmp_path / "translated"
+    run([tmp_path], out, translator(tmp_path))
+    names = [rel for _, rel in discover([tmp_path], out)]
+    assert not any(n.startswith("translated/") for n in names) and "good.txt" in names
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links")
+def test_symbolic_links_are_reported_not_followed(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "outside.txt").write_text("Secret.", encoding="utf-8")
+    (tmp_path / "in" / "a.txt").write_text("Texte.", encoding="utf-8")
+    (tmp_path / "in" / "link.txt").symlink_to(tmp_path / "outside.txt")
+    (tmp_path / "in" / "loop").symlink_to(tmp_path / "in")
+    summary = run([tmp_path / "in"], tmp_path / "out", translator(tmp_path))
+    assert statuses(summary) == {"a.txt": "ok", "link.txt": "error", "loop": "error"}
+    assert all("symbolic link" in a["error"] for a in summary["articles"] if a["status"] == "error")

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import TINY_MODEL
+from pipeline.hub import DEFAULT_MODEL, ModelError, resolve
+from pipeline.translate import DecodeSettings, TransformersBackend
+
+
+def test_local_folder_has_a_content_revision(tmp_path: Path) -> None:
+    copy = tmp_path / "m"
+    shutil.copytree(TINY_MODEL, copy)
+    first = resolve(str(copy))
+    assert first.path == copy.resolve() and first.revision == resolve(str(TINY_MODEL)).revision
+    (copy / "generation_config.json").write_text('{"num_beams": 2}')
+    assert resolve(str(copy)).revision != first.revision
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("does/not/exist", "model folder does/not/exist does not exist"),
+        ("./nothing-here", "does not exist"),
+    ],
+)
+def test_bad_paths_name_the_problem(name: str, message: str) -> None:
+    with pytest.raises(ModelError, match=message):
+        resolve(name)
+
+
+def test_folder_without_config_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="no config.json"):
+        resolve(str(tmp_path))
+
+
+def test_hub_model_missing_offline_names_model_and_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path))
+    with pytest.raises(ModelError) as err:
+        resolve(DEFAULT_MODEL)
+    assert DEFAULT_MODEL in str(err.value) and "--model DIR" in str(err.value)
+
+
+def test_corrupt_weights_name_the_model(tmp_path: Path) -> None:
+    copy = tmp_path / "m"
+    shutil.copytree(TINY_MODEL, copy)
+    (copy / "model.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(ModelError, match="could not be loaded from"):
+        TransformersBackend(resolve(str(copy)), DecodeSettings())

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.ingest import parse
+from pipeline.segment import halve, segment, sentence_spans, split_to_fit
+
+
+def sentences(text: str) -> list[str]:
+    return [text[a:b] for a, b in sentence_spans(text)]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Il pleut. Il fait froid.", ["Il pleut.", "Il fait froid."]),
+        ("M. Dupont est arrivé. Mme Durand aussi.", ["M. Dupont est arrivé.", "Mme Durand aussi."]),
+        ("Il a dit « Bonjour. » Capitale de la France.", ["Il a dit « Bonjour. »", "Capitale de la France."]),
+        ("Il a dit « Bonjour. »\u00a0Capitale de la France.", ["Il a dit « Bonjour. »", "Capitale de la France."]),
+        ("Il a dit “Bonjour !” Puis il est parti.", ["Il a dit “Bonjour !”", "Puis il est parti."]),
+        ("C'est fini… Demain on verra.", ["C'est fini…", "Demain on verra."]),
+        ("Des pommes, des poires, etc. Le marché était plein.", ["Des pommes, des poires, etc.", "Le marché était plein."]),
+        ("Saut en wingsuit au-dessus de Bogota Le sportif a sauté.", ["Saut en wingsuit au-dessus de Bogota", "Le sportif a sauté."]),
+        ("Il lit Le Monde chaque matin.", ["Il lit Le Monde chaque matin."]),
+        ("Marine Le Pen a parlé à La Haye.", ["Marine Le Pen a parlé à La Haye."]),
+        ("Le 3,5 % de hausse. 12 000 personnes.", ["Le 3,5 % de hausse.", "12 000 personnes."]),
+        ("Crédit : Getty", ["Crédit : Getty"]),
+        ("Bonjour", ["Bonjour"]),
+        ("   ", []),
+        ("  Deux espaces.  Avant et après.  ", ["Deux espaces.", "Avant et après."]),
+    ],
+)
+def test_sentence_spans(text: str, expected: list[str]) -> None:
+    assert sentences(text) == expected
+
+
+def test_segment_ids_offsets_and_markdown_markers() -> None:
+    doc = parse("# Le titre\n\n- Premier point. Second point.\nFin".encode(), "a.md")
+    segs = segment(doc)
+    assert [(s.id, s.text) for s in segs] == [
+        ("p1.s1", "Le titre"),
+        ("p3.s1", "Premier point."),
+        ("p3.s2", "Second point."),
+        ("p4.s1", "Fin"),
+    ]
+    for s in segs:
+        assert doc.lines[s.line - 1].text[s.start : s.end] == s.text
+
+
+def test_markdown_markers_are_text_in_plain_files() -> None:
+    assert [s.text for s in segment(parse(b"## Titre", "a.txt"))] == ["## Titre"]
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=st.sampled_from(list("abcé .!?…«»“”\"'’,;:\u00a0\tLMAÉ0123")), max_size=80))
+def test_spans_cover_the_line_in_order(text: str) -> None:
+    spans = sentence_spans(text)
+    assert all(a < b for a, b in spans)
+    assert all(b1 <= a2 for (_, b1), (a2, _) in zip(spans, spans[1:]))
+    covered = "".join(text[a:b] for a, b in spans)
+    assert "".join(covered.split()) == "".join(text.split())
+    assert all(text[a:b] == text[a:b].strip() for a, b in spans)
+
+
+def words_plus_eos(text: str) -> int:
+    return len(text.split()) + 1
+
+
+@pytest.mark.parametrize(
+    "text, limit, expected",
+    [
+        ("un deux trois", 8, ["un deux trois"]),
+        ("un deux, trois quatre, cinq six", 4, ["un deux,", " trois quatre,", " cinq six"]),
+        ("un deux trois quatre cinq", 3, ["un deux ", "trois quatre ", "cinq"]),
+        ("a b c, d e f g h i, j", 4, ["a b c,", " d e f ", "g h i,", " j"]),
+    ],
+)
+def test_split_to_fit_prefers_clauses_then_words(text: str, limit: int, expected: list[str]) -> None:
+    assert split_to_fit(text, words_plus_eos, limit) == expected
+
+
+def test_split_to_fit_cuts_a_giant_word_between_characters() -> None:
+    pieces = split_to_fit("x" * 100, lambda t: len(t) // 10 + 1, 3)
+    assert "".join(pieces) == "x" * 100 and all(len(p) // 10 + 1 <= 3 for p in pieces)
+
+
+@settings(max_examples=200)
+@given(st.text(alphabet=st.sampled_from(list("ab ,;:—\n")), max_size=200), st.integers(2, 12))
+def test_split_to_fit_pieces_rebuild_the_text_and_fit(text: str, limit: int) -> None:
+    pieces = split_to_fit(text, words_plus_eos, limit)
+    assert "".join(pieces) == text
+    assert all(words_plus_eos(p) <= limit for p in pieces)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("a b c d", ["a b ", "c d"]), ("mot", ["mot"]), (" mot ", [" mot "]), ("un deux", ["un ", "deux"])],
+)
+def test_halve(text: str, expected: list[str]) -> None:
+    assert halve(text) == expected

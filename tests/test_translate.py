@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from conftest import SHARED, TINY_MODEL, EchoBackend
+from pipeline.hub import ModelError, ModelRef, resolve
+from pipeline.memory import TranslationMemory
+from pipeline.translate import DecodeSettings, Hypothesis, Translator, length_batches, translate_texts
+
+
+@pytest.mark.parametrize(
+    "lengths, budget, expected",
+    [
+        ([], 10, []),
+        ([3, 3, 3], 9, [[0, 1, 2]]),
+        ([3, 3, 3], 8, [[0, 1], [2]]),
+        ([1, 5, 2, 4], 10, [[1, 3], [2, 0]]),
+        ([20, 1], 10, [[0], [1]]),
+    ],
+)
+def test_length_batches(lengths: list[int], budget: int, expected: list[list[int]]) -> None:
+    assert length_batches(lengths, budget) == expected
+
+
+def test_length_batches_caps_batch_size() -> None:
+    assert [len(b) for b in length_batches([1] * 10, 100, max_size=4)] == [4, 4, 2]
+
+
+def echo(tmp_path: Path) -> EchoBackend:
+    return EchoBackend(ModelRef("echo", tmp_path, "r"), DecodeSettings())
+
+
+def test_long_sentence_is_split_translated_and_rejoined(tmp_path: Path) -> None:
+    backend = echo(tmp_path)
+    words = [f"mot{i}" for i in range(2000)]
+    [result] = translate_texts(backend, [" ".join(words)], budget=64)
+    assert result.text.split() == [w.upper() for w in words]
+    assert result.pieces == 2000 // 7 + 1
+    assert all(backend.count_tokens(t) <= backend.max_input_tokens for batch in backend.batches for t in batch)
+
+
+class RunawayBackend(EchoBackend):
+    """Runs into the length cap whenever it is given more than two words."""
+
+    def generate(self, texts: Sequence[str], max_new_tokens: int) -> list[Hypothesis]:
+        self.batches.append(list(texts))
+        return [Hypothesis(t.upper(), -1.0, max_new_tokens, hit_limit=len(t.split()) > 2) for t in texts]
+
+
+def test_output_hitting_the_cap_is_retried_on_halves(tmp_path: Path) -> None:
+    backend = RunawayBackend(ModelRef("r", tmp_path, "r"), DecodeSettings())
+    [result] = translate_texts(backend, ["un deux trois quatre cinq six sept"], budget=64)
+    assert result.text == "UN DEUX TROIS QUATRE CINQ SIX SEPT"
+    assert all(len(t.split()) <= 2 for t in backend.batches[-1])
+
+
+def test_translator_uses_memory_and_loads_backend_only_on_a_miss(tmp_path: Path, echo_model: ModelRef) -> None:
+    memory = TranslationMemory(tmp_path / "tm.sqlite3")
+    first = Translator(echo_model, "echo", DecodeSettings(), memory)
+    out = first.translate(["Un.", "Deux.", "Un."])
+    assert [t.text for t in out] == ["UN.", "DEUX.", "UN."] and first.loaded
+    assert first.backend().batches == [["Un.", "Deux."]]  # each distinct sentence once
+    second = Translator(echo_model, "echo", DecodeSettings(), memory)
+    again = second.translate(["Deux.", "Un."])
+    assert [t.text for t in again] == ["DEUX.", "UN."] and all(t.from_memory for t in again)
+    assert not second.loaded
+    other_beam = Translator(echo_model, "echo", DecodeSettings(beam=2), memory)
+    assert not any(t.from_memory for t in other_beam.translate(["Un."]))
+
+
+def test_unknown_backend_is_a_model_error(echo_model: ModelRef) -> None:
+    with pytest.raises(ModelError, match="unknown backend 'nope'"):
+        Translator(echo_model, "nope", DecodeSettings(), None)
+
+
+# --- the real transformers backend on the fixture model ---------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny() -> Translator:
+    return Translator(resolve(str(TINY_MODEL)), "transformers", DecodeSettings(), None)
+
+
+def fixture_pairs() -> list[tuple[str, str]]:
+    rows = (TINY_MODEL / "fixture_check.tsv").read_text(encoding="utf-8").splitlines()
+    return [tuple(r.split("\t")[:2]) for r in rows if r and not r.startswith("#")]  # type: ignore[misc]
+
+
+def test_fixture_model_translates_training_sentences(tiny: Translator) -> None:
+    pairs = fixture_pairs()
+    assert len(pairs) >= 10
+    out = tiny.translate([fr for fr, _ in pairs])
+    correct = sum(t.text == en for t, (_, en) in zip(out, pairs))
+    assert correct >= 0.8 * len(pairs), [(fr, t.text) for t, (fr, _) in zip(out, pairs)]
+    assert all(t.logprob is not None and t.logprob <= 0 for t in out)
+
+
+@pytest.mark.parametrize("beam", [1, 4])
+def test_greedy_and_beam_give_real_output(beam: int) -> None:
+    translator = Translator(resolve(str(TINY_MODEL)), "transformers", DecodeSettings(beam=beam), None)
+    fr, en = fixture_pairs()[0]
+    [t] = translator.translate([fr])
+    assert t.text == en and -10 < t.logprob <= 0
+
+
+def test_2000_word_sentence_is_translated_in_full(tiny: Translator) -> None:
+    words = (SHARED / "data/testsets/fra-eng/newstest2014.fra").read_text(encoding="utf-8").split()
+    sentence = " ".join(w.strip(".,;:!?«»\"()") or "x" for w in words[:2000])
+    backend = tiny.backend()
+    assert backend.count_tokens(sentence) > backend.max_input_tokens
+    [result] = translate_texts(backend, [sentence], budget=4096)
+    assert result.pieces >= 5
+    assert len(result.text.split()) > 1000  # every piece came back with its translation
