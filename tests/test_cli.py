@@ -1,0 +1,113 @@
+"""End to end through the `mtpipe` command, on the fixture model."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, SEED, TINY_MODEL
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x06\x00\x00\x00"
+
+
+def mtpipe(*args: str, env: dict | None = None, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", *args],
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        env={**os.environ, **(env or {})},
+        timeout=600,
+    )
+
+
+def tiny(tmp_path: Path) -> list[str]:
+    return ["--model", str(TINY_MODEL), "--cache", str(tmp_path / "tm.sqlite3")]
+
+
+def test_seed_article_end_to_end_then_skip_then_memory(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    done = mtpipe("run", "seeds", "-o", str(out), *tiny(tmp_path))
+    assert done.returncode == 0, done.stderr.decode()
+    source = SEED.read_text(encoding="utf-8").split("\n")
+    english = (out / "000_46fe319679e0c617.en.txt").read_text(encoding="utf-8").split("\n")
+    assert len(english) == len(source)
+    assert [i for i, line in enumerate(english) if not line.strip()] == [i for i, line in enumerate(source) if not line.strip()]
+    records = [json.loads(line) for line in (out / "000_46fe319679e0c617.align.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len({r["id"] for r in records}) == len(records)
+    for number, line in enumerate(source, start=1):
+        joined = " ".join(r["src"] for r in records if r["line"] == number)
+        assert joined.split() == line.split()
+    assert [r["line"] for r in records] == sorted(r["line"] for r in records)
+    assert all(r["mt"] and r["logprob"] <= 0 for r in records)
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    [article] = summary["articles"]
+    assert article["status"] == "ok" and article["sentences"] == len(records) and summary["model_loaded"]
+
+    again = mtpipe("run", "seeds", "-o", str(out), *tiny(tmp_path))
+    assert again.returncode == 0
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["articles"][0]["status"] == "skipped"
+
+    for path in out.glob("000_*"):
+        path.unlink()
+    third = mtpipe("run", "seeds", "-o", str(out), *tiny(tmp_path))
+    assert third.returncode == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["articles"][0]["from_memory"] == len(records) and not summary["model_loaded"]
+    assert (out / "000_46fe319679e0c617.en.txt").read_text(encoding="utf-8").split("\n") == english
+
+
+def test_bad_files_are_reported_and_the_rest_translated(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(SEED, folder / "good.txt")
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "photo.txt").write_bytes(PNG)
+    (folder / "w1252.txt").write_bytes("Le garçon a été très étonné. Où est-il allé ?\r\n".encode("cp1252"))
+    done = mtpipe("run", str(folder), "-o", str(tmp_path / "out"), *tiny(tmp_path))
+    stderr = done.stderr.decode()
+    assert done.returncode == 1 and "Traceback" not in stderr
+    failures = [line for line in stderr.splitlines() if line.startswith("mtpipe: failed:")]
+    assert len(failures) == 2 and "empty.txt" in failures[0] and "photo.txt" in failures[1]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert {a["input"]: a["status"] for a in summary["articles"]} == {
+        "empty.txt": "error", "good.txt": "ok", "photo.txt": "error", "w1252.txt": "ok"
+    }
+    records = [json.loads(x) for x in (tmp_path / "out" / "w1252.align.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["src"] for r in records] == ["Le garçon a été très étonné.", "Où est-il allé ?"]
+    assert (tmp_path / "out" / "w1252.en.txt").read_bytes().endswith(b"\r\n")
+
+
+def test_missing_hub_model_offline_is_one_sentence(tmp_path: Path) -> None:
+    done = mtpipe("run", "seeds", "-o", str(tmp_path / "out"), "--cache", str(tmp_path / "tm"),
+                  env={"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")})
+    lines = done.stderr.decode().strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1
+    assert "Helsinki-NLP/opus-mt-fr-en" in lines[0] and "--model DIR" in lines[0]
+
+
+def test_translate_prints_same_layout(tmp_path: Path) -> None:
+    done = mtpipe("translate", *tiny(tmp_path), stdin="Bonjour.\r\n\r\nMerci.".encode())
+    assert done.returncode == 0, done.stderr.decode()
+    lines = done.stdout.decode().split("\r\n")
+    assert len(lines) == 3 and lines[0] and lines[1] == "" and lines[2]
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["run", "--help"]])
+def test_help_does_not_import_torch(args: list[str]) -> None:
+    code = f"import sys\nfrom pipeline.cli import main\ntry:\n    main({args!r})\nexcept SystemExit:\n    pass\nprint('torch' in sys.modules, 'transformers' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip().splitlines()[-1] == "False False"
+
+
+def test_unwritable_output_is_refused_before_work(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    done = mtpipe("run", "seeds", "-o", str(blocker / "out"), *tiny(tmp_path))
+    assert done.returncode == 2 and "cannot write to the output folder" in done.stderr.decode()
