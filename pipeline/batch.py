@@ -19,6 +19,7 @@ from pathlib import Path
 from . import __version__
 from .ingest import ARTICLE_SUFFIXES, Document, IngestError, parse
 from .segment import Segment, segment
+from .hub import ModelError
 from .translate import Translator
 from .writers import english_text, sentence_records, write_json, write_jsonl, write_text
 
@@ -47,6 +48,7 @@ class Article:
 
 @dataclass
 class _Pending:
+    path: Path
     article: Article
     doc: Document
     segments: list[Segment] = field(default_factory=list)
@@ -59,14 +61,14 @@ def output_paths(out: Path, rel: str) -> tuple[Path, Path]:
 
 
 def _walk(folder: Path, skip: Path) -> Iterator[Path]:
-    for root, dirs, files in os.walk(folder, followlinks=False):
+    for root, dirs, files in os.walk(folder):
         here = Path(root)
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (here / d).resolve() != skip)
+        links = sorted(d for d in dirs if (here / d).is_symlink())
+        dirs[:] = sorted(d for d in dirs if d not in links and not d.startswith(".") and (here / d).resolve() != skip)
         for name in sorted(files):
-            path = here / name
-            if path.suffix.lower() in ARTICLE_SUFFIXES and not name.startswith("."):
-                yield path
-        yield from (here / d for d in dirs if (here / d).is_symlink())
+            if Path(name).suffix.lower() in ARTICLE_SUFFIXES and not name.startswith("."):
+                yield here / name
+        yield from (here / d for d in links)
 
 
 def discover(inputs: Sequence[Path], out: Path) -> list[tuple[Path, str]]:
@@ -154,7 +156,7 @@ def run(
                 continue
             doc = parse(data, rel)
             article.encoding = doc.encoding
-            pending.append(_Pending(article, doc, segment(doc)))
+            pending.append(_Pending(path, article, doc, segment(doc)))
         except IngestError as exc:
             article.status, article.error = "error", f"{path}: {exc}"
 
@@ -163,14 +165,22 @@ def run(
     for item in pending:
         t0 = time.perf_counter()
         article = item.article
-        translations = translator.translate([s.text for s in item.segments])
-        text_path, jsonl_path = output_paths(out, article.input)
-        write_text(text_path, english_text(item.doc, item.segments, translations))
-        write_jsonl(jsonl_path, sentence_records(item.segments, translations))
-        article.sentences = len(item.segments)
-        article.from_memory = sum(t.from_memory for t in translations)
+        try:
+            translations = translator.translate([s.text for s in item.segments])
+            text_path, jsonl_path = output_paths(out, article.input)
+            write_text(text_path, english_text(item.doc, item.segments, translations))
+            write_jsonl(jsonl_path, sentence_records(item.segments, translations))
+        except ModelError:
+            raise
+        except OSError as exc:
+            article.status, article.error = "error", f"{item.path}: its output cannot be written ({exc.strerror or exc})"
+        except Exception as exc:  # one article must never stop the batch
+            article.status, article.error = "error", f"{item.path}: translation failed ({type(exc).__name__}: {exc}); please report this"
+        else:
+            article.status = "ok"
+            article.sentences = len(item.segments)
+            article.from_memory = sum(t.from_memory for t in translations)
         article.seconds = round(time.perf_counter() - t0, 3)
-        article.status = "ok"
         summary = _summary(translator, articles, started)
         write_json(out / SUMMARY, summary)
         if advance:
