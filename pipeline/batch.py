@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Protocol
 
 from . import __version__
 from .ingest import ARTICLE_SUFFIXES, Document, IngestError, parse
@@ -44,6 +45,12 @@ class Article:
     seconds: float = 0.0
     sha256: str | None = None
     settings: str | None = None
+
+
+class ProgressBar(Protocol):
+    def update(self, n: int) -> object: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -125,12 +132,13 @@ def run(
     out: Path,
     translator: Translator,
     force: bool = False,
-    progress: Callable[[int], Callable[[int], None]] | None = None,
+    progress: Callable[..., ProgressBar] | None = None,
 ) -> dict:
     """Translate every article under `inputs` into `out`; return the run summary.
 
-    `progress(total_sentences)` may return a callback that is told how many
-    sentences were just finished. Raises ModelError if the model cannot be loaded.
+    `progress(total=sentences)` makes a progress bar (tqdm fits) that is told how
+    many sentences each article finished. Raises ModelError if the model cannot be
+    loaded.
     """
     started = time.perf_counter()
     settings = hashlib.sha256(translator.key.encode()).hexdigest()[:16]
@@ -160,8 +168,21 @@ def run(
         except IngestError as exc:
             article.status, article.error = "error", f"{path}: {exc}"
 
-    advance = progress(sum(len(p.segments) for p in pending)) if progress else None
+    bar = progress(total=sum(len(p.segments) for p in pending)) if progress else None
+    try:
+        _translate_pending(pending, out, translator, articles, started, bar)
+    finally:
+        if bar:
+            bar.close()
     summary = _summary(translator, articles, started)
+    write_json(out / SUMMARY, summary)
+    return summary
+
+
+def _translate_pending(
+    pending: list[_Pending], out: Path, translator: Translator, articles: list[Article], started: float, bar: ProgressBar | None
+) -> None:
+    """Translate and write each parsed article, recording the outcome in its Article."""
     for item in pending:
         t0 = time.perf_counter()
         article = item.article
@@ -181,12 +202,9 @@ def run(
             article.sentences = len(item.segments)
             article.from_memory = sum(t.from_memory for t in translations)
         article.seconds = round(time.perf_counter() - t0, 3)
-        summary = _summary(translator, articles, started)
-        write_json(out / SUMMARY, summary)
-        if advance:
-            advance(len(item.segments))
-    write_json(out / SUMMARY, summary)
-    return summary
+        write_json(out / SUMMARY, _summary(translator, articles, started))
+        if bar:
+            bar.update(len(item.segments))
 
 
 def _summary(translator: Translator, articles: list[Article], started: float) -> dict:

@@ -75,13 +75,11 @@ def _translator(args: argparse.Namespace):
 
 
 def _progress(enabled: bool):
-    def start(total: int):
-        from tqdm import tqdm
+    from functools import partial
 
-        bar = tqdm(total=total, unit="sent", dynamic_ncols=True, disable=not enabled)
-        return bar.update
+    from tqdm import tqdm
 
-    return start
+    return partial(tqdm, unit="sent", dynamic_ncols=True, disable=not enabled)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
