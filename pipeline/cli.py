@@ -51,6 +51,19 @@ def build_parser() -> argparse.ArgumentParser:
     tr = sub.add_parser("translate", parents=[common], help="translate one text to stdout", description="Translate one article (a file, or - for stdin) and print the English with the same layout.")
     tr.add_argument("file", nargs="?", default="-", metavar="FILE", help="article file, or - for standard input (default)")
     tr.set_defaults(handler=_cmd_translate)
+
+    ev = sub.add_parser("evaluate", help="score translations against references with sacrebleu", description="Score hypothesis files against reference files (BLEU, chrF2, chrF2++, TER with sacrebleu signatures); with several --hyp, test each against the first.")
+    ev.add_argument("--ref", action="append", required=True, type=Path, metavar="REF", help="reference file, one segment per line (repeat for several references)")
+    ev.add_argument("--hyp", action="append", required=True, type=Path, metavar="HYP", help="hypothesis file, line-parallel to REF (repeat to compare systems; the first is the baseline)")
+    ev.add_argument("--metrics", default="bleu,chrf,chrf++,ter", help="comma-separated metrics among bleu, chrf, chrf++, ter (default: all)")
+    ev.add_argument("--tokenize", default="13a", metavar="TOK", help="BLEU tokenizer, as sacrebleu's --tokenize (default: 13a)")
+    ev.add_argument("--lowercase", action="store_true", help="case-insensitive BLEU and chrF (TER is case-insensitive anyway)")
+    ev.add_argument("--segments", action="store_true", help="also give the score of every line (sentence BLEU with effective order, sentence chrF2, ...)")
+    ev.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    ev.add_argument("--paired-bs-n", type=int, default=1000, metavar="N", help="paired bootstrap resamples (default: 1000)")
+    ev.add_argument("--paired-ar-n", type=int, default=10000, metavar="N", help="paired approximate randomization trials (default: 10000)")
+    ev.add_argument("--jobs", type=int, default=None, metavar="N", help="processes that share the scoring (default: one per CPU)")
+    ev.set_defaults(handler=_cmd_evaluate)
     return parser
 
 
@@ -125,6 +138,35 @@ def _cmd_translate(args: argparse.Namespace) -> int:
     translations = _translator(args).translate([s.text for s in segments])
     sys.stdout.buffer.write(english_text(doc, segments, translations).encode("utf-8"))
     sys.stdout.flush()
+    return EXIT_OK
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    import json
+    import os
+
+    from .evaluate import Options, Text, as_json, evaluate, read_text, render_text
+    from .ingest import IngestError
+
+    if min(args.paired_bs_n, args.paired_ar_n, args.jobs or 1) < 1:
+        raise _Fatal("--paired-bs-n, --paired-ar-n and --jobs must be at least 1")
+
+    def load(path: Path) -> Text:
+        try:
+            return read_text(path.read_bytes(), str(path))
+        except (OSError, IngestError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise _Fatal(f"cannot evaluate {path}: {reason}") from None
+
+    try:
+        options = Options(tuple(m.strip() for m in args.metrics.split(",") if m.strip()), args.tokenize, args.lowercase)
+        refs, hyps = [load(p) for p in args.ref], [load(p) for p in args.hyp]
+        report = evaluate(
+            hyps, refs, options, segments=args.segments, bs_samples=args.paired_bs_n, ar_samples=args.paired_ar_n, jobs=args.jobs or os.cpu_count() or 1
+        )
+    except ValueError as exc:
+        raise _Fatal(str(exc)) from None
+    print(json.dumps(as_json(report), ensure_ascii=False, indent=2) if args.json else render_text(report))
     return EXIT_OK
 
 

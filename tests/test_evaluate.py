@@ -1,0 +1,221 @@
+"""Evaluation: sacrebleu's numbers exactly, the published scores reproduced, paired tests, bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sacrebleu
+from sacrebleu.metrics import BLEU, CHRF, TER
+
+from conftest import ROOT, SHARED
+from pipeline import evaluate as ev
+from pipeline.evaluate import Options, Text, evaluate, read_text, score
+
+PUBLISHED = SHARED / "data" / "published" / "opus-mt-fr-en"
+TESTSETS = SHARED / "data" / "testsets" / "fra-eng"
+# Small sample counts keep the paired tests fast; the CLI defaults are sacrebleu's.
+FAST_TESTS = ["--paired-bs-n", "300", "--paired-ar-n", "1000"]
+
+
+def mtpipe_evaluate(*args: str | Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pipeline.cli", "evaluate", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def published_scores(testset: str) -> dict[str, tuple[dict[str, str], str]]:
+    """The .eval file as {metric name: (signature fields, score as printed)}, e.g.
+    'BLEU|nrefs:1|case:mixed|...|version:2.0.0 = 41.7 70.7/48.1/… (BP = …)'."""
+    scores = {}
+    for line in (PUBLISHED / f"{testset}.fra-eng.eval").read_text(encoding="utf-8").splitlines():
+        signature, _, result = line.partition(" = ")
+        name, *fields = signature.split("|")
+        scores[name] = (dict(field.split(":", 1) for field in fields), result.split()[0])
+    return scores
+
+
+def lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+@pytest.mark.parametrize("testset", ["flores101-devtest", "newstest2014", "multi30k_test_2017_mscoco"])
+def test_reproduces_published_bleu_and_chrf(testset: str) -> None:
+    published = published_scores(testset)
+    assert set(published) == {"BLEU", "chrF2"}
+    bleu = published["BLEU"][0]
+    assert all(fields["nrefs"] == "1" for fields, _ in published.values())
+    done = mtpipe_evaluate(
+        "--ref", TESTSETS / f"{testset}.eng", "--hyp", PUBLISHED / f"{testset}.fra-eng.output",
+        "--metrics", "bleu,chrf", "--tokenize", bleu["tok"], *(["--lowercase"] if bleu["case"] == "lc" else []), "--json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    ours = {s["name"]: s for s in json.loads(done.stdout)["systems"][0]["scores"].values()}
+    for name, (fields, printed) in published.items():
+        # The OPUS-MT .eval files print chrF as a fraction of 1; sacrebleu >= 2 on 0-100.
+        scale = 100 if name.startswith("chrF") else 1
+        decimals = len(printed.partition(".")[2])
+        assert f"{ours[name]['score'] / scale:.{decimals}f}" == printed, name
+        signature = dict(field.split(":", 1) for field in ours[name]["signature"].split("|"))
+        assert {k: v for k, v in signature.items() if k != "version"} == {k: v for k, v in fields.items() if k != "version"}
+
+
+@pytest.fixture(scope="module")
+def paired_report(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """flores101-devtest: the published output as baseline, against a copy with every
+    10th line replaced by its French source, and against itself."""
+    testset = "flores101-devtest"
+    output = PUBLISHED / f"{testset}.fra-eng.output"
+    degraded = tmp_path_factory.mktemp("paired") / "degraded.txt"
+    sources = lines(TESTSETS / f"{testset}.fra")
+    degraded.write_text("".join((src if i % 10 == 9 else mt) + "\n" for i, (mt, src) in enumerate(zip(lines(output), sources))), encoding="utf-8")
+    done = mtpipe_evaluate("--ref", TESTSETS / f"{testset}.eng", "--hyp", output, "--hyp", degraded, "--hyp", output, "--metrics", "bleu,chrf", *FAST_TESTS, "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.mark.parametrize(
+    "system, significant",
+    [
+        ("degraded.txt", True),
+        ("flores101-devtest.fra-eng.output", False),
+    ],
+)
+def test_paired_tests_find_the_degradation_and_not_the_same_system(paired_report: dict, system: str, significant: bool) -> None:
+    rows = [c for c in paired_report["comparisons"] if Path(c["system"]).name == system]
+    assert {c["metric"] for c in rows} == {"bleu", "chrf"}
+    for c in rows:
+        assert (c["bs_p"] < 0.05, c["ar_p"] < 0.05) == (significant, significant), c
+        assert c["system_mean"] - 3 * c["system_ci"] < c["system_score"] < c["system_mean"] + 3 * c["system_ci"]
+        assert "bs:300|ar:1000|seed:12345" in c["signature"]
+    if significant:
+        assert all(c["system_score"] < c["baseline_score"] - 2 for c in rows)
+
+
+def test_text_output_is_a_table_with_the_comparison(tmp_path: Path) -> None:
+    ref, hyp, other = tmp_path / "ref.txt", tmp_path / "a.txt", tmp_path / "b.txt"
+    ref.write_text("The cat sleeps on the mat.\nIt is raining in Paris today.\n" * 20, encoding="utf-8")
+    hyp.write_text("The cat sleeps on the mat.\nIt rains in Paris today.\n" * 20, encoding="utf-8")
+    other.write_text("A cat is sleeping on a mat.\nToday it rains in Paris.\n" * 20, encoding="utf-8")
+    done = mtpipe_evaluate("--ref", ref, "--hyp", hyp, "--hyp", other, *FAST_TESTS)
+    assert done.returncode == 0, done.stderr
+    table = done.stdout.splitlines()
+    assert table[0].split() == ["system", "BLEU", "chrF2", "chrF2++", "TER"]
+    assert table[1].startswith(f"{hyp} (baseline)") and table[2].startswith(str(other))
+    assert any(line.startswith("BLEU: nrefs:1|case:mixed|eff:no|tok:13a") for line in table)
+    assert sum(line.startswith(str(other)) and line.rstrip().endswith("*") for line in table) == 4
+
+
+def sample(suffix: str) -> list[str]:
+    """60 lines of FLORES and 60 of newstest2014 from the files with this suffix."""
+    folder = PUBLISHED if suffix == "fra-eng.output" else TESTSETS
+    return [line for testset in ("flores101-devtest", "newstest2014") for line in lines(folder / f"{testset}.{suffix}")[:60]]
+
+
+@pytest.mark.parametrize(
+    "options, ref_suffixes, jobs",
+    [
+        (Options(), ["eng"], 1),
+        (Options(tokenize="intl", lowercase=True), ["eng"], 3),
+        (Options(metrics=("bleu", "chrf", "ter"), tokenize="char"), ["eng", "fra"], 2),
+    ],
+)
+def test_scores_are_sacrebleus_corpus_and_sentence_scores(monkeypatch: pytest.MonkeyPatch, options: Options, ref_suffixes: list[str], jobs: int) -> None:
+    monkeypatch.setattr(ev, "_MIN_SLICE", 10)  # several worker slices even on this small sample
+    hyps, refs = sample("fra-eng.output"), [sample(suffix) for suffix in ref_suffixes]
+    metrics = {
+        "bleu": BLEU(tokenize=options.tokenize, lowercase=options.lowercase),
+        "chrf": CHRF(lowercase=options.lowercase),
+        "chrf++": CHRF(word_order=2, lowercase=options.lowercase),
+        "ter": TER(),
+    }
+    report = evaluate([Text("hyp", tuple(hyps))], [Text(s, tuple(r)) for s, r in zip(ref_suffixes, refs)], options, segments=True, jobs=jobs)
+    [system] = report.systems
+    assert list(system.scores) == list(options.metrics)
+    sentence_bleu = BLEU(tokenize=options.tokenize, lowercase=options.lowercase, effective_order=True)
+    for key, ours in system.scores.items():
+        metric = metrics[key]
+        expected = metric.corpus_score(hyps, refs)
+        assert (ours.name, ours.score, ours.signature) == (expected.name, expected.score, str(metric.get_signature()))
+        sentence = sentence_bleu if key == "bleu" else metric
+        assert ours.segments == tuple(sentence.sentence_score(h, r).score for h, *r in zip(hyps, *refs))
+        assert ours.segment_signature == str(sentence.get_signature())
+    first = sacrebleu.sentence_bleu(hyps[0], [r[0] for r in refs], lowercase=options.lowercase, tokenize=options.tokenize)
+    assert system.scores["bleu"].segments[0] == first.score
+
+
+def test_score_gives_document_and_sentence_scores_for_a_list_of_sentences() -> None:
+    hyps = ["The cat sleeps.", "It rains in Paris."]
+    refs = ["The cat is sleeping.", "It is raining in Paris."]
+    scores = score(hyps, [refs], Options(metrics=("bleu", "chrf")))
+    assert scores.scores["bleu"].score == sacrebleu.corpus_bleu(hyps, [refs]).score
+    assert scores.scores["bleu"].segments == tuple(sacrebleu.sentence_bleu(h, [r]).score for h, r in zip(hyps, refs))
+    assert scores.scores["chrf"].segments == tuple(sacrebleu.sentence_chrf(h, [r]).score for h, r in zip(hyps, refs))
+    with pytest.raises(ValueError, match="nothing to evaluate"):
+        score([], [[]])
+
+
+CLEAN = "Café au lait, naïve façade — 5 €.\n\nThe end.\n"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        CLEAN.encode("utf-8"),
+        b"\xef\xbb\xbf" + CLEAN.replace("\n", "\r\n").encode("utf-8"),
+        CLEAN.replace("\n", "\r").encode("cp1252"),
+        (CLEAN + "\n \n\t\n").encode("cp1252"),
+        CLEAN.encode("utf-16"),
+        CLEAN.rstrip("\n").encode("utf-8"),
+    ],
+    ids=["utf8", "bom-crlf", "cp1252-cr", "trailing-blank-lines", "utf16", "no-final-newline"],
+)
+def test_files_are_read_as_ingest_reads_them(data: bytes) -> None:
+    assert read_text(data, "x.txt").lines == ("Café au lait, naïve façade — 5 €.", "", "The end.")
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "hyp_text, refs, fragments",
+    [
+        ("a\nb\n", ["a\nb\nc\n"], ["hypothesis {hyp} has 2 lines but reference {ref0} has 3"]),
+        ("a\nb\nc\nd\n", ["a\nb\nc\n"], ["hypothesis {hyp} has 4 lines but reference {ref0} has 3"]),
+        ("a\nb\nc\n", ["a\nb\nc\n", "a\nb\n"], ["reference {ref1} has 2 lines but reference {ref0} has 3"]),
+        ("a\n\nc\n", ["a\nb\nc\n\n\n"], None),  # blank line inside kept, trailing blank lines dropped: 3 = 3
+        ("", ["a\n"], ["cannot evaluate {hyp}: the file is empty"]),
+        (" \n\n", ["a\n"], ["cannot evaluate {hyp}: it contains only whitespace"]),
+    ],
+    ids=["hyp-short", "hyp-long", "refs-differ", "blank-lines", "empty", "whitespace"],
+)
+def test_bad_input_is_one_sentence_and_exit_2(tmp_path: Path, hyp_text: str, refs: list[str], fragments: list[str] | None) -> None:
+    hyp = write(tmp_path / "hyp.txt", hyp_text)
+    ref_paths = [write(tmp_path / f"ref{i}.txt", text) for i, text in enumerate(refs)]
+    done = mtpipe_evaluate(*(arg for r in ref_paths for arg in ("--ref", r)), "--hyp", hyp, "--metrics", "bleu,chrf")
+    if fragments is None:
+        assert done.returncode == 0, done.stderr
+        return
+    assert (done.returncode, done.stdout) == (2, "")
+    [line] = done.stderr.splitlines()
+    names = {"hyp": hyp, **{f"ref{i}": p for i, p in enumerate(ref_paths)}}
+    for fragment in fragments:
+        assert fragment.format(**names) in line
+    assert line.startswith("mtpipe: error: ") and line.count(". ") == 0
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--metrics", "bleu,meteor"], "unknown metric meteor: choose from bleu, chrf, chrf++, ter"),
+        (["--tokenize", "moses"], "unknown tokenizer moses"),
+        (["--paired-bs-n", "0"], "must be at least 1"),
+    ],
+)
+def test_bad_options_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    text = write(tmp_path / "t.txt", "a\n")
+    done = mtpipe_evaluate("--ref", text, "--hyp", text, *args)
+    assert done.returncode == 2 and message in done.stderr and len(done.stderr.splitlines()) == 1
