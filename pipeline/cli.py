@@ -2,18 +2,20 @@
 
 Exit codes: 0 everything translated (or skipped as unchanged); 1 some articles
 failed (see summary.json); 2 nothing could be done (bad arguments, model not
-loadable, unreadable input for `translate`); 130 interrupted.
+loadable, unreadable input for `translate`); 130 interrupted; 141 standard output
+was closed early (a pipe into `head`).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from . import __version__
 
-EXIT_OK, EXIT_ARTICLE_FAILED, EXIT_FATAL, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_ARTICLE_FAILED, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
 
 
 class _Fatal(Exception):
@@ -183,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mtpipe: interrupted; run the same command again to finish the rest", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. `mtpipe translate x | head`: the reader left
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":
