@@ -37,6 +37,8 @@ _SENTENCE_OPENERS = (
 _RUN_ON_BOUNDARY = re.compile(
     r"(?<=[\w.»\"”)’'])\s+(?=(?:(?:%s)\s+|(?:L|J|C|D|Qu)['’]\w+\s+)[a-zà-ÿ])" % "|".join(_SENTENCE_OPENERS)
 )
+# Lines longer than this are split window by window (see sentence_spans).
+_WINDOW = 20_000
 # Where a too-long sentence may be cut, best first: after clause punctuation, then spaces.
 _CLAUSE_END = re.compile(r"[,;:)\]»”—–](?=\s)|\s[—–](?=\s)")
 
@@ -65,10 +67,7 @@ def _extra_splits(sentence: str) -> list[str]:
     return [sentence[a:b] for a, b in zip([0, *cuts], [*cuts, len(sentence)])]
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Split one line into sentence spans (start, end) that cover all its non-space text."""
-    if not text.strip():
-        return []
+def _spans(text: str) -> list[tuple[int, int]]:
     sentences = [piece for s in _splitter().split(text.translate(_NBSP)) for piece in _extra_splits(s)]
     spans: list[tuple[int, int]] = []
     pos, n = 0, len(text)
@@ -86,6 +85,34 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     if text[pos:].strip():  # the splitter dropped something: keep it with the last sentence
         last_start = spans[-1][0] if spans else len(text) - len(text.lstrip())
         spans[-1:] = [(last_start, len(text.rstrip()))]
+    return spans
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Split one line into sentence spans (start, end) that cover all its non-space text.
+
+    The splitter slows down more than linearly on long input, so a huge line is read
+    in windows: each window's last sentence, maybe cut short, starts the next window.
+    A single "sentence" longer than a window is cut at its last space (it is far too
+    long for the model anyway and would be split for translation).
+    """
+    if not text.strip():
+        return []
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    while pos < len(text):
+        end = min(len(text), pos + _WINDOW)
+        local = [(pos + a, pos + b) for a, b in _spans(text[pos:end])]
+        if end == len(text):
+            return spans + local
+        if len(local) > 1:
+            spans += local[:-1]
+            pos = local[-1][0]
+            continue
+        space = text.rfind(" ", pos + 1, end)
+        cut = space if space > (local[0][0] if local else pos) else end
+        spans += [(a, min(b, cut)) for a, b in local if a < cut]
+        pos = cut
     return spans
 
 

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from unittest.mock import patch
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline import segment as segment_module
 from pipeline.ingest import parse
 from pipeline.segment import halve, segment, sentence_spans, split_to_fit
 
@@ -62,6 +65,22 @@ def test_spans_cover_the_line_in_order(text: str) -> None:
     covered = "".join(text[a:b] for a, b in spans)
     assert "".join(covered.split()) == "".join(text.split())
     assert all(text[a:b] == text[a:b].strip() for a, b in spans)
+
+
+@settings(max_examples=200)
+@given(st.text(alphabet=st.sampled_from(list("abcé .!?LM")), max_size=300))
+def test_windowed_spans_of_long_lines_cover_the_line(text: str) -> None:
+    with patch.object(segment_module, "_WINDOW", 40):
+        spans = sentence_spans(text)
+    assert all(a < b for a, b in spans) and all(b1 <= a2 for (_, b1), (a2, _) in zip(spans, spans[1:]))
+    assert "".join("".join(text[a:b] for a, b in spans).split()) == "".join(text.split())
+
+
+def test_windowing_does_not_change_ordinary_text() -> None:
+    text = " ".join(["M. Dupont est arrivé à 3 h. Il a dit « Bonjour. » Puis il est reparti."] * 20)
+    with patch.object(segment_module, "_WINDOW", 200):
+        windowed = sentence_spans(text)
+    assert windowed == sentence_spans(text) and len(windowed) == 60
 
 
 def words_plus_eos(text: str) -> int:
