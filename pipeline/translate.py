@@ -36,12 +36,14 @@ class DecodeSettings:
 
 @dataclass(frozen=True)
 class Hypothesis:
-    """One generated output: its text, summed token log-probability and token count."""
+    """Generated output: its text, summed token log-probability and token count, and
+    whether it ran into the length cap; `pieces` > 1 once pieces are merged."""
 
     text: str
     logprob_sum: float
     tokens: int
     hit_limit: bool = False
+    pieces: int = 1
 
 
 @dataclass(frozen=True)
@@ -92,13 +94,32 @@ def length_batches(lengths: Sequence[int], budget: int, max_size: int = MAX_BATC
 
 
 def _generate_all(backend: Backend, texts: list[str], budget: int) -> list[Hypothesis]:
+    """Generate for every text, in length-sorted batches, results in input order."""
     lengths = [backend.count_tokens(t) for t in texts]
-    out: list[Hypothesis | None] = [None] * len(texts)
+    out: dict[int, Hypothesis] = {}
     for batch in length_batches(lengths, budget):
         cap = OUTPUT_RATIO * max(lengths[i] for i in batch) + OUTPUT_SLACK
-        for i, hyp in zip(batch, backend.generate([texts[i] for i in batch], cap)):
-            out[i] = hyp
-    return out  # type: ignore[return-value]
+        out.update(zip(batch, backend.generate([texts[i] for i in batch], cap)))
+    return [out[i] for i in range(len(texts))]
+
+
+def _merge(hyps: Sequence[Hypothesis]) -> Hypothesis:
+    """The translations of consecutive pieces as one, joined with a space."""
+    return Hypothesis(
+        " ".join(h.text for h in hyps if h.text),
+        sum(h.logprob_sum for h in hyps),
+        sum(h.tokens for h in hyps),
+        pieces=sum(h.pieces for h in hyps),
+    )
+
+
+def _translate_pieces(backend: Backend, pieces: list[str], budget: int) -> list[Hypothesis]:
+    hyps = _generate_all(backend, [p.strip() for p in pieces], budget)
+    halves = {i: pair for i, h in enumerate(hyps) if h.hit_limit and len(pair := halve(pieces[i])) == 2}
+    redone = iter(_translate_pieces(backend, [half for pair in halves.values() for half in pair], budget) if halves else [])
+    for i in halves:
+        hyps[i] = _merge([next(redone), next(redone)])
+    return hyps
 
 
 def translate_texts(backend: Backend, texts: Sequence[str], budget: int) -> list[Translation]:
@@ -106,24 +127,16 @@ def translate_texts(backend: Backend, texts: Sequence[str], budget: int) -> list
 
     A sentence longer than the model's input is split into pieces that fit; a piece
     of several words whose output runs into the length cap is halved and translated
-    again (a runaway single word is kept as it came out). Pieces'
-    translations are joined with a space.
+    again (a runaway single word is kept as it came out). Pieces' translations are
+    joined with a space.
     """
-    parts: list[list[str | Hypothesis]] = [
-        list(split_to_fit(t, backend.count_tokens, backend.max_input_tokens)) for t in texts
-    ]
-    while pending := [(i, j) for i, ps in enumerate(parts) for j, p in enumerate(ps) if isinstance(p, str)]:
-        hyps = _generate_all(backend, [parts[i][j].strip() for i, j in pending], budget)  # type: ignore[union-attr]
-        for (i, j), hyp in reversed(list(zip(pending, hyps))):
-            piece = parts[i][j]
-            halves = halve(piece) if hyp.hit_limit else [piece]  # type: ignore[arg-type]
-            parts[i][j : j + 1] = halves if len(halves) > 1 else [hyp]  # type: ignore[list-item]
+    split = [split_to_fit(t, backend.count_tokens, backend.max_input_tokens) for t in texts]
+    hyps = iter(_translate_pieces(backend, [p for pieces in split for p in pieces], budget))
     results = []
-    for ps in parts:
-        hyps: list[Hypothesis] = ps  # type: ignore[assignment]
-        tokens = sum(h.tokens for h in hyps)
-        logprob = sum(h.logprob_sum for h in hyps) / tokens if tokens else None
-        results.append(Translation(" ".join(h.text for h in hyps if h.text), logprob, len(hyps)))
+    for pieces in split:
+        merged = _merge([next(hyps) for _ in pieces])
+        logprob = merged.logprob_sum / merged.tokens if merged.tokens else None
+        results.append(Translation(merged.text, logprob, merged.pieces))
     return results
 
 
