@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from .hub import ModelError, ModelRef
@@ -21,6 +21,9 @@ from .segment import halve, split_to_fit
 # Output may be this many times longer than its input (plus a constant) before we
 # call it runaway generation and retry on smaller pieces.
 OUTPUT_RATIO, OUTPUT_SLACK = 2, 16
+# Output under this fraction of the input's tokens means the model dropped text
+# (NMT under-translates inputs longer than it was trained on): retry on halves.
+MIN_OUTPUT_RATIO = 0.3
 MAX_BATCH_SIZE = 64
 MEMORY_FORMAT = 1
 
@@ -37,23 +40,27 @@ class DecodeSettings:
 @dataclass(frozen=True)
 class Hypothesis:
     """Generated output: its text, summed token log-probability and token count, and
-    whether it ran into the length cap; `pieces` > 1 once pieces are merged."""
+    whether it ran into the length cap. `parts` pairs each source piece with its
+    output once the orchestration has placed it."""
 
     text: str
     logprob_sum: float
     tokens: int
     hit_limit: bool = False
-    pieces: int = 1
+    parts: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
 class Translation:
-    """A sentence's translation, its mean token log-probability, and how it was made."""
+    """A sentence's translation, its mean token log-probability, and how it was made:
+    in how many pieces, and (when translated now, not recalled) which source piece
+    gave which output."""
 
     text: str
     logprob: float | None
     pieces: int = 1
     from_memory: bool = False
+    parts: tuple[tuple[str, str], ...] = ()
 
 
 class Backend(Protocol):
@@ -93,9 +100,8 @@ def length_batches(lengths: Sequence[int], budget: int, max_size: int = MAX_BATC
     return batches
 
 
-def _generate_all(backend: Backend, texts: list[str], budget: int) -> list[Hypothesis]:
+def _generate_all(backend: Backend, texts: list[str], lengths: list[int], budget: int) -> list[Hypothesis]:
     """Generate for every text, in length-sorted batches, results in input order."""
-    lengths = [backend.count_tokens(t) for t in texts]
     out: dict[int, Hypothesis] = {}
     for batch in length_batches(lengths, budget):
         cap = OUTPUT_RATIO * max(lengths[i] for i in batch) + OUTPUT_SLACK
@@ -109,13 +115,24 @@ def _merge(hyps: Sequence[Hypothesis]) -> Hypothesis:
         " ".join(h.text for h in hyps if h.text),
         sum(h.logprob_sum for h in hyps),
         sum(h.tokens for h in hyps),
-        pieces=sum(h.pieces for h in hyps),
+        parts=tuple(part for h in hyps for part in h.parts),
     )
 
 
 def _translate_pieces(backend: Backend, pieces: list[str], budget: int) -> list[Hypothesis]:
-    hyps = _generate_all(backend, [p.strip() for p in pieces], budget)
-    halves = {i: pair for i, h in enumerate(hyps) if h.hit_limit and len(pair := halve(pieces[i])) == 2}
+    """Translate pieces; one whose output ran away or came out far too short is
+    translated again in two halves (when it has two words or more)."""
+    texts = [p.strip() for p in pieces]
+    lengths = [backend.count_tokens(t) for t in texts]
+    hyps = [
+        replace(h, parts=((piece, h.text),))
+        for piece, h in zip(pieces, _generate_all(backend, texts, lengths, budget))
+    ]
+    halves = {
+        i: pair
+        for i, (h, n) in enumerate(zip(hyps, lengths))
+        if (h.hit_limit or h.tokens < MIN_OUTPUT_RATIO * n) and len(pair := halve(pieces[i])) == 2
+    }
     redone = iter(_translate_pieces(backend, [half for pair in halves.values() for half in pair], budget) if halves else [])
     for i in halves:
         hyps[i] = _merge([next(redone), next(redone)])
@@ -126,9 +143,9 @@ def translate_texts(backend: Backend, texts: Sequence[str], budget: int) -> list
     """Translate sentences of any length; nothing is cut off on either side.
 
     A sentence longer than the model's input is split into pieces that fit; a piece
-    of several words whose output runs into the length cap is halved and translated
-    again (a runaway single word is kept as it came out). Pieces' translations are
-    joined with a space.
+    of several words whose output runs into the length cap, or is under a third of
+    its length, is halved and translated again (a single word is kept as it came
+    out). Pieces' translations are joined with a space.
     """
     split = [split_to_fit(t, backend.count_tokens, backend.max_input_tokens) for t in texts]
     hyps = iter(_translate_pieces(backend, [p for pieces in split for p in pieces], budget))
@@ -136,7 +153,7 @@ def translate_texts(backend: Backend, texts: Sequence[str], budget: int) -> list
     for pieces in split:
         merged = _merge([next(hyps) for _ in pieces])
         logprob = merged.logprob_sum / merged.tokens if merged.tokens else None
-        results.append(Translation(merged.text, logprob, merged.pieces))
+        results.append(Translation(merged.text, logprob, len(merged.parts), parts=merged.parts))
     return results
 
 

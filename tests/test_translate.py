@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import csv
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -57,6 +58,24 @@ def test_output_hitting_the_cap_is_retried_on_halves(tmp_path: Path) -> None:
     assert all(len(t.split()) <= 2 for t in backend.batches[-1])
 
 
+class DroppingBackend(EchoBackend):
+    """Drops every input longer than three words, as an NMT model may drop an input
+    far longer than its training sentences."""
+
+    def generate(self, texts: Sequence[str], max_new_tokens: int) -> list[Hypothesis]:
+        self.batches.append(list(texts))
+        kept = [[] if len(t.split()) > 3 else t.split() for t in texts]
+        return [Hypothesis(" ".join(k).upper(), -1.0, len(k) + 1) for k in kept]
+
+
+def test_output_far_shorter_than_input_is_retried_on_halves(tmp_path: Path) -> None:
+    backend = DroppingBackend(ModelRef("d", tmp_path, "r"), DecodeSettings())
+    words = "un deux trois quatre cinq six sept huit neuf dix onze douze".split()
+    [result] = translate_texts(backend, [" ".join(words)], budget=64)
+    assert result.text.split() == [w.upper() for w in words]
+    assert "".join(src for src, _ in result.parts) == " ".join(words)
+
+
 def test_translator_uses_memory_and_loads_backend_only_on_a_miss(tmp_path: Path, echo_model: ModelRef) -> None:
     memory = TranslationMemory(tmp_path / "tm.sqlite3")
     first = Translator(echo_model, "echo", DecodeSettings(), memory)
@@ -85,8 +104,8 @@ def tiny() -> Translator:
 
 
 def fixture_pairs() -> list[tuple[str, str]]:
-    rows = (TINY_MODEL / "fixture_check.tsv").read_text(encoding="utf-8").splitlines()
-    return [tuple(r.split("\t")[:2]) for r in rows if r and not r.startswith("#")]  # type: ignore[misc]
+    with (TINY_MODEL / "fixture_check.tsv").open(encoding="utf-8", newline="") as fh:
+        return [(row["fr"], row["en"]) for row in csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)]
 
 
 def test_fixture_model_translates_training_sentences(tiny: Translator) -> None:
@@ -112,5 +131,7 @@ def test_2000_word_sentence_is_translated_in_full(tiny: Translator) -> None:
     backend = tiny.backend()
     assert backend.count_tokens(sentence) > backend.max_input_tokens
     [result] = translate_texts(backend, [sentence], budget=4096)
-    assert result.pieces >= 5
-    assert len(result.text.split()) > 1000  # every piece came back with its translation
+    assert result.pieces >= 5 and result.pieces == len(result.parts)
+    assert "".join(src for src, _ in result.parts) == sentence  # every word went to the model
+    assert all(backend.count_tokens(src.strip()) <= backend.max_input_tokens for src, _ in result.parts)
+    assert result.text == " ".join(mt for _, mt in result.parts if mt)  # and every output came back
