@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -66,7 +65,7 @@ def test_seed_article_end_to_end_then_skip_then_memory(tmp_path: Path) -> None:
 def test_bad_files_are_reported_and_the_rest_translated(tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
-    shutil.copy(SEED, folder / "good.txt")
+    (folder / "good.txt").write_text("Nous sommes en retard.\n\nIl est parti.\n", encoding="utf-8")
     (folder / "empty.txt").write_bytes(b"")
     (folder / "photo.txt").write_bytes(PNG)
     (folder / "w1252.txt").write_bytes("Le garçon a été très étonné. Où est-il allé ?\r\n".encode("cp1252"))
