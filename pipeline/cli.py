@@ -66,6 +66,17 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--paired-ar-n", type=int, default=10000, metavar="N", help="paired approximate randomization trials (default: 10000)")
     ev.add_argument("--jobs", type=int, default=None, metavar="N", help="processes that share the scoring (default: one per CPU)")
     ev.set_defaults(handler=_cmd_evaluate)
+
+    al = sub.add_parser("align", parents=[common], help="link the sentences of an article and of its human translation", description="Align SRC (French) and TGT (its human English translation) sentence by sentence, n:m and in order, using a machine translation of SRC.")
+    al.add_argument("source", type=Path, metavar="SRC", help="French article (with --sentences: one sentence per line)")
+    al.add_argument("target", type=Path, metavar="TGT", help="its English translation, in the same form")
+    mt = al.add_mutually_exclusive_group()
+    mt.add_argument("--mt", type=Path, metavar="MT", help="machine translation of SRC, one line per source sentence (default: translate SRC with --model)")
+    mt.add_argument("--no-mt", action="store_true", help="no machine translation: align on lengths and words that survive translation (numbers, names, cognates)")
+    al.add_argument("--sentences", action="store_true", help="SRC and TGT hold one sentence per line instead of articles to segment")
+    al.add_argument("-o", "--output", type=Path, metavar="OUT", help="write the links to OUT (default: standard output)")
+    al.add_argument("--format", choices=["vecalign", "jsonl"], default="vecalign", help="vecalign: one link per line, [i, j]:[k]; jsonl: also texts and scores (default: vecalign)")
+    al.set_defaults(handler=_cmd_align)
     return parser
 
 
@@ -170,6 +181,52 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         raise _Fatal(str(exc)) from None
     print(json.dumps(as_json(report), ensure_ascii=False, indent=2) if args.json else render_text(report))
     return EXIT_OK
+
+
+def _cmd_align(args: argparse.Namespace) -> int:
+    import json
+
+    from .align import align, link_records, vecalign_text
+    from .writers import write_text
+
+    source, target = _sentences(args.source, args.sentences), _sentences(args.target, args.sentences)
+    if args.mt:
+        mt = _sentences(args.mt, True)
+        if len(mt) != len(source):
+            raise _Fatal(f"cannot align: {args.mt} has {len(mt)} lines but {args.source} has {len(source)} sentences; give one translation per source sentence")
+    else:
+        mt = None if args.no_mt or not source else [t.text for t in _translator(args).translate(source)]
+    links = align(source, target, mt)
+    if args.format == "vecalign":
+        text = vecalign_text(links)
+    else:
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in link_records(links, source, target, mt))
+    if args.output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return EXIT_OK
+    try:
+        write_text(args.output, text)
+    except OSError as exc:
+        raise _Fatal(f"cannot write {args.output} ({exc.strerror or exc}); choose another -o") from None
+    return EXIT_OK
+
+
+def _sentences(path: Path, per_line: bool) -> list[str]:
+    """The sentences of a file: its lines (as `evaluate` reads them), or the segmented
+    article. An empty or blank file has none."""
+    from .evaluate import read_text
+    from .ingest import IngestError, parse
+    from .segment import segment
+
+    try:
+        data = path.read_bytes()
+        if not data.strip():
+            return []
+        return list(read_text(data, str(path)).lines) if per_line else [s.text for s in segment(parse(data, str(path)))]
+    except (OSError, IngestError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise _Fatal(f"cannot align {path}: {reason}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
