@@ -17,14 +17,18 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
-from . import __version__
+from . import __version__, evaluate
+from .align import pair_reference
+from .hub import ModelError
 from .ingest import ARTICLE_SUFFIXES, Document, IngestError, parse
 from .segment import Segment, segment
-from .hub import ModelError
-from .translate import Translator
+from .translate import Translation, Translator
 from .writers import english_text, sentence_records, write_json, write_jsonl, write_text
 
 SUMMARY = "summary.json"
+SCORE_OPTIONS = evaluate.Options()
+# Per-sentence scores written to .align.jsonl (their unit's sentence chrF2 and BLEU).
+SEGMENT_METRICS = ("chrf", "bleu")
 
 
 @dataclass
@@ -32,7 +36,9 @@ class Article:
     """What happened to one input file; one entry of summary.json.
 
     status is ok, skipped (unchanged since an earlier run), error, or pending (not
-    reached yet: only seen in the summary of an interrupted run).
+    reached yet: only seen in the summary of an interrupted run). With a reference,
+    `pairing` says how its sentences were matched (lines or aligned) and `scores`
+    holds the article's corpus scores; `reference_error` says why it is unscored.
     """
 
     input: str
@@ -45,6 +51,11 @@ class Article:
     seconds: float = 0.0
     sha256: str | None = None
     settings: str | None = None
+    reference: str | None = None
+    reference_sha256: str | None = None
+    reference_error: str | None = None
+    pairing: str | None = None
+    scores: dict[str, float] | None = None
 
 
 class ProgressBar(Protocol):
@@ -59,6 +70,7 @@ class _Pending:
     article: Article
     doc: Document
     segments: list[Segment] = field(default_factory=list)
+    reference: Document | None = None
 
 
 def output_paths(out: Path, rel: str) -> tuple[Path, Path]:
@@ -117,14 +129,49 @@ def _previous(out: Path) -> dict[str, dict]:
         return {}
 
 
-def _unchanged(before: dict | None, sha: str, settings: str, out: Path, rel: str) -> bool:
+def _unchanged(before: dict | None, article: Article, out: Path) -> bool:
     return (
         before is not None
         and before.get("status") in ("ok", "skipped")
-        and before.get("sha256") == sha
-        and before.get("settings") == settings
-        and all(p.exists() for p in output_paths(out, rel))
+        and all(before.get(key) == getattr(article, key) for key in ("sha256", "settings", "reference_sha256"))
+        and all(p.exists() for p in output_paths(out, article.input))
     )
+
+
+def _read_reference(article: Article, path: Path) -> Document | None:
+    """Parse the article's reference translation, or note in the article why not."""
+    article.reference = str(path)
+    try:
+        data = _read(path)
+        article.reference_sha256 = hashlib.sha256(data).hexdigest()
+        return parse(data, str(path))
+    except IngestError as exc:
+        article.reference_error = f"{path}: {exc}"
+        return None
+
+
+def _score_reference(item: _Pending, translations: list[Translation]) -> list[dict]:
+    """Pair the article with its reference, score it, and return per-sentence fields."""
+    units, item.article.pairing = pair_reference(item.doc, item.segments, [t.text for t in translations], item.reference)
+    hyps = [" ".join(translations[i].text for i in unit.source) for unit in units]
+    refs = [unit.reference for unit in units]
+    scored = [k for k, ref in enumerate(refs) if ref.strip()]
+    extra: list[dict] = [{} for _ in item.segments]
+    if not scored:
+        item.article.reference_error = f"{item.article.reference}: no reference sentence could be paired with the article"
+        return extra
+    result = evaluate.score([hyps[k] for k in scored], [[refs[k] for k in scored]], SCORE_OPTIONS)
+    item.article.scores = {key: round(s.score, 4) for key, s in result.scores.items()}
+    segment_scores = dict(zip(scored, zip(*(result.scores[m].segments for m in SEGMENT_METRICS))))
+    for k, unit in enumerate(units):
+        values = segment_scores.get(k, (None,) * len(SEGMENT_METRICS))
+        for i in unit.source:
+            extra[i] = {
+                "unit": item.segments[unit.source[0]].id,
+                "ref": unit.reference,
+                **{m: None if v is None else round(v, 4) for m, v in zip(SEGMENT_METRICS, values)},
+            }
+    return extra
 
 
 def run(
@@ -133,12 +180,15 @@ def run(
     translator: Translator,
     force: bool = False,
     progress: Callable[..., ProgressBar] | None = None,
+    references: Path | None = None,
 ) -> dict:
     """Translate every article under `inputs` into `out`; return the run summary.
 
     `progress(total=sentences)` makes a progress bar (tqdm fits) that is told how
-    many sentences each article finished. Raises ModelError if the model cannot be
-    loaded.
+    many sentences each article finished. With `references`, an article `a/b.txt`
+    whose reference `references/a/b.txt` exists is scored against it, and the run
+    gets corpus scores over all such articles. Raises ModelError if the model cannot
+    be loaded.
     """
     started = time.perf_counter()
     settings = hashlib.sha256(translator.key.encode()).hexdigest()[:16]
@@ -157,14 +207,17 @@ def run(
             article.sha256 = hashlib.sha256(data).hexdigest()
             article.settings = settings
             article.output = output_paths(out, rel)[0].relative_to(out).as_posix()
-            if not force and _unchanged(before.get(rel), article.sha256, settings, out, rel):
+            ref_path = references / rel if references else None
+            reference = _read_reference(article, ref_path) if ref_path and (ref_path.exists() or ref_path.is_symlink()) else None
+            if not force and _unchanged(before.get(rel), article, out):
                 prior = before[rel]
                 article.status, article.encoding = "skipped", prior.get("encoding")
                 article.sentences, article.from_memory = prior.get("sentences", 0), prior.get("from_memory", 0)
+                article.pairing, article.scores = prior.get("pairing"), prior.get("scores")
                 continue
             doc = parse(data, rel)
             article.encoding = doc.encoding
-            pending.append(_Pending(path, article, doc, segment(doc)))
+            pending.append(_Pending(path, article, doc, segment(doc), reference))
         except IngestError as exc:
             article.status, article.error = "error", f"{path}: {exc}"
 
@@ -175,8 +228,31 @@ def run(
         if bar:
             bar.close()
     summary = _summary(translator, articles, started)
+    if references:
+        summary["scores"] = _run_scores(out, articles)
     write_json(out / SUMMARY, summary)
     return summary
+
+
+def _run_scores(out: Path, articles: list[Article]) -> dict | None:
+    """Corpus scores over the paired units of every scored article, read back from the
+    JSONL files (so skipped articles count too)."""
+    hyps: list[str] = []
+    refs: list[str] = []
+    for article in articles:
+        if article.status not in ("ok", "skipped") or not article.scores:
+            continue
+        units: dict[str, tuple[list[str], str]] = {}
+        for line in output_paths(out, article.input)[1].read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            if record.get("chrf") is not None:
+                units.setdefault(record["unit"], ([], record["ref"]))[0].append(record["mt"])
+        hyps += [" ".join(mts) for mts, _ in units.values()]
+        refs += [ref for _, ref in units.values()]
+    if not hyps:
+        return None
+    result = evaluate.score(hyps, [refs], SCORE_OPTIONS, segments=False)
+    return {key: {"score": round(s.score, 4), "signature": s.signature} for key, s in result.scores.items()}
 
 
 def _translate_pending(
@@ -188,9 +264,10 @@ def _translate_pending(
         article = item.article
         try:
             translations = translator.translate([s.text for s in item.segments])
+            extra = _score_reference(item, translations) if item.reference else None
             text_path, jsonl_path = output_paths(out, article.input)
             write_text(text_path, english_text(item.doc, item.segments, translations))
-            write_jsonl(jsonl_path, sentence_records(item.segments, translations))
+            write_jsonl(jsonl_path, sentence_records(item.segments, translations, extra))
         except ModelError:
             raise
         except OSError as exc:

@@ -22,6 +22,12 @@ class _Fatal(Exception):
     """An error that ends the command with one line on stderr and exit code 2."""
 
 
+def _unreadable(action: str, name: object, exc: Exception) -> _Fatal:
+    """The one-line error for an input that cannot be read: the system's reason, or ingest's."""
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+    return _Fatal(f"cannot {action} {name}: {reason}")
+
+
 def _model_options() -> argparse.ArgumentParser:
     from .hub import DEFAULT_MODEL
 
@@ -47,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="article files or folders")
     run.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="output folder")
     run.add_argument("--force", action="store_true", help="translate articles again even if unchanged since the last run")
+    run.add_argument("--ref", type=Path, metavar="REFDIR", help="human reference translations: IN/a/b.txt is scored against REFDIR/a/b.txt when it exists")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(handler=_cmd_run)
 
@@ -111,7 +118,8 @@ def _progress(enabled: bool):
 def _cmd_run(args: argparse.Namespace) -> int:
     from .batch import SUMMARY, run
 
-    missing = [str(p) for p in args.inputs if not p.exists() and not p.is_symlink()]
+    paths = [*args.inputs, args.ref] if args.ref else args.inputs
+    missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
     if missing:
         raise _Fatal(f"input not found: {', '.join(missing)}")
     try:
@@ -121,7 +129,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         probe.unlink()
     except OSError as exc:
         raise _Fatal(f"cannot write to the output folder {args.output} ({exc.strerror or exc}); choose another -o") from None
-    summary = run(args.inputs, args.output, _translator(args), force=args.force, progress=_progress(not args.quiet and sys.stderr.isatty()))
+    summary = run(
+        args.inputs, args.output, _translator(args), force=args.force, progress=_progress(not args.quiet and sys.stderr.isatty()), references=args.ref
+    )
     totals = summary["totals"]
     failed = [a for a in summary["articles"] if a["status"] == "error"]
     for article in failed:
@@ -145,8 +155,7 @@ def _cmd_translate(args: argparse.Namespace) -> int:
         data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
         doc = parse(data, name)
     except (OSError, IngestError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise _Fatal(f"cannot translate {name}: {reason}") from None
+        raise _unreadable("translate", name, exc) from None
     segments = segment(doc)
     translations = _translator(args).translate([s.text for s in segments])
     sys.stdout.buffer.write(english_text(doc, segments, translations).encode("utf-8"))
@@ -168,8 +177,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         try:
             return read_text(path.read_bytes(), str(path))
         except (OSError, IngestError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-            raise _Fatal(f"cannot evaluate {path}: {reason}") from None
+            raise _unreadable("evaluate", path, exc) from None
 
     try:
         options = Options(tuple(m.strip() for m in args.metrics.split(",") if m.strip()), args.tokenize, args.lowercase)
@@ -225,8 +233,7 @@ def _sentences(path: Path, per_line: bool) -> list[str]:
             return []
         return list(read_text(data, str(path)).lines) if per_line else [s.text for s in segment(parse(data, str(path)))]
     except (OSError, IngestError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise _Fatal(f"cannot align {path}: {reason}") from None
+        raise _unreadable("align", path, exc) from None
 
 
 def main(argv: list[str] | None = None) -> int:

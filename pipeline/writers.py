@@ -38,9 +38,12 @@ def english_text(doc: Document, segments: Sequence[Segment], translations: Seque
     return "".join(out)
 
 
-def sentence_records(segments: Sequence[Segment], translations: Sequence[Translation]) -> list[dict]:
-    """One JSON-ready record per sentence, in document order."""
-    return [
+def sentence_records(
+    segments: Sequence[Segment], translations: Sequence[Translation], extra: Sequence[dict] | None = None
+) -> list[dict]:
+    """One JSON-ready record per sentence, in document order, each updated with the
+    matching `extra` fields (reference pairing and scores) when given."""
+    records = [
         {
             "id": seg.id,
             "line": seg.line,
@@ -54,6 +57,9 @@ def sentence_records(segments: Sequence[Segment], translations: Sequence[Transla
         }
         for seg, tr in zip(segments, translations, strict=True)
     ]
+    for record, fields in zip(records, extra or [], strict=False):
+        record.update(fields)
+    return records
 
 
 def atomic_write(path: Path, data: bytes) -> None:

@@ -13,7 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import ROOT, SHARED, TINY_MODEL
-from pipeline.align import LINK_TYPES, Link, Scores, align, link_records, score, vecalign_text
+from pipeline.align import LINK_TYPES, Link, Scores, align, link_records, pair_reference, score, vecalign_text
+from pipeline.ingest import parse
+from pipeline.segment import segment
 
 TESTSETS = SHARED / "data" / "testsets" / "fra-eng"
 PUBLISHED = SHARED / "data" / "published" / "opus-mt-fr-en"
@@ -239,3 +241,35 @@ def test_cli_translates_the_source_when_no_mt_is_given(tmp_path: Path) -> None:
     records = [json.loads(line) for line in done.stdout.splitlines()]
     assert [i for r in records for i in r["src"]] == [0, 1, 2] and [j for r in records for j in r["tgt"]] == [0, 1, 2]
     assert all(r["mt"] for r in records if r["src"])
+
+
+# --- pairing an article with its reference ------------------------------------------
+
+
+
+
+@pytest.mark.parametrize(
+    "source, reference, units, pairing",
+    [
+        ("Un. Deux.\n\nTrois.\n", "One. Two.\n\nThree.\n\n\n", [((0, 1), "One. Two."), ((2,), "Three.")], "lines"),
+        (
+            "Le chat dort.\nIl pleut beaucoup.\nFin.",
+            "The cat sleeps. It rains a lot.\nThe end.",
+            [((0,), "The cat sleeps."), ((1,), "It rains a lot."), ((2,), "The end.")],
+            "aligned",
+        ),
+        (
+            "Le chat dort.\n\nFin.",
+            "A preface nobody translated.\nThe cat sleeps.\nThe end.",
+            [((0,), "A preface nobody translated. The cat sleeps."), ((1,), "The end.")],
+            "aligned",
+        ),
+    ],
+)
+def test_pair_reference(source: str, reference: str, units: list, pairing: str) -> None:
+    doc = parse(source.encode(), "a.txt")
+    segs = segment(doc)
+    mt = {"Le chat dort.": "The cat sleeps.", "Il pleut beaucoup.": "It rains a lot.", "Fin.": "The end."}
+    found, how = pair_reference(doc, segs, [mt.get(s.text, s.text) for s in segs], parse(reference.encode(), "b.txt"))
+    assert how == pairing
+    assert [(u.source, u.reference) for u in found] == units

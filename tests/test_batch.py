@@ -100,3 +100,29 @@ def test_symbolic_links_are_reported_not_followed(tmp_path: Path) -> None:
     summary = run([tmp_path / "in"], tmp_path / "out", translator(tmp_path))
     assert statuses(summary) == {"a.txt": "ok", "link.txt": "error", "loop": "error"}
     assert all("symbolic link" in a["error"] for a in summary["articles"] if a["status"] == "error")
+
+
+def test_references_are_paired_and_scored(tmp_path: Path) -> None:
+    (tmp_path / "in" / "sub").mkdir(parents=True)
+    (tmp_path / "ref" / "sub").mkdir(parents=True)
+    (tmp_path / "in" / "sub" / "a.txt").write_text("Le chat dort. Il pleut.\n\nFin.\n", encoding="utf-8")
+    (tmp_path / "in" / "b.txt").write_text("Sans référence.", encoding="utf-8")
+    (tmp_path / "ref" / "sub" / "a.txt").write_text("LE CHAT DORT. IL PLEUT.\n\nTHE END.\n", encoding="utf-8")
+    out = tmp_path / "out"
+    summary = run([tmp_path / "in"], out, translator(tmp_path), references=tmp_path / "ref")
+    by_name = {a["input"]: a for a in summary["articles"]}
+    assert by_name["b.txt"]["scores"] is None and by_name["b.txt"]["reference"] is None
+    scored = by_name["sub/a.txt"]
+    assert scored["pairing"] == "lines" and 0 < scored["scores"]["chrf"] < 100
+    records = [json.loads(x) for x in (out / "sub" / "a.align.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(r["unit"], r["ref"], r["chrf"]) for r in records] == [
+        ("p1.s1", "LE CHAT DORT. IL PLEUT.", 100.0),
+        ("p1.s1", "LE CHAT DORT. IL PLEUT.", 100.0),
+        ("p3.s1", "THE END.", records[2]["chrf"]),
+    ]
+    assert records[2]["chrf"] < 50 and records[0]["bleu"] == 100.0
+    assert summary["scores"]["chrf"]["score"] == scored["scores"]["chrf"] and "nrefs:1" in summary["scores"]["bleu"]["signature"]
+    (tmp_path / "ref" / "sub" / "a.txt").write_text("LE CHAT DORT. IL PLEUT.\n\nFIN.\n", encoding="utf-8")
+    again = run([tmp_path / "in"], out, translator(tmp_path), references=tmp_path / "ref")
+    assert statuses(again) == {"b.txt": "skipped", "sub/a.txt": "ok"}
+    assert again["scores"]["chrf"]["score"] == 100.0
