@@ -192,10 +192,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_align(args: argparse.Namespace) -> int:
-    import json
-
     from .align import align, link_records, vecalign_text
-    from .writers import write_text
+    from .writers import jsonl_text, write_text
 
     source, target = _sentences(args.source, args.sentences), _sentences(args.target, args.sentences)
     if args.mt:
@@ -208,7 +206,7 @@ def _cmd_align(args: argparse.Namespace) -> int:
     if args.format == "vecalign":
         text = vecalign_text(links)
     else:
-        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in link_records(links, source, target, mt))
+        text = jsonl_text(link_records(links, source, target, mt))
     if args.output is None:
         sys.stdout.write(text)
         sys.stdout.flush()

@@ -82,9 +82,14 @@ def write_text(path: Path, text: str) -> None:
     atomic_write(path, text.encode("utf-8"))
 
 
+def jsonl_text(records: Sequence[dict]) -> str:
+    """One JSON object per line, non-ASCII kept readable."""
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+
+
 def write_jsonl(path: Path, records: Sequence[dict]) -> None:
-    """Write one JSON object per line, UTF-8, non-ASCII kept readable."""
-    write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    """Write records as JSON lines in UTF-8."""
+    write_text(path, jsonl_text(records))
 
 
 def write_json(path: Path, obj: dict) -> None:
