@@ -7,11 +7,13 @@ interrupted run is resumed by running it again. One bad article never stops the 
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,9 +28,27 @@ from .translate import Translation, Translator
 from .writers import english_text, sentence_records, write_json, write_jsonl, write_text
 
 SUMMARY = "summary.json"
+LOCK = ".mtpipe.lock"
 SCORE_OPTIONS = evaluate.Options()
 # Per-sentence scores written to .align.jsonl (their unit's sentence chrF2 and BLEU).
 SEGMENT_METRICS = ("chrf", "bleu")
+
+
+class OutputBusy(RuntimeError):
+    """Another run holds the output folder."""
+
+
+@contextmanager
+def _locked(out: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the output folder for the whole run, so that two
+    runs never interleave their writes (the lock dies with its process, even killed)."""
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / LOCK, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputBusy(f"another mtpipe run is writing to {out}; wait for it to finish or choose another -o") from None
+        yield
 
 
 @dataclass
@@ -188,8 +208,20 @@ def run(
     many sentences each article finished. With `references`, an article `a/b.txt`
     whose reference `references/a/b.txt` exists is scored against it, and the run
     gets corpus scores over all such articles. Raises ModelError if the model cannot
-    be loaded.
+    be loaded, OutputBusy if another run is writing to `out`.
     """
+    with _locked(out):
+        return _run(inputs, out, translator, force, progress, references)
+
+
+def _run(
+    inputs: Sequence[Path],
+    out: Path,
+    translator: Translator,
+    force: bool,
+    progress: Callable[..., ProgressBar] | None,
+    references: Path | None,
+) -> dict:
     started = time.perf_counter()
     settings = hashlib.sha256(translator.key.encode()).hexdigest()[:16]
     before = _previous(out)

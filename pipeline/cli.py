@@ -116,7 +116,7 @@ def _progress(enabled: bool):
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .batch import SUMMARY, run
+    from .batch import SUMMARY, OutputBusy, run
 
     paths = [*args.inputs, args.ref] if args.ref else args.inputs
     missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
@@ -129,9 +129,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         probe.unlink()
     except OSError as exc:
         raise _Fatal(f"cannot write to the output folder {args.output} ({exc.strerror or exc}); choose another -o") from None
-    summary = run(
-        args.inputs, args.output, _translator(args), force=args.force, progress=_progress(not args.quiet and sys.stderr.isatty()), references=args.ref
-    )
+    try:
+        summary = run(
+            args.inputs, args.output, _translator(args), force=args.force, progress=_progress(not args.quiet and sys.stderr.isatty()), references=args.ref
+        )
+    except OutputBusy as exc:
+        raise _Fatal(str(exc)) from None
     totals = summary["totals"]
     failed = [a for a in summary["articles"] if a["status"] == "error"]
     for article in failed:

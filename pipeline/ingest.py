@@ -74,6 +74,11 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    if bad <= max(3, len(text) // 1000) and any("\x7f" < c != "\ufffd" for c in text):
+        # Valid UTF-8 accents around a few broken bytes: a damaged UTF-8 file, not Latin-1.
+        return text, f"utf-8 ({bad} invalid byte sequence{'s' * (bad > 1)} replaced by U+FFFD)"
     from charset_normalizer import from_bytes
 
     match = from_bytes(data, cp_isolation=_LEGACY_ENCODINGS, threshold=_MAX_CHAOS).best()

@@ -42,7 +42,11 @@ def sentence_records(
     segments: Sequence[Segment], translations: Sequence[Translation], extra: Sequence[dict] | None = None
 ) -> list[dict]:
     """One JSON-ready record per sentence, in document order, each updated with the
-    matching `extra` fields (reference pairing and scores) when given."""
+    matching `extra` fields (reference pairing and scores) when given.
+
+    Records depend only on the article, the model and the settings, never on what
+    the translation memory held, so a resumed run writes the same bytes as an
+    uninterrupted one (memory use is counted in summary.json instead)."""
     records = [
         {
             "id": seg.id,
@@ -53,7 +57,6 @@ def sentence_records(
             "mt": tr.text,
             "logprob": None if tr.logprob is None else round(tr.logprob, 4),
             "pieces": tr.pieces,
-            "from_memory": tr.from_memory,
         }
         for seg, tr in zip(segments, translations, strict=True)
     ]

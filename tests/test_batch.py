@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import EchoBackend
-from pipeline.batch import discover, output_paths, run
+from pipeline.batch import OutputBusy, _locked, discover, output_paths, run
 from pipeline.hub import ModelRef
 from pipeline.memory import TranslationMemory
 from pipeline.translate import DecodeSettings, Translator
@@ -126,3 +126,12 @@ def test_references_are_paired_and_scored(tmp_path: Path) -> None:
     again = run([tmp_path / "in"], out, translator(tmp_path), references=tmp_path / "ref")
     assert statuses(again) == {"b.txt": "skipped", "sub/a.txt": "ok"}
     assert again["scores"]["chrf"]["score"] == 100.0
+
+
+def test_a_second_run_on_the_same_output_stops(tmp_path: Path) -> None:
+    make_corpus(tmp_path / "in")
+    out = tmp_path / "out"
+    with _locked(out):
+        with pytest.raises(OutputBusy, match="another mtpipe run is writing to"):
+            run([tmp_path / "in"], out, translator(tmp_path))
+    assert run([tmp_path / "in"], out, translator(tmp_path))["totals"]["ok"] == 3

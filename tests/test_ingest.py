@@ -64,6 +64,13 @@ def test_split_lines_round_trips(text: str) -> None:
     assert [line.number for line in lines] == list(range(1, len(lines) + 1))
 
 
+def test_a_few_broken_bytes_in_utf8_are_replaced_not_mojibake() -> None:
+    data = "Le café est très bon.\n".encode() * 20 + b"Un octet \xff perdu.\n"
+    text, encoding = decode(data)
+    assert "café" in text and "Un octet \ufffd perdu." in text
+    assert encoding == "utf-8 (1 invalid byte sequence replaced by U+FFFD)"
+
+
 def test_parse_marks_markdown_and_hashes_bytes() -> None:
     doc = parse(b"# Titre\n\nTexte.", "a/b.md")
     assert doc.markdown and doc.encoding == "utf-8" and len(doc.sha256) == 64

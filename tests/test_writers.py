@@ -41,8 +41,8 @@ def test_records_hold_ids_texts_and_scores() -> None:
     segs = segment(doc)
     records = sentence_records(segs, [Translation("One.", -0.123456), Translation("Two.", None, 3, True)])
     assert records == [
-        {"id": "p1.s1", "line": 1, "start": 0, "end": 3, "src": "Un.", "mt": "One.", "logprob": -0.1235, "pieces": 1, "from_memory": False},
-        {"id": "p1.s2", "line": 1, "start": 4, "end": 9, "src": "Deux.", "mt": "Two.", "logprob": None, "pieces": 3, "from_memory": True},
+        {"id": "p1.s1", "line": 1, "start": 0, "end": 3, "src": "Un.", "mt": "One.", "logprob": -0.1235, "pieces": 1},
+        {"id": "p1.s2", "line": 1, "start": 4, "end": 9, "src": "Deux.", "mt": "Two.", "logprob": None, "pieces": 3},
     ]
 
 
