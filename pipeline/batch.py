@@ -211,6 +211,8 @@ def run(
     be loaded, OutputBusy if another run is writing to `out`.
     """
     with _locked(out):
+        for stale in out.rglob(".*.tmp"):  # left by a run killed in the middle of a write
+            stale.unlink()
         return _run(inputs, out, translator, force, progress, references)
 
 

@@ -27,7 +27,7 @@ _LEGACY_ENCODINGS = ["cp1252", "latin_1", "iso8859_15", "mac_roman"]
 # charset-normalizer's default (0.2) rejects short French texts dense in accents and
 # curly quotes; random binary data still scores far above this.
 _MAX_CHAOS = 0.5
-_LINE = re.compile(r"([^\r\n]*)(\r\n|\r|\n)")
+_NEWLINE = re.compile(r"\r\n|\r|\n")
 
 
 class IngestError(ValueError):
@@ -91,8 +91,8 @@ def split_lines(text: str) -> tuple[Line, ...]:
     """Split text into lines, keeping each line's own ending (LF, CRLF or CR)."""
     lines: list[Line] = []
     end = 0
-    for m in _LINE.finditer(text):
-        lines.append(Line(len(lines) + 1, m.group(1), m.group(2)))
+    for m in _NEWLINE.finditer(text):  # matching the line text too backtracks quadratically on a huge line
+        lines.append(Line(len(lines) + 1, text[end : m.start()], m.group()))
         end = m.end()
     if end < len(text):
         lines.append(Line(len(lines) + 1, text[end:], ""))
