@@ -1,0 +1,242 @@
+"""Hostile input, interruptions and concurrency, driven through `mtpipe run` as a user
+would, on the fixture model.
+
+The contract for every input: either the article is fully translated (every source
+sentence in the JSONL, in order, and the English has the same lines) or it is an
+`error` entry with a one-line reason; the batch completes; no traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, SHARED, TINY_MODEL
+from pipeline.batch import output_paths
+from pipeline.ingest import parse
+from pipeline.segment import markdown_prefix
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x06\x00\x00\x00\x1f\xf3\xffa"
+KNOWN = [
+    "Réponds honnêtement.",
+    "Bonne conversation.",
+    "Elle l'incinéra, contrairement à ses dernières volontés.",
+    "À quand remonte votre dernière crise d'asthme ?",
+    "Voudrais-tu bien arrêter de m'appeler comme ça ?",
+]
+MARKUP = "<script>alert(1)</script> Il a écrit <img src=x onerror=alert(2)> puis </td> et {{ x }} {% if %} « \"guillemets\" » 'apostrophes' & esperluette."
+
+
+def cli(*args: str, **kw) -> subprocess.Popen | subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], cwd=ROOT, capture_output=True, timeout=600, **kw)
+
+
+# What each hostile file holds, and whether it must be translated ("ok") or refused ("error").
+CORPUS: dict[str, tuple[bytes, str]] = {
+    "enc/utf8.txt": ("Le garçon était à l'école.\n".encode(), "ok"),
+    "enc/utf8-bom.txt": (b"\xef\xbb\xbf" + "Où est-il allé ?\n".encode(), "ok"),
+    "enc/utf16.txt": ("Il fait très beau aujourd'hui.\n".encode("utf-16"), "ok"),
+    "enc/latin1.txt": ("Le garçon était à l'école près de la forêt.\n".encode("latin-1"), "ok"),
+    "enc/cp1252.txt": ("L’œuvre coûte 5 € : « très cher ».\n".encode("cp1252"), "ok"),
+    "enc/mixed-endings.txt": ("Un chat.\r\nDeux chats.\nTrois chats.\r\n".encode(), "ok"),
+    "enc/nul.txt": (b"Bonjour\x00le monde.\n", "error"),
+    "enc/broken-utf8.txt": ("Le café est très bon.\n".encode() * 10 + b"Un octet \xff perdu.\n", "ok"),
+    "enc/image.txt": (PNG, "error"),
+    "enc/empty.txt": (b"", "error"),
+    "enc/blank.txt": (b"  \n\t\n\r\n", "error"),
+    "shape/huge-line.txt": ((" ".join(KNOWN) + " ").encode() * (5_000_000 // len(" ".join(KNOWN)) + 1), "ok"),
+    "shape/one-word-lines.txt": ("\n".join(("chat", "chien", "maison", "Paris", "oui")[i % 5] for i in range(20_000)).encode(), "ok"),
+    "shape/no-punctuation.txt": (" ".join(["le garçon mange une pomme rouge dans la grande maison"] * 300).encode(), "ok"),
+    "shape/odd-lines.txt": (
+        "12345\n3,14159\nhttps://example.org/a?b=c&d=e\nécrivez à jean.dupont@example.fr\n😀🎉\n"
+        "The cat is on the mat. Le chat est sur le tapis.\nمرحبا بالعالم\nשלום עולם\n".encode(),
+        "ok",
+    ),
+    "markup/injection.txt": (MARKUP.encode(), "ok"),
+    "fs/nom avec espaces.txt": ("Bonne conversation.\n".encode(), "ok"),
+    "fs/été à Noël.md": ("# Réponds honnêtement.\n".encode(), "ok"),
+    "fs/emoji 😀.txt": ("Bonne conversation.\n".encode(), "ok"),
+    "fs/a/b/c/profond.txt": ("Réponds honnêtement.\n".encode(), "ok"),
+}
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, subprocess.CompletedProcess]:
+    root = tmp_path_factory.mktemp("hostile")
+    src = root / "in"
+    for rel, (data, _) in CORPUS.items():
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        (src / rel).write_bytes(data)
+    (root / "outside.txt").write_text("Secret.", encoding="utf-8")
+    (src / "fs" / "outside-link.txt").symlink_to(root / "outside.txt")
+    (src / "fs" / "loop").symlink_to(src / "fs")
+    out = src / "translated"  # the output folder inside the input must not be re-read
+    # Greedy: this is about robustness, and beam search would only make it slower.
+    done = cli("run", str(src), "-o", str(out), "--model", str(TINY_MODEL), "--cache", str(root / "tm.sqlite3"), "--beam", "1")
+    return src, out, done
+
+
+def test_batch_completes_without_traceback(hostile) -> None:
+    _, _, done = hostile
+    assert done.returncode == 1  # some inputs are refused
+    assert b"Traceback" not in done.stderr and b"Traceback" not in done.stdout
+
+
+def test_every_input_is_translated_or_refused_with_a_reason(hostile) -> None:
+    _, out, _ = hostile
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    status = {a["input"]: a for a in summary["articles"]}
+    expected = {rel: outcome for rel, (_, outcome) in CORPUS.items()}
+    expected |= {"fs/outside-link.txt": "error", "fs/loop": "error"}
+    assert {rel: a["status"] for rel, a in status.items()} == expected
+    for a in status.values():
+        if a["status"] == "error":
+            assert a["error"] and "\n" not in a["error"] and a["input"] in a["error"]
+    assert "symbolic link" in status["fs/loop"]["error"] and "symbolic link" in status["fs/outside-link.txt"]["error"]
+    assert not any(rel.startswith("translated/") for rel in status)
+
+
+@pytest.mark.parametrize("rel", [rel for rel, (_, outcome) in CORPUS.items() if outcome == "ok"])
+def test_no_sentence_is_lost(hostile, rel: str) -> None:
+    src, out, _ = hostile
+    doc = parse((src / rel).read_bytes(), rel)
+    english_path, jsonl_path = output_paths(out, rel)
+    records = [json.loads(line) for line in jsonl_path.read_text(encoding="utf-8").splitlines()]
+    for line in doc.lines:
+        sentences = [r["src"] for r in records if r["line"] == line.number]
+        text = line.text[markdown_prefix(line.text) :] if doc.markdown else line.text  # "# " stays verbatim
+        assert "".join("".join(sentences).split()) == "".join(text.split()), f"line {line.number}"
+    assert all(r["mt"].strip() for r in records)
+    english = english_path.read_bytes().decode("utf-8")
+    assert [len(x) for x in english.splitlines(keepends=True)] != [] and english.count("\n") == doc.text.count("\n")
+
+
+def test_encodings_and_line_endings_survive(hostile) -> None:
+    _, out, _ = hostile
+    records = [json.loads(x) for x in (out / "enc" / "cp1252.align.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert records[0]["src"] == "L’œuvre coûte 5 € : « très cher »."
+    assert (out / "enc" / "mixed-endings.en.txt").read_bytes().count(b"\r\n") == 2
+    assert (out / "enc" / "mixed-endings.en.txt").read_bytes().count(b"\n") == 3
+    broken = [json.loads(x)["src"] for x in (out / "enc" / "broken-utf8.align.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert broken[-1] == "Un octet \ufffd perdu."
+
+
+def test_markup_stays_text_in_jsonl(hostile) -> None:
+    _, out, _ = hostile
+    records = [json.loads(x) for x in (out / "markup" / "injection.align.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert " ".join(r["src"] for r in records) == MARKUP
+
+
+# --- interruption, concurrency, model folders ----------------------------------------
+
+
+def make_batch(folder: Path, n: int = 20) -> None:
+    """n articles of four short sentences each, all different (none is served twice)."""
+    lines = (SHARED / "data/testsets/fra-eng/tatoeba-test-v2021-08-07.fra").read_text(encoding="utf-8").splitlines()
+    french = list(dict.fromkeys(x for x in lines if 3 <= len(x.split()) <= 8))
+    folder.mkdir(parents=True)
+    for i in range(n):
+        first, *rest = french[i * 4 : i * 4 + 4]
+        (folder / f"article-{i:02d}.txt").write_text(f"{first}\n\n" + " ".join(rest) + "\n", encoding="utf-8")
+
+
+def outputs(out: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.name != "summary.json" and not p.name.startswith(".")}
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, bytes]]:
+    root = tmp_path_factory.mktemp("batch")
+    make_batch(root / "in")
+    done = cli("run", str(root / "in"), "-o", str(root / "whole"), "--model", str(TINY_MODEL), "--cache", str(root / "tm.sqlite3"), "--beam", "1")
+    assert done.returncode == 0, done.stderr.decode()
+    return root / "in", outputs(root / "whole")
+
+
+def start(src: Path, out: Path, cache: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", "run", str(src), "-o", str(out), "--model", str(TINY_MODEL), "--cache", str(cache), "--beam", "1"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def wait_for_articles(out: Path, count: int, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if len(list(out.glob("*.en.txt"))) >= count:
+            return
+        time.sleep(0.05)
+    pytest.fail("the run did not get far enough to be interrupted")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_interrupted_run_resumes_to_identical_outputs(batch, tmp_path: Path, sig: signal.Signals) -> None:
+    src, whole = batch
+    out = tmp_path / "out"
+    proc = start(src, out, tmp_path / "tm.sqlite3")
+    wait_for_articles(out, 3, proc)
+    proc.send_signal(sig)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == (130 if sig == signal.SIGINT else -signal.SIGKILL)
+    assert b"Traceback" not in stderr
+    partial = outputs(out)
+    assert 0 < len(partial) < len(whole)
+    assert all(whole[name] == data for name, data in partial.items())  # what exists is complete
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert {a["status"] for a in summary["articles"]} <= {"ok", "pending"}
+    again = cli("run", str(src), "-o", str(out), "--model", str(TINY_MODEL), "--cache", str(tmp_path / "tm.sqlite3"), "--beam", "1")
+    assert again.returncode == 0, again.stderr.decode()
+    assert outputs(out) == whole
+    assert not list(out.glob(".*.tmp"))
+
+
+def test_second_run_on_the_same_output_stops_clearly(batch, tmp_path: Path) -> None:
+    src, _ = batch
+    out = tmp_path / "out"
+    first = start(src, out, tmp_path / "tm1.sqlite3")
+    wait_for_articles(out, 1, first)
+    second = cli("run", str(src), "-o", str(out), "--model", str(TINY_MODEL), "--cache", str(tmp_path / "tm2.sqlite3"), "--beam", "1")
+    first.communicate(timeout=300)
+    assert second.returncode == 2
+    assert second.stderr.decode().strip() == f"mtpipe: error: another mtpipe run is writing to {out}; wait for it to finish or choose another -o"
+    assert first.returncode == 0
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda m: (m / "config.json").unlink(), "no config.json"),
+        (lambda m: (m / "model.safetensors").write_bytes(b"\x00" * 64), "could not be loaded"),
+        (lambda m: (m / "source.spm").write_bytes(b"garbage"), "could not be loaded"),
+    ],
+)
+def test_damaged_model_folder_is_one_sentence(tmp_path: Path, damage, message: str) -> None:
+    model = tmp_path / "model"
+    shutil.copytree(TINY_MODEL, model)
+    damage(model)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("Bonne conversation.", encoding="utf-8")
+    done = cli("run", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--model", str(model), "--no-cache")
+    lines = done.stderr.decode().strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and message in lines[0] and str(model) in lines[0]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
+def test_unreadable_file_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    locked = tmp_path / "in" / "locked.txt"
+    locked.write_text("Secret.", encoding="utf-8")
+    locked.chmod(0)
+    (tmp_path / "in" / "ok.txt").write_text("Bonne conversation.", encoding="utf-8")
+    done = cli("run", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--model", str(TINY_MODEL), "--no-cache")
+    assert done.returncode == 1 and b"permission denied" in done.stderr
