@@ -34,7 +34,8 @@ def _model_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     group = common.add_argument_group("model")
     group.add_argument("--model", default=DEFAULT_MODEL, help=f"hub id or local folder of a Marian checkpoint (default: {DEFAULT_MODEL})")
-    group.add_argument("--backend", default="transformers", help="translation engine (default: transformers)")
+    group.add_argument("--backend", default="transformers", help="translation engine: transformers, or ctranslate2 with the fast extra (default: transformers)")
+    group.add_argument("--compute-type", default=None, metavar="TYPE", help="ctranslate2 weights and arithmetic: int8 (default), int8_float32, int8_float16, int8_bfloat16, int16, float16, bfloat16, float32")
     group.add_argument("--beam", type=int, default=None, metavar="N", help="beam size (default: the model's generation config)")
     group.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="where the model runs (default: auto)")
     group.add_argument("--batch-tokens", type=int, default=2048, metavar="N", help="source tokens per batch, padding included (default: 2048)")
@@ -84,6 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
     al.add_argument("-o", "--output", type=Path, metavar="OUT", help="write the links to OUT (default: standard output)")
     al.add_argument("--format", choices=["vecalign", "jsonl"], default="vecalign", help="vecalign: one link per line, [i, j]:[k]; jsonl: also texts and scores (default: vecalign)")
     al.set_defaults(handler=_cmd_align)
+
+    models = sub.add_parser("models", help="manage converted models", description="Manage models converted for the ctranslate2 backend.")
+    msub = models.add_subparsers(dest="action", required=True, metavar="ACTION")
+    conv = msub.add_parser("convert", help="convert a model for --backend ctranslate2 ahead of time", description="Convert a Marian checkpoint for --backend ctranslate2 into the user cache dir (done on first use otherwise).")
+    conv.add_argument("model", metavar="MODEL", help="hub id or local folder of a Marian checkpoint")
+    conv.add_argument("--compute-type", default="int8", metavar="TYPE", help="weight type: int8 (default), int8_float32, int8_float16, int8_bfloat16, int16, float16, bfloat16, float32")
+    conv.add_argument("--force", action="store_true", help="convert again even if the cache has it")
+    conv.set_defaults(handler=_cmd_convert)
     return parser
 
 
@@ -96,6 +105,7 @@ def _translator(args: argparse.Namespace):
         raise _Fatal("--beam must be at least 1")
     if args.batch_tokens < 1:
         raise _Fatal("--batch-tokens must be at least 1")
+    _check_compute_type(args.compute_type)
     model = resolve(args.model)
     memory = None
     if not args.no_cache:
@@ -104,7 +114,24 @@ def _translator(args: argparse.Namespace):
             memory = TranslationMemory(path)
         except Exception as exc:
             raise _Fatal(f"cannot open the translation memory {path}: {exc}; pass --cache PATH elsewhere or --no-cache") from None
-    return Translator(model, args.backend, DecodeSettings(args.beam, args.batch_tokens, args.device), memory)
+    return Translator(model, args.backend, DecodeSettings(args.beam, args.batch_tokens, args.device, args.compute_type), memory)
+
+
+def _check_compute_type(compute_type: str | None) -> None:
+    from .translate import COMPUTE_TYPES
+
+    if compute_type is not None and compute_type not in COMPUTE_TYPES:
+        raise _Fatal(f"unknown --compute-type {compute_type}: choose one of {', '.join(COMPUTE_TYPES)}")
+
+
+def _cmd_convert(args: argparse.Namespace) -> int:
+    from .hub import resolve
+    from .translate import convert_ct2
+
+    _check_compute_type(args.compute_type)
+    folder = convert_ct2(resolve(args.model), args.compute_type, force=args.force)
+    print(folder)
+    return EXIT_OK
 
 
 def _progress(enabled: bool):

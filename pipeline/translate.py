@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Protocol
 
 from .hub import ModelError, ModelRef
@@ -35,6 +38,7 @@ class DecodeSettings:
     beam: int | None = None
     batch_tokens: int = 2048
     device: str = "auto"
+    compute_type: str | None = None  # None: the backend's default (see DEFAULT_COMPUTE_TYPE)
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,9 @@ class Backend(Protocol):
 
 
 BACKENDS: dict[str, Callable[[ModelRef, DecodeSettings], Backend]] = {}
+# What --compute-type means when it is not given, per backend (absent: not applicable).
+DEFAULT_COMPUTE_TYPE = {"ctranslate2": "int8"}
+COMPUTE_TYPES = ("int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16", "float16", "bfloat16", "float32")
 
 
 def register(name: str) -> Callable:
@@ -165,10 +172,10 @@ class Translator:
             raise ModelError(f"unknown backend {backend!r}: choose one of {', '.join(sorted(BACKENDS))}")
         self.model, self.backend_name, self.settings, self.memory = model, backend, settings, memory
         self._backend: Backend | None = None
-        self.key = json.dumps(
-            {"model": model.name, "revision": model.revision, "backend": backend, "beam": settings.beam, "format": MEMORY_FORMAT},
-            sort_keys=True,
-        )
+        key = {"model": model.name, "revision": model.revision, "backend": backend, "beam": settings.beam, "format": MEMORY_FORMAT}
+        if backend in DEFAULT_COMPUTE_TYPE:  # only where it applies, so that older memories stay valid
+            key["compute_type"] = settings.compute_type or DEFAULT_COMPUTE_TYPE[backend]
+        self.key = json.dumps(key, sort_keys=True)
 
     @property
     def loaded(self) -> bool:
@@ -206,6 +213,8 @@ class TransformersBackend:
         from transformers import MarianMTModel, MarianTokenizer
         from transformers.utils import logging as hf_logging
 
+        if settings.compute_type not in (None, "float32"):
+            raise ModelError(f"--compute-type {settings.compute_type} needs --backend ctranslate2; the transformers backend runs in float32")
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
         self.torch = torch
@@ -232,6 +241,10 @@ class TransformersBackend:
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text)["input_ids"])
 
+    def options(self, texts: Sequence[str], cap: int) -> dict:
+        """generate() keyword arguments; a hook for subclasses (the benchmark)."""
+        return {"max_new_tokens": cap}
+
     def generate(self, texts: Sequence[str], max_new_tokens: int) -> list[Hypothesis]:
         cap = min(max_new_tokens, self.max_output_tokens)
         batch = self.tokenizer(list(texts), return_tensors="pt", padding=True).to(self.device)
@@ -239,8 +252,8 @@ class TransformersBackend:
             out = self.model.generate(
                 **batch,
                 num_beams=self.beam,
-                max_new_tokens=cap,
                 output_scores=True,
+                **self.options(texts, cap),
                 return_dict_in_generate=True,
             )
             scores = self.model.compute_transition_scores(
@@ -255,3 +268,195 @@ class TransformersBackend:
             Hypothesis(text.strip(), float(s), int(n), hit_limit=int(n) >= cap)
             for text, s, n in zip(texts_out, sums.tolist(), lengths.tolist())
         ]
+
+
+# --- CTranslate2 ------------------------------------------------------------------
+
+
+def ct2_cache_dir(model: ModelRef, compute_type: str) -> Path:
+    """Where the CTranslate2 conversion of `model` in `compute_type` is cached: one
+    folder per model id, revision and compute type under the user cache dir."""
+    from platformdirs import user_cache_path
+
+    name = re.sub(r"[^\w.-]+", "_", model.name.strip("/"))[-80:]
+    return user_cache_path("mtpipe") / "ct2" / f"{name}--{model.revision}--{compute_type}"
+
+
+def _marian_loader():
+    """CTranslate2's Marian loader, amended for checkpoints trained with transformers.
+
+    CTranslate2 drops the `<pad>` token and starts the decoder from a zero embedding,
+    which is exact for converted OPUS-MT checkpoints (their pad embedding is zero) but
+    not for a model trained with transformers (the fixture model), whose decoder starts
+    from the trained pad embedding. For those, keep `<pad>` as the decoder start token
+    and forbid generating it with a large negative output bias, as transformers'
+    bad_words_ids does.
+    """
+    from ctranslate2.converters import transformers as ct2t
+
+    class MarianLoader(ct2t.MarianMTLoader):
+        keep_pad = False
+
+        def get_model_spec(self, model):
+            pad = model.config.pad_token_id
+            self.keep_pad = bool(model.get_decoder().embed_tokens.weight[pad].abs().max() > 0)
+            if not self.keep_pad:
+                return super().get_model_spec(model)
+            model.config.normalize_before = False
+            model.config.normalize_embedding = False
+            spec = ct2t.BartLoader.get_model_spec(self, model)
+            bias = model.final_logits_bias.detach().squeeze().clone().float()
+            bias[pad] = -30000.0  # representable in float16 too
+            spec.decoder.projection.bias = bias
+            return spec
+
+        def set_config(self, config, model, tokenizer):
+            super().set_config(config, model, tokenizer)
+            if self.keep_pad:
+                config.decoder_start_token = tokenizer.pad_token
+
+        def set_decoder(self, spec, decoder):
+            if self.keep_pad:
+                ct2t.BartLoader.set_decoder(self, spec, decoder)
+            else:
+                super().set_decoder(spec, decoder)
+
+        def get_vocabulary(self, model, tokenizer):
+            if self.keep_pad:
+                return ct2t.BartLoader.get_vocabulary(self, model, tokenizer)
+            return super().get_vocabulary(model, tokenizer)
+
+    return MarianLoader()
+
+
+def convert_ct2(model: ModelRef, compute_type: str = "int8", force: bool = False) -> Path:
+    """Convert a Marian checkpoint for CTranslate2 (weights quantised to `compute_type`)
+    into the cache, unless it is there already; return its folder.
+
+    The conversion is written into a temporary folder beside the target and renamed
+    into place, so an interrupted conversion never leaves a half-written model.
+    """
+    if compute_type not in COMPUTE_TYPES:
+        raise ModelError(f"unknown --compute-type {compute_type!r}: choose one of {', '.join(COMPUTE_TYPES)}")
+    target = ct2_cache_dir(model, compute_type)
+    if (target / "model.bin").is_file() and not force:
+        return target
+    try:
+        from ctranslate2.converters import transformers as ct2t
+    except ImportError:
+        raise ModelError("--backend ctranslate2 needs the ctranslate2 package: pip install 'mtpipe[fast]'") from None
+    import shutil
+    import tempfile
+
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    stock = ct2t._MODEL_LOADERS.get("MarianConfig")
+    ct2t._MODEL_LOADERS["MarianConfig"] = _marian_loader()
+    try:
+        converter = ct2t.TransformersConverter(str(model.path), low_cpu_mem_usage=True)
+        converter.convert(str(tmp / "model"), quantization=compute_type, force=True)
+        if force and target.exists():
+            shutil.rmtree(target)
+        try:
+            (tmp / "model").rename(target)
+        except OSError:  # another process converted it meanwhile
+            if not (target / "model.bin").is_file():
+                raise
+    except ModelError:
+        raise
+    except Exception as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"model {model.name} could not be converted for CTranslate2: {reason}") from None
+    finally:
+        ct2t._MODEL_LOADERS["MarianConfig"] = stock
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+@register("ctranslate2")
+class CTranslate2Backend:
+    """MarianMT through CTranslate2 (pip install 'mtpipe[fast]'), converted once and cached.
+
+    Log-probabilities: CTranslate2 returns each hypothesis' cumulative log-probability
+    divided by its length to the power `length_penalty` (the model's generation config,
+    1.0 for opus-mt, so that beams are ranked as transformers ranks them). Multiplying
+    back by length ** length_penalty, the length counting the end-of-sentence token,
+    gives the summed token log-probability, end of sentence included, as the
+    transformers backend sums it; the mean is then taken the same way.
+    """
+
+    def __init__(self, model: ModelRef, settings: DecodeSettings):
+        try:
+            import ctranslate2
+        except ImportError:
+            raise ModelError("--backend ctranslate2 needs the ctranslate2 package: pip install 'mtpipe[fast]'") from None
+        from transformers import GenerationConfig, MarianTokenizer, PretrainedConfig
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        compute_type = settings.compute_type or DEFAULT_COMPUTE_TYPE["ctranslate2"]
+        folder = convert_ct2(model, compute_type)
+        device = settings.device
+        if device == "auto":
+            device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+        elif device == "cuda" and ctranslate2.get_cuda_device_count() == 0:
+            raise ModelError("--device cuda was asked for but CTranslate2 sees no CUDA GPU: use --device cpu or auto")
+        try:
+            self.tokenizer = MarianTokenizer.from_pretrained(model.path)
+            config = PretrainedConfig.from_pretrained(model.path)
+            try:
+                generation = GenerationConfig.from_pretrained(model.path)
+            except OSError:
+                generation = GenerationConfig()
+        except Exception as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"model {model.name} could not be loaded from {model.path}: {reason}") from None
+        self.translator = ctranslate2.Translator(
+            str(folder), device=device, compute_type=compute_type, inter_threads=1, intra_threads=_cores()
+        )
+        self.beam = settings.beam or generation.num_beams or 1
+        self.length_penalty = generation.length_penalty if generation.length_penalty is not None else 1.0
+        limit = min(self.tokenizer.model_max_length, getattr(config, "max_position_embeddings", 512))
+        self.max_input_tokens = limit
+        self.max_output_tokens = (generation.max_length or limit) - 1
+        self.eos = self.tokenizer.eos_token
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text)["input_ids"])
+
+    def options(self, texts: Sequence[str], cap: int) -> dict:
+        """translate_batch keyword arguments; a hook for subclasses (the benchmark)."""
+        return {"max_decoding_length": cap}
+
+    def generate(self, texts: Sequence[str], max_new_tokens: int) -> list[Hypothesis]:
+        cap = min(max_new_tokens, self.max_output_tokens)
+        source = [self.tokenizer.convert_ids_to_tokens(ids) for ids in self.tokenizer(list(texts))["input_ids"]]
+        results = self.translator.translate_batch(
+            source,
+            beam_size=self.beam,
+            length_penalty=self.length_penalty,
+            return_scores=True,
+            return_end_token=True,
+            **self.options(texts, cap),
+        )
+        hyps = []
+        for result in results:
+            tokens = result.hypotheses[0]
+            n = len(tokens)
+            words = tokens[:-1] if tokens and tokens[-1] == self.eos else tokens
+            text = self.tokenizer.decode(self.tokenizer.convert_tokens_to_ids(words), skip_special_tokens=True)
+            total = result.scores[0] * (n**self.length_penalty if n else 1.0)
+            hyps.append(Hypothesis(text.strip(), float(total), n, hit_limit=n >= cap))
+        return hyps
+
+
+def _cores() -> int:
+    """CPU cores this process may use (its affinity mask, not the whole machine)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:
+        return os.cpu_count() or 1
