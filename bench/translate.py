@@ -1,0 +1,223 @@
+"""Translation speed and memory: transformers against CTranslate2, on two CPU cores.
+
+A randomly initialised model with opus-mt-fr-en's dimensions (d_model 512, 6+6 layers,
+8 heads, FFN 2048, swish) and the real opus-mt-tc-big-fr-en tokenizer (53,017 tokens)
+is built in a temporary folder. Random weights make outputs meaningless, so every
+system is forced to produce the reference's token count: min = max new tokens, per
+batch the longest reference in the batch (a single sentence: exactly its own).
+
+    python bench/translate.py [--sentences N] [--beam 4]
+
+Systems, each in its own process (peak RSS is that process's):
+  (a) transformers sentence by sentence: generate on batches of one, as the
+      "translation" pipeline did (transformers 5 removed that pipeline)
+  (b) model.generate on length-sorted batches (mtpipe's batching, 2048 tokens)
+  (c) mtpipe run --backend transformers (FLORES as one article, 5-line paragraphs)
+  (d) raw CTranslate2 int8 translate_batch on pre-tokenised, length-sorted batches
+  (e) mtpipe run --backend ctranslate2 (int8)
+Times exclude model loading; (c) and (e) include tokenising, segmenting output
+handling and writing. Not a test: nothing here is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+sys.path.insert(0, str(ROOT))
+TOKENIZER = SHARED / "tokenizers" / "opus-mt-tc-big-fr-en"
+FLORES = SHARED / "data" / "testsets" / "fra-eng" / "flores101-devtest"
+BUDGET = 2048
+
+
+def build_model(folder: Path) -> None:
+    import torch
+    from transformers import GenerationConfig, MarianConfig, MarianMTModel, MarianTokenizer
+
+    tok = MarianTokenizer.from_pretrained(TOKENIZER)
+    vocab = len(tok)
+    config = MarianConfig(
+        vocab_size=vocab, decoder_vocab_size=vocab, d_model=512, encoder_layers=6, decoder_layers=6,
+        encoder_attention_heads=8, decoder_attention_heads=8, encoder_ffn_dim=2048, decoder_ffn_dim=2048,
+        activation_function="swish", max_position_embeddings=512, pad_token_id=tok.pad_token_id,
+        eos_token_id=tok.eos_token_id, decoder_start_token_id=tok.pad_token_id, forced_eos_token_id=tok.eos_token_id,
+        scale_embedding=True, share_encoder_decoder_embeddings=True,
+    )
+    torch.manual_seed(0)
+    model = MarianMTModel(config).eval()
+    model.generation_config = GenerationConfig(
+        num_beams=4, max_length=512, bad_words_ids=[[tok.pad_token_id]], pad_token_id=tok.pad_token_id,
+        eos_token_id=tok.eos_token_id, decoder_start_token_id=tok.pad_token_id, forced_eos_token_id=tok.eos_token_id,
+    )
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+
+
+def data(n: int) -> tuple[list[str], dict[str, int]]:
+    """The first n FLORES sentences and, per sentence, its reference's target tokens."""
+    from transformers import MarianTokenizer
+
+    tok = MarianTokenizer.from_pretrained(TOKENIZER)
+    fr = (FLORES.with_suffix(".fra")).read_text(encoding="utf-8").splitlines()[:n]
+    en = (FLORES.with_suffix(".eng")).read_text(encoding="utf-8").splitlines()[:n]
+    lengths = [len(ids) for ids in tok(text_target=en)["input_ids"]]
+    return fr, dict(zip(fr, lengths))
+
+
+def forced(texts, lengths: dict[str, int], ratio: float) -> int:
+    """The forced output length of a batch: its longest reference (sentences mtpipe split
+    differently from FLORES lines get the corpus' target/source token ratio)."""
+    return max(lengths.get(t.strip()) or max(1, round(ratio * len(t.split()) * 1.3)) for t in texts)
+
+
+def register_forced(lengths: dict[str, int], ratio: float, stats: dict) -> None:
+    """Bench-only backends that force output lengths; mtpipe itself has no such flag."""
+    from dataclasses import replace
+
+    from pipeline.translate import CTranslate2Backend, TransformersBackend, register
+
+    def forcing(base, options):
+        class Forced(base):
+            def __init__(self, *args):
+                super().__init__(*args)
+                stats["loaded"] = time.perf_counter()
+
+            def options(self, texts, cap):
+                n = min(forced(texts, lengths, ratio), cap)
+                return options(n)
+
+            def generate(self, texts, max_new_tokens):
+                hyps = super().generate(texts, max_new_tokens)
+                stats["tokens"] = stats.get("tokens", 0) + sum(h.tokens for h in hyps)
+                return [replace(h, hit_limit=False) for h in hyps]  # forced length is no runaway
+
+        return Forced
+
+    register("bench-transformers")(forcing(TransformersBackend, lambda n: {"min_new_tokens": n, "max_new_tokens": n}))
+    register("bench-ctranslate2")(forcing(CTranslate2Backend, lambda n: {"min_decoding_length": n, "max_decoding_length": n}))
+
+
+def child(system: str, folder: Path, n: int, beam: int, work: Path) -> dict:
+    import torch
+
+    from pipeline.translate import _cores, length_batches
+
+    torch.set_num_threads(_cores())
+    sentences, lengths = data(n)
+    stats: dict = {}
+    if system in ("c", "e"):
+        from pipeline.cli import main
+
+        ratio = sum(lengths.values()) / sum(len(s.split()) * 1.3 for s in sentences)
+        register_forced(lengths, ratio, stats)
+        backend = "bench-transformers" if system == "c" else "bench-ctranslate2"
+        out = work / f"out-{system}"
+        code = main(["run", str(work / "in"), "-o", str(out), "--model", str(folder), "--backend", backend, "--beam", str(beam), "--no-cache", "--quiet", "--force"])
+        seconds = time.perf_counter() - stats["loaded"]
+        assert code == 0, code
+        return {"seconds": seconds, "tokens": stats["tokens"]}
+    from transformers import MarianTokenizer
+
+    tok = MarianTokenizer.from_pretrained(folder)
+    src_lengths = [len(ids) for ids in tok(sentences)["input_ids"]]
+    batches = length_batches(src_lengths, BUDGET)
+    tokens = 0
+    if system == "a":
+        # transformers 5 removed the "translation" pipeline; this is what it ran per call:
+        # tokenise one sentence, generate, decode.
+        from transformers import MarianMTModel
+
+        model = MarianMTModel.from_pretrained(folder).eval()
+        t0 = time.perf_counter()
+        with torch.inference_mode():
+            for s in sentences:
+                n = lengths[s]
+                out = model.generate(**tok([s], return_tensors="pt"), num_beams=beam, min_new_tokens=n, max_new_tokens=n)
+                tok.batch_decode(out, skip_special_tokens=True)
+                tokens += int((out[:, 1:] != model.config.pad_token_id).sum())
+    elif system == "b":
+        from transformers import MarianMTModel
+
+        model = MarianMTModel.from_pretrained(folder).eval()
+        t0 = time.perf_counter()
+        with torch.inference_mode():
+            for batch in batches:
+                texts = [sentences[i] for i in batch]
+                n = max(lengths[t] for t in texts)
+                enc = tok(texts, return_tensors="pt", padding=True)
+                out = model.generate(**enc, num_beams=beam, min_new_tokens=n, max_new_tokens=n)
+                tokens += int((out[:, 1:] != model.config.pad_token_id).sum())
+    elif system == "d":
+        import ctranslate2
+
+        from pipeline.hub import resolve
+        from pipeline.translate import convert_ct2
+
+        translator = ctranslate2.Translator(str(convert_ct2(resolve(str(folder)), "int8")), device="cpu", compute_type="int8", intra_threads=_cores())
+        pre = [tok.convert_ids_to_tokens(ids) for ids in tok(sentences)["input_ids"]]
+        t0 = time.perf_counter()
+        for batch in batches:
+            n = max(lengths[sentences[i]] for i in batch)
+            results = translator.translate_batch([pre[i] for i in batch], beam_size=beam, min_decoding_length=n, max_decoding_length=n)
+            tokens += sum(len(r.hypotheses[0]) for r in results)
+    return {"seconds": time.perf_counter() - t0, "tokens": tokens}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sentences", type=int, default=40, help="FLORES sentences (default 40: (a) and (b) run at 0.5-1 sentence/s, so the whole bench takes about 5 minutes)")
+    parser.add_argument("--beam", type=int, default=4)
+    parser.add_argument("--systems", default="abcde")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        result = child(args.child, args.work / "model", args.sentences, args.beam, args.work)
+        result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print("RESULT " + json.dumps(result))
+        return
+    with tempfile.TemporaryDirectory(prefix="mtpipe-bench-") as tmp:
+        work = Path(tmp)
+        os.environ["XDG_CACHE_HOME"] = str(work / "cache")  # conversions stay in the temp dir
+        # Idle OpenMP threads sleep instead of spinning: on a machine shared with other
+        # work, spinning threads that wait for a descheduled one make every system crawl.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        os.environ.setdefault("KMP_BLOCKTIME", "0")
+        build_model(work / "model")
+        sentences, _ = data(args.sentences)
+        (work / "in").mkdir()
+        paragraphs = ["\n".join(sentences[i : i + 5]) for i in range(0, len(sentences), 5)]
+        (work / "in" / "flores.txt").write_text("\n\n".join(paragraphs) + "\n", encoding="utf-8")
+        from pipeline.hub import resolve
+        from pipeline.translate import convert_ct2
+
+        convert_ct2(resolve(str(work / "model")), "int8")  # ahead of time, as `mtpipe models convert` does
+        names = {"a": "transformers, 1 sentence at a time", "b": "transformers generate, sorted batches", "c": "mtpipe run --backend transformers", "d": "CTranslate2 int8 translate_batch", "e": "mtpipe run --backend ctranslate2"}
+        results = {}
+        print(f"{args.sentences} FLORES sentences, beam {args.beam}, {os.cpu_count()} CPUs, outputs forced to the reference length")
+        print(f"{'system':<50} {'sent/s':>8} {'tok/s':>8} {'seconds':>8} {'peak RSS MB':>12}")
+        for system in args.systems:
+            cmd = [sys.executable, __file__, "--child", system, "--work", str(work), "--sentences", str(args.sentences), "--beam", str(args.beam)]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+            if proc.returncode or not line:
+                print(f"({system}) failed:\n{proc.stderr[-2000:]}")
+                continue
+            r = results[system] = json.loads(line[-1][7:])
+            print(f"({system}) {names[system]:<46} {args.sentences / r['seconds']:8.2f} {r['tokens'] / r['seconds']:8.1f} {r['seconds']:8.1f} {r['rss_mb']:12.0f}", flush=True)
+        for a, b in (("e", "a"), ("e", "b"), ("e", "d")):
+            if a in results and b in results:
+                print(f"{a}/{b}: {results[b]['seconds'] / results[a]['seconds']:.2f}x sentences/s")
+
+
+if __name__ == "__main__":
+    main()
