@@ -28,6 +28,7 @@ OUTPUT_RATIO, OUTPUT_SLACK = 2, 16
 # (NMT under-translates inputs longer than it was trained on): retry on halves.
 MIN_OUTPUT_RATIO = 0.3
 MAX_BATCH_SIZE = 64
+_SCORE_FLOATS = 32 << 20  # logits scored at once (128 MB of float32)
 MEMORY_FORMAT = 1
 
 
@@ -249,25 +250,33 @@ class TransformersBackend:
         cap = min(max_new_tokens, self.max_output_tokens)
         batch = self.tokenizer(list(texts), return_tensors="pt", padding=True).to(self.device)
         with self.torch.inference_mode():
-            out = self.model.generate(
-                **batch,
-                num_beams=self.beam,
-                output_scores=True,
-                **self.options(texts, cap),
-                return_dict_in_generate=True,
-            )
-            scores = self.model.compute_transition_scores(
-                out.sequences, out.scores, getattr(out, "beam_indices", None), normalize_logits=self.beam == 1
-            )
-        generated = out.sequences[:, -scores.shape[1] :]
-        mask = generated != self.model.config.pad_token_id
-        lengths = mask.sum(dim=1)
-        sums = self.torch.where(mask, scores.float(), 0.0).sum(dim=1)
-        texts_out = self.tokenizer.batch_decode(out.sequences, skip_special_tokens=True)
+            sequences = self.model.generate(**batch, num_beams=self.beam, **self.options(texts, cap))
+            sums, lengths = self._score(batch, sequences)
+        texts_out = self.tokenizer.batch_decode(sequences, skip_special_tokens=True)
         return [
-            Hypothesis(text.strip(), float(s), int(n), hit_limit=int(n) >= cap)
-            for text, s, n in zip(texts_out, sums.tolist(), lengths.tolist())
+            Hypothesis(text.strip(), s, n, hit_limit=n >= cap) for text, s, n in zip(texts_out, sums, lengths)
         ]
+
+    def _score(self, batch, sequences) -> tuple[list[float], list[int]]:
+        """Summed log-probability and length of each output, by one teacher-forced pass.
+
+        generate's own per-step scores would hold a vocabulary-wide row per beam and
+        step (gigabytes for a batch of opus-mt outputs); this pass holds at most
+        _SCORE_FLOATS logits at a time.
+        """
+        targets = sequences[:, 1:]
+        mask = targets != self.model.config.pad_token_id
+        rows = max(1, _SCORE_FLOATS // max(1, targets.shape[1] * self.model.config.vocab_size))
+        sums = []
+        for i in range(0, len(sequences), rows):
+            logits = self.model(
+                input_ids=batch["input_ids"][i : i + rows],
+                attention_mask=batch["attention_mask"][i : i + rows],
+                decoder_input_ids=sequences[i : i + rows, :-1],
+            ).logits
+            token = logits.float().log_softmax(-1).gather(-1, targets[i : i + rows, :, None]).squeeze(-1)
+            sums += self.torch.where(mask[i : i + rows], token, 0.0).sum(dim=1).tolist()
+        return sums, mask.sum(dim=1).tolist()
 
 
 # --- CTranslate2 ------------------------------------------------------------------

@@ -110,8 +110,11 @@ def test_no_sentence_is_lost(hostile, rel: str) -> None:
     doc = parse((src / rel).read_bytes(), rel)
     english_path, jsonl_path = output_paths(out, rel)
     records = [json.loads(line) for line in jsonl_path.read_text(encoding="utf-8").splitlines()]
+    by_line: dict[int, list[str]] = {}
+    for r in records:
+        by_line.setdefault(r["line"], []).append(r["src"])
     for line in doc.lines:
-        sentences = [r["src"] for r in records if r["line"] == line.number]
+        sentences = by_line.get(line.number, [])
         text = line.text[markdown_prefix(line.text) :] if doc.markdown else line.text  # "# " stays verbatim
         assert "".join("".join(sentences).split()) == "".join(text.split()), f"line {line.number}"
     assert all(r["mt"].strip() for r in records)
