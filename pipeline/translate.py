@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from .hub import ModelError, ModelRef
 from .memory import TranslationMemory
@@ -205,8 +205,29 @@ class Translator:
         return [new[k] if k in new else Translation(*known[k], from_memory=True) for k in keys]
 
 
+def _load_error(model: ModelRef, exc: Exception) -> ModelError:
+    """One sentence for a checkpoint that would not load: the model, its folder, the first line of why."""
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return ModelError(f"model {model.name} could not be loaded from {model.path}: {reason}")
+
+
+class _MarianTokens:
+    """What both Marian backends share: the checkpoint's tokenizer and its length limits."""
+
+    tokenizer: Any
+
+    def _set_limits(self, settings: DecodeSettings, max_positions: int, generation: Any) -> None:
+        """Beam size (settings, else the generation config) and input/output token limits."""
+        self.beam = settings.beam or generation.num_beams or 1
+        self.max_input_tokens = min(self.tokenizer.model_max_length, max_positions)
+        self.max_output_tokens = (generation.max_length or self.max_input_tokens) - 1
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text)["input_ids"])
+
+
 @register("transformers")
-class TransformersBackend:
+class TransformersBackend(_MarianTokens):
     """MarianMT through Hugging Face transformers, on CPU or CUDA."""
 
     def __init__(self, model: ModelRef, settings: DecodeSettings):
@@ -230,17 +251,10 @@ class TransformersBackend:
                 model.path, use_safetensors=(model.path / "model.safetensors").exists()
             )
         except Exception as exc:  # transformers raises many types for broken folders
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelError(f"model {model.name} could not be loaded from {model.path}: {reason}") from None
+            raise _load_error(model, exc) from None
         self.model.to(device).eval()
         self.device = device
-        self.beam = settings.beam or self.model.generation_config.num_beams or 1
-        limit = min(self.tokenizer.model_max_length, self.model.config.max_position_embeddings)
-        self.max_input_tokens = limit
-        self.max_output_tokens = (self.model.generation_config.max_length or limit) - 1
-
-    def count_tokens(self, text: str) -> int:
-        return len(self.tokenizer(text)["input_ids"])
+        self._set_limits(settings, self.model.config.max_position_embeddings, self.model.generation_config)
 
     def options(self, texts: Sequence[str], cap: int) -> dict:
         """generate() keyword arguments; a hook for subclasses (the benchmark)."""
@@ -387,7 +401,7 @@ def convert_ct2(model: ModelRef, compute_type: str = "int8", force: bool = False
 
 
 @register("ctranslate2")
-class CTranslate2Backend:
+class CTranslate2Backend(_MarianTokens):
     """MarianMT through CTranslate2 (pip install 'mtpipe[fast]'), converted once and cached.
 
     Log-probabilities: CTranslate2 returns each hypothesis' cumulative log-probability
@@ -422,20 +436,13 @@ class CTranslate2Backend:
             except OSError:
                 generation = GenerationConfig()
         except Exception as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelError(f"model {model.name} could not be loaded from {model.path}: {reason}") from None
+            raise _load_error(model, exc) from None
         self.translator = ctranslate2.Translator(
             str(folder), device=device, compute_type=compute_type, inter_threads=1, intra_threads=_cores()
         )
-        self.beam = settings.beam or generation.num_beams or 1
+        self._set_limits(settings, getattr(config, "max_position_embeddings", 512), generation)
         self.length_penalty = generation.length_penalty if generation.length_penalty is not None else 1.0
-        limit = min(self.tokenizer.model_max_length, getattr(config, "max_position_embeddings", 512))
-        self.max_input_tokens = limit
-        self.max_output_tokens = (generation.max_length or limit) - 1
         self.eos = self.tokenizer.eos_token
-
-    def count_tokens(self, text: str) -> int:
-        return len(self.tokenizer(text)["input_ids"])
 
     def options(self, texts: Sequence[str], cap: int) -> dict:
         """translate_batch keyword arguments; a hook for subclasses (the benchmark)."""
