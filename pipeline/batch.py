@@ -1,8 +1,10 @@
 """Batch: translate a tree of articles into a mirrored output tree, resumably.
 
-`IN/a/b.txt` becomes `OUT/a/b.en.txt` and `OUT/a/b.align.jsonl`; `OUT/summary.json`
-records every article (ok, skipped or error) and is rewritten after each one, so an
-interrupted run is resumed by running it again. One bad article never stops the rest.
+`IN/a/b.txt` becomes `OUT/a/b.en.txt`, `OUT/a/b.align.jsonl` and the review files
+`OUT/a/b.html`, `.tmx` and `.tsv`; `OUT/summary.json` records every article (ok,
+skipped or error) and is rewritten after each one, so an interrupted run is resumed
+by running it again. One bad article never stops the rest. `OUT/index.html` links
+every article's page.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
-from . import __version__, evaluate
+from . import __version__, evaluate, report
 from .align import pair_reference
 from .hub import ModelError
 from .ingest import ARTICLE_SUFFIXES, Document, IngestError, parse
@@ -28,6 +30,7 @@ from .translate import Translation, Translator
 from .writers import english_text, sentence_records, write_json, write_jsonl, write_text
 
 SUMMARY = "summary.json"
+INDEX = "index.html"
 LOCK = ".mtpipe.lock"
 SCORE_OPTIONS = evaluate.Options()
 # Per-sentence scores written to .align.jsonl (their unit's sentence chrF2 and BLEU).
@@ -76,6 +79,7 @@ class Article:
     reference_error: str | None = None
     pairing: str | None = None
     scores: dict[str, float] | None = None
+    flagged: int | None = None
 
 
 class ProgressBar(Protocol):
@@ -93,10 +97,58 @@ class _Pending:
     reference: Document | None = None
 
 
-def output_paths(out: Path, rel: str) -> tuple[Path, Path]:
-    """The English text and the sentence JSONL written for input path `rel`."""
+class Outputs(NamedTuple):
+    """The files written for one article."""
+
+    text: Path
+    jsonl: Path
+    html: Path
+    tmx: Path
+    tsv: Path
+
+
+def output_paths(out: Path, rel: str) -> Outputs:
+    """The files written for the input at relative path `rel`."""
     stem, suffix = os.path.splitext(rel)
-    return out / f"{stem}.en{suffix or '.txt'}", out / f"{stem}.align.jsonl"
+    return Outputs(*(out / f"{stem}{end}" for end in (f".en{suffix or '.txt'}", ".align.jsonl", ".html", ".tmx", ".tsv")))
+
+
+def run_date() -> str:
+    """When a run happened, as written into its pages: now in UTC, or SOURCE_DATE_EPOCH
+    when set (the reproducible-builds convention), so that runs can be compared bytewise."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    moment = datetime.fromtimestamp(int(epoch), timezone.utc) if epoch and epoch.isdigit() else datetime.now(timezone.utc)
+    return moment.isoformat(timespec="seconds")
+
+
+def _page_info(article: Article, meta: dict, date: str) -> report.PageInfo:
+    """The page header of an article; `meta` holds the model, revision, backend and
+    settings as summary.json does."""
+    return report.PageInfo(
+        name=article.input,
+        model=meta["model"],
+        revision=meta.get("revision"),
+        backend=meta["backend"],
+        settings=meta.get("settings") or {},
+        date=date,
+        pairing=article.pairing,
+        reference=article.reference,
+        scores=article.scores,
+    )
+
+
+def _write_review(files: Outputs, page: report.PageInfo, records: Sequence[dict]) -> int:
+    """Write the article's review page, TMX and TSV; return how many rows are flagged."""
+    rows = report.rows(records)
+    write_text(files.html, report.article_html(page, rows))
+    write_text(files.tmx, report.tmx_text(page, rows))
+    write_text(files.tsv, report.tsv_text(rows))
+    return sum(bool(row.flags) for row in rows)
+
+
+def _write_index(out: Path, summary: dict, date: str) -> None:
+    pages = {a["input"]: output_paths(Path(), a["input"]).html.as_posix() for a in summary["articles"] if a["status"] in ("ok", "skipped")}
+    write_text(out / INDEX, report.index_html(summary, pages, date))
 
 
 def _walk(folder: Path, skip: Path) -> Iterator[Path]:
@@ -226,17 +278,19 @@ def _run(
 ) -> dict:
     started = time.perf_counter()
     settings = hashlib.sha256(translator.key.encode()).hexdigest()[:16]
+    date = run_date()
     before = _previous(out)
     articles: list[Article] = []
     pending: list[_Pending] = []
-    seen: set[str] = set()
+    seen: dict[str, str] = {}
     for path, rel in discover(inputs, out):
         article = Article(input=rel)
         articles.append(article)
         try:
-            if rel in seen:
-                raise IngestError(f"another input has the same relative path {rel}; run the two folders separately")
-            seen.add(rel)
+            stem = os.path.splitext(rel)[0]
+            if stem in seen:
+                raise IngestError(f"{seen[stem]} writes the same output files (another input folder, or another suffix); rename one or run them separately")
+            seen[stem] = rel
             data = _read(path)
             article.sha256 = hashlib.sha256(data).hexdigest()
             article.settings = settings
@@ -247,7 +301,7 @@ def _run(
                 prior = before[rel]
                 article.status, article.encoding = "skipped", prior.get("encoding")
                 article.sentences, article.from_memory = prior.get("sentences", 0), prior.get("from_memory", 0)
-                article.pairing, article.scores = prior.get("pairing"), prior.get("scores")
+                article.pairing, article.scores, article.flagged = prior.get("pairing"), prior.get("scores"), prior.get("flagged")
                 continue
             doc = parse(data, rel)
             article.encoding = doc.encoding
@@ -257,7 +311,7 @@ def _run(
 
     bar = progress(total=sum(len(p.segments) for p in pending)) if progress else None
     try:
-        _translate_pending(pending, out, translator, articles, started, bar)
+        _translate_pending(pending, out, translator, articles, started, bar, date)
     finally:
         if bar:
             bar.close()
@@ -265,7 +319,34 @@ def _run(
     if references:
         summary["scores"] = _run_scores(out, articles)
     write_json(out / SUMMARY, summary)
+    _write_index(out, summary, date)
     return summary
+
+
+def rewrite_reports(out: Path) -> dict:
+    """Write the review pages, exports and index of an earlier run again from its
+    summary.json and .align.jsonl files (after an upgrade, or to fix a deleted page).
+
+    Raises FileNotFoundError when `out` holds no summary.json."""
+    with _locked(out):
+        try:
+            summary = json.loads((out / SUMMARY).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{out} holds no {SUMMARY}; run mtpipe run -o {out} first") from None
+        date = run_date()
+        for entry in summary["articles"]:
+            if entry["status"] not in ("ok", "skipped"):
+                continue
+            article = Article(**{k: v for k, v in entry.items() if k in Article.__dataclass_fields__})
+            files = output_paths(out, article.input)
+            try:
+                records = [json.loads(line) for line in files.jsonl.read_text(encoding="utf-8").splitlines()]
+                entry["flagged"] = _write_review(files, _page_info(article, summary, date), records)
+            except (OSError, ValueError, KeyError) as exc:
+                entry["status"], entry["error"] = "error", f"{files.jsonl}: the sentence records cannot be read ({exc}); run mtpipe run --force"
+        write_json(out / SUMMARY, summary)
+        _write_index(out, summary, date)
+        return summary
 
 
 def _run_scores(out: Path, articles: list[Article]) -> dict | None:
@@ -290,18 +371,21 @@ def _run_scores(out: Path, articles: list[Article]) -> dict | None:
 
 
 def _translate_pending(
-    pending: list[_Pending], out: Path, translator: Translator, articles: list[Article], started: float, bar: ProgressBar | None
+    pending: list[_Pending], out: Path, translator: Translator, articles: list[Article], started: float, bar: ProgressBar | None, date: str
 ) -> None:
     """Translate and write each parsed article, recording the outcome in its Article."""
+    meta = _meta(translator)
     for item in pending:
         t0 = time.perf_counter()
         article = item.article
         try:
             translations = translator.translate([s.text for s in item.segments])
             extra = _score_reference(item, translations) if item.reference else None
-            text_path, jsonl_path = output_paths(out, article.input)
-            write_text(text_path, english_text(item.doc, item.segments, translations))
-            write_jsonl(jsonl_path, sentence_records(item.segments, translations, extra))
+            files = output_paths(out, article.input)
+            records = sentence_records(item.segments, translations, extra)
+            write_text(files.text, english_text(item.doc, item.segments, translations))
+            write_jsonl(files.jsonl, records)
+            article.flagged = _write_review(files, _page_info(article, meta, date), records)
         except ModelError:
             raise
         except OSError as exc:
@@ -318,16 +402,22 @@ def _translate_pending(
             bar.update(len(item.segments))
 
 
+def _meta(translator: Translator) -> dict:
+    return {
+        "model": translator.model.name,
+        "revision": translator.model.revision,
+        "backend": translator.backend_name,
+        "settings": asdict(translator.settings),
+    }
+
+
 def _summary(translator: Translator, articles: list[Article], started: float) -> dict:
     counts = {status: sum(a.status == status for a in articles) for status in ("ok", "skipped", "error", "pending")}
     done = [a for a in articles if a.status != "error"]
     return {
         "mtpipe": __version__,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "model": translator.model.name,
-        "revision": translator.model.revision,
-        "backend": translator.backend_name,
-        "settings": asdict(translator.settings),
+        **_meta(translator),
         "model_loaded": translator.loaded,
         "seconds": round(time.perf_counter() - started, 3),
         "totals": {

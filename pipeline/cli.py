@@ -86,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     al.add_argument("--format", choices=["vecalign", "jsonl"], default="vecalign", help="vecalign: one link per line, [i, j]:[k]; jsonl: also texts and scores (default: vecalign)")
     al.set_defaults(handler=_cmd_align)
 
+    rp = sub.add_parser("report", help="write a run's review pages and exports again", description="Write the review pages (.html), exports (.tmx, .tsv) and index.html of OUT again from its summary.json and .align.jsonl files.")
+    rp.add_argument("output", type=Path, metavar="OUT", help="output folder of an earlier mtpipe run")
+    rp.set_defaults(handler=_cmd_report)
+
     models = sub.add_parser("models", help="manage converted models", description="Manage models converted for the ctranslate2 backend.")
     msub = models.add_subparsers(dest="action", required=True, metavar="ACTION")
     conv = msub.add_parser("convert", help="convert a model for --backend ctranslate2 ahead of time", description="Convert a Marian checkpoint for --backend ctranslate2 into the user cache dir (done on first use otherwise).")
@@ -172,6 +176,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
         f"see {args.output / SUMMARY}",
         file=sys.stderr,
     )
+    return EXIT_ARTICLE_FAILED if failed else EXIT_OK
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .batch import INDEX, OutputBusy, rewrite_reports
+
+    try:
+        summary = rewrite_reports(args.output)
+    except (FileNotFoundError, OutputBusy) as exc:
+        raise _Fatal(str(exc)) from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise _Fatal(f"cannot rewrite the reports of {args.output}: {exc}; run mtpipe run again") from None
+    failed = [a for a in summary["articles"] if a["status"] == "error"]
+    for article in failed:
+        print(f"mtpipe: failed: {article['error']}", file=sys.stderr)
+    pages = sum(a["status"] in ("ok", "skipped") for a in summary["articles"])
+    print(f"{pages} review pages written; open {args.output / INDEX}", file=sys.stderr)
     return EXIT_ARTICLE_FAILED if failed else EXIT_OK
 
 

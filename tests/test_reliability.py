@@ -8,6 +8,8 @@ sentence in the JSONL, in order, and the English has the same lines) or it is an
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -15,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -35,8 +38,12 @@ KNOWN = [
 MARKUP = "<script>alert(1)</script> Il a écrit <img src=x onerror=alert(2)> puis </td> et {{ x }} {% if %} « \"guillemets\" » 'apostrophes' & esperluette."
 
 
-def cli(*args: str, **kw) -> subprocess.Popen | subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], cwd=ROOT, capture_output=True, timeout=600, **kw)
+# Pages carry the date they were written; runs to compare bytewise fix it, as reproducible builds do.
+ENV = {**os.environ, "SOURCE_DATE_EPOCH": "1764000000"}
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], cwd=ROOT, capture_output=True, timeout=600, env=ENV)
 
 
 # What each hostile file holds, and whether it must be translated ("ok") or refused ("error").
@@ -108,8 +115,8 @@ def test_every_input_is_translated_or_refused_with_a_reason(hostile) -> None:
 def test_no_sentence_is_lost(hostile, rel: str) -> None:
     src, out, _ = hostile
     doc = parse((src / rel).read_bytes(), rel)
-    english_path, jsonl_path = output_paths(out, rel)
-    records = [json.loads(line) for line in jsonl_path.read_text(encoding="utf-8").splitlines()]
+    files = output_paths(out, rel)
+    records = [json.loads(line) for line in files.jsonl.read_text(encoding="utf-8").splitlines()]
     by_line: dict[int, list[str]] = {}
     for r in records:
         by_line.setdefault(r["line"], []).append(r["src"])
@@ -118,7 +125,7 @@ def test_no_sentence_is_lost(hostile, rel: str) -> None:
         text = line.text[markdown_prefix(line.text) :] if doc.markdown else line.text  # "# " stays verbatim
         assert "".join("".join(sentences).split()) == "".join(text.split()), f"line {line.number}"
     assert all(r["mt"].strip() for r in records)
-    english = english_path.read_bytes().decode("utf-8")
+    english = files.text.read_bytes().decode("utf-8")
     assert [len(x) for x in english.splitlines(keepends=True)] != [] and english.count("\n") == doc.text.count("\n")
 
 
@@ -138,10 +145,47 @@ def test_markup_stays_text_in_jsonl(hostile) -> None:
     assert " ".join(r["src"] for r in records) == MARKUP
 
 
+def test_markup_stays_text_in_page_tmx_and_tsv(hostile) -> None:
+    from html.parser import HTMLParser
+
+    _, out, _ = hostile
+    files = output_paths(out, "markup/injection.txt")
+
+    class Page(HTMLParser):
+        tags: list[str] = []
+        text: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: list) -> None:
+            self.tags.append(tag)
+
+        def handle_data(self, data: str) -> None:
+            self.text.append(data)
+
+    page = Page()
+    page.feed(files.html.read_text(encoding="utf-8"))
+    assert page.tags.count("script") == 1 and "img" not in page.tags  # only the page's own script
+    assert MARKUP in " ".join(t for t in page.text if t.strip())
+    segs = [seg.text for seg in ET.parse(files.tmx).getroot().iter("seg")]
+    assert " ".join(segs[::2]) == MARKUP
+    table = list(csv.reader(io.StringIO(files.tsv.read_text(encoding="utf-8"), newline=""), delimiter="\t"))
+    assert " ".join(row[1] for row in table[1:]) == MARKUP
+
+
+@pytest.mark.parametrize("rel", [rel for rel, (_, outcome) in CORPUS.items() if outcome == "ok"])
+def test_every_export_parses_with_one_unit_per_sentence(hostile, rel: str) -> None:
+    _, out, _ = hostile
+    files = output_paths(out, rel)
+    records = [json.loads(line) for line in files.jsonl.read_text(encoding="utf-8").splitlines()]
+    tus = ET.parse(files.tmx).getroot().find("body").findall("tu")
+    assert [tu.get("tuid") for tu in tus] == [r["id"] for r in records]
+    table = list(csv.reader(io.StringIO(files.tsv.read_text(encoding="utf-8"), newline=""), delimiter="\t"))
+    assert [row[1] for row in table[1:]] == [r["src"] for r in records]
+
+
 # --- interruption, concurrency, model folders ----------------------------------------
 
 
-def make_batch(folder: Path, n: int = 20) -> None:
+def make_batch(folder: Path, n: int = 50) -> None:
     """n articles of four short sentences each, all different (none is served twice)."""
     lines = (SHARED / "data/testsets/fra-eng/tatoeba-test-v2021-08-07.fra").read_text(encoding="utf-8").splitlines()
     french = list(dict.fromkeys(x for x in lines if 3 <= len(x.split()) <= 8))
@@ -152,7 +196,8 @@ def make_batch(folder: Path, n: int = 20) -> None:
 
 
 def outputs(out: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.name != "summary.json" and not p.name.startswith(".")}
+    """Every article's files (not the run's summary.json and index.html, which say what each run did)."""
+    return {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.name not in ("summary.json", "index.html") and not p.name.startswith(".")}
 
 
 @pytest.fixture(scope="module")
@@ -168,6 +213,7 @@ def start(src: Path, out: Path, cache: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "pipeline.cli", "run", str(src), "-o", str(out), "--model", str(TINY_MODEL), "--cache", str(cache), "--beam", "1"],
         cwd=ROOT,
+        env=ENV,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )

@@ -1,0 +1,250 @@
+"""Report: review pages and CAT-tool exports built from an article's sentence records.
+
+An article's `.align.jsonl` records become `Row`s, one per aligned unit (a unit is one
+sentence, or the sentences that share one reference segment). From the rows come the
+side-by-side HTML page, a TMX 1.4b file and a TSV file; from the run summary comes the
+folder index. Everything here is pure text building; `batch` and `cli` write the files.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from itertools import groupby
+from urllib.parse import quote
+
+from . import __version__
+
+# A row is flagged when the length of its English, in characters, is outside these
+# multiples of the French (fr→en output runs at ~0.9×); only checked from MIN_LENGTH_CHARS.
+LENGTH_RATIO = (0.5, 2.0)
+MIN_LENGTH_CHARS = 20
+# An n-gram of up to MAX_NGRAM words repeated back to back this many times, more than in
+# the source: opus-mt's known failure of looping on a phrase.
+REPEATS = 3
+MAX_NGRAM = 4
+FLAG_TITLES = {
+    "empty": "the translation is empty",
+    "untranslated": "the output is the French source, untranslated",
+    "length": f"the English is under {LENGTH_RATIO[0]}× or over {LENGTH_RATIO[1]}× the length of the French",
+    "repeated": f"a phrase repeats {REPEATS} or more times in a row: the model may be looping",
+}
+_WORD = re.compile(r"\w+")
+# Characters XML 1.0 cannot hold at all, not even as references.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One aligned unit of an article: its source sentences, their machine translation,
+    the reference segment they were paired with, and what makes it doubtful."""
+
+    ids: tuple[str, ...]
+    line: int
+    source: str
+    mt: str
+    reference: str | None = None
+    chrf: float | None = None
+    bleu: float | None = None
+    logprob: float | None = None
+    flags: tuple[str, ...] = ()
+
+    @property
+    def id(self) -> str:
+        return self.ids[0]
+
+    @property
+    def label(self) -> str:
+        return self.id if len(self.ids) == 1 else f"{self.id}–{self.ids[-1]}"
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    """What the page header says about the article and how it was translated."""
+
+    name: str
+    model: str = ""
+    revision: str | None = None
+    backend: str = ""
+    settings: dict = field(default_factory=dict)
+    date: str = ""
+    pairing: str | None = None
+    reference: str | None = None
+    scores: dict[str, float] | None = None
+
+
+def _repeat_run(text: str) -> int:
+    """The most times any n-gram of up to MAX_NGRAM words occurs back to back in text."""
+    words = [w.casefold() for w in _WORD.findall(text)]
+    best = 1
+    for n in range(1, MAX_NGRAM + 1):
+        for start in range(n):
+            chunks = [tuple(words[i : i + n]) for i in range(start, len(words) - n + 1, n)]
+            best = max([best, *(len(list(run)) for _, run in groupby(chunks))])
+    return best
+
+
+def _letters(text: str) -> str:
+    return " ".join(_WORD.findall(unicodedata.normalize("NFC", text).casefold()))
+
+
+def flags(source: str, mt: str) -> tuple[str, ...]:
+    """What looks wrong with a translation without a reference to compare it to."""
+    if not _WORD.search(source):
+        return ()
+    if not mt.strip():
+        return ("empty",)
+    found = []
+    if _letters(source) == _letters(mt) and sum(any(c.isalpha() for c in w) for w in source.split()) >= 3:
+        found.append("untranslated")
+    if max(len(source), len(mt)) >= MIN_LENGTH_CHARS and not LENGTH_RATIO[0] <= len(mt) / len(source) <= LENGTH_RATIO[1]:
+        found.append("length")
+    if _repeat_run(mt) >= max(REPEATS, _repeat_run(source) + 1):
+        found.append("repeated")
+    return tuple(found)
+
+
+def rows(records: Sequence[dict]) -> list[Row]:
+    """Group sentence records (as written to .align.jsonl) into rows, one per unit.
+
+    A unit's confidence is the lowest mean token log-probability among its sentences:
+    the doubtful sentence is the one a reviewer should see first."""
+    out = []
+    for _, group in groupby(records, key=lambda r: r.get("unit", r["id"])):
+        members = list(group)
+        first = members[0]
+        logprobs = [r["logprob"] for r in members if r.get("logprob") is not None]
+        out.append(
+            Row(
+                ids=tuple(r["id"] for r in members),
+                line=first["line"],
+                source=" ".join(r["src"] for r in members),
+                mt=" ".join(r["mt"] for r in members),
+                reference=first.get("ref"),
+                chrf=first.get("chrf"),
+                bleu=first.get("bleu"),
+                logprob=min(logprobs) if logprobs else None,
+                flags=tuple(dict.fromkeys(f for r in members for f in flags(r["src"], r["mt"]))),
+            )
+        )
+    return out
+
+
+def score_hue(score: float) -> int:
+    """Hue on the OKLCH wheel for a 0–100 score: red (25) through amber to green (145).
+
+    Lightness and chroma stay fixed, so equal score steps look like equal colour steps."""
+    return round(25 + 120 * min(max(score, 0.0), 100.0) / 100)
+
+
+@cache
+def _environment():
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    env = Environment(loader=PackageLoader("pipeline", "templates"), autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["hue"] = score_hue
+    env.filters["href"] = lambda path: quote(path, safe="/")
+    return env
+
+
+def _settings_text(settings: dict) -> str:
+    return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in settings.items() if v is not None)
+
+
+def article_html(page: PageInfo, units: Sequence[Row]) -> str:
+    """The side-by-side review page of one article: one self-contained HTML file."""
+    paragraphs = [(line, list(group)) for line, group in groupby(units, key=lambda r: r.line)]
+    return _environment().get_template("article.html.j2").render(
+        page=page,
+        paragraphs=paragraphs,
+        has_reference=any(r.reference is not None for r in units),
+        flagged=sum(bool(r.flags) for r in units),
+        total=len(units),
+        settings=_settings_text(page.settings),
+        flag_titles=FLAG_TITLES,
+        version=__version__,
+    )
+
+
+def index_html(summary: dict, pages: dict[str, str], date: str) -> str:
+    """The folder index: one row per article of the run summary, linked to its page
+    (`pages` maps an article's input path to its page, relative to the index)."""
+    articles = summary.get("articles", [])
+    done = [a for a in articles if a.get("status") in ("ok", "skipped")]
+    return _environment().get_template("index.html.j2").render(
+        summary=summary,
+        articles=articles,
+        pages=pages,
+        totals={"sentences": sum(a.get("sentences", 0) for a in done), "flagged": sum(a.get("flagged") or 0 for a in done)},
+        scored=any(a.get("scores") for a in articles),
+        settings=_settings_text(summary.get("settings", {})),
+        date=date,
+        version=__version__,
+    )
+
+
+def xml_text(text: str) -> str:
+    """Text escaped for XML content, carriage returns kept (a parser would turn a bare CR
+    into LF); characters XML cannot hold become U+FFFD."""
+    text = _NOT_XML.sub("\ufffd", text)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+
+
+def _xml_attr(text: str) -> str:
+    return xml_text(text).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;")
+
+
+def tmx_text(page: PageInfo, units: Sequence[Row]) -> str:
+    """A TMX 1.4b memory: one <tu> per unit, French source and machine English.
+
+    The reference translation and the scores travel as <prop>s so that a CAT tool
+    imports the machine output as the translation to post-edit."""
+    date = re.sub(r"[-:]", "", page.date)[:15] + "Z" if page.date else ""
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n',
+        '<!DOCTYPE tmx SYSTEM "tmx14.dtd">\n',
+        '<tmx version="1.4">\n',
+        f'  <header creationtool="mtpipe" creationtoolversion="{__version__}" segtype="sentence" o-tmf="mtpipe jsonl"'
+        f' adminlang="en" srclang="fr" datatype="plaintext"{f" creationdate={chr(34)}{date}{chr(34)}" if date else ""}>\n',
+        f'    <prop type="x-article">{xml_text(page.name)}</prop>\n',
+        f'    <prop type="x-model">{xml_text(page.model)}</prop>\n',
+        "  </header>\n  <body>\n",
+    ]
+    for row in units:
+        props = [("x-ids", " ".join(row.ids))]
+        if row.reference is not None:
+            props.append(("x-reference", row.reference))
+        props += [(f"x-{k}", f"{v:g}") for k, v in (("chrf", row.chrf), ("logprob", row.logprob)) if v is not None]
+        if row.flags:
+            props.append(("x-flags", " ".join(row.flags)))
+        out.append(f'    <tu tuid="{_xml_attr(row.id)}">\n')
+        out += [f'      <prop type="{kind}">{xml_text(value)}</prop>\n' for kind, value in props]
+        out += [
+            f'      <tuv xml:lang="fr"><seg>{xml_text(row.source)}</seg></tuv>\n',
+            f'      <tuv xml:lang="en"><seg>{xml_text(row.mt)}</seg></tuv>\n',
+            "    </tu>\n",
+        ]
+    out.append("  </body>\n</tmx>\n")
+    return "".join(out)
+
+
+TSV_HEADER = ("ids", "source", "mt", "reference", "chrf", "flags")
+
+
+def tsv_text(units: Iterable[Row]) -> str:
+    """Tab-separated rows: sentence ids, source, MT, reference, chrF, flags. Rows end in
+    CRLF and a field holding a tab, quote, CR or LF is quoted (RFC 4180 style, as
+    spreadsheets and csv readers expect), so that every text reads back exactly."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter="\t", lineterminator="\r\n")
+    writer.writerow(TSV_HEADER)
+    for row in units:
+        chrf = "" if row.chrf is None or math.isnan(row.chrf) else f"{row.chrf:g}"
+        writer.writerow((" ".join(row.ids), row.source, row.mt, row.reference or "", chrf, " ".join(row.flags)))
+    return buffer.getvalue()

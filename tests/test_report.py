@@ -1,0 +1,178 @@
+"""Review rows, flags, HTML pages and the TMX/TSV exports, without a browser."""
+
+from __future__ import annotations
+
+import csv
+import io
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipeline.report import PageInfo, Row, article_html, flags, index_html, rows, score_hue, tmx_text, tsv_text, xml_text
+
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+PAYLOADS = ["<script>alert(1)</script>", '<img src=x onerror="alert(2)">', "</td></tr><b>x", "{{ 7*7 }} {% if 1 %}x{% endif %}", "\"quoted\" 'single' & amp"]
+
+
+@pytest.mark.parametrize(
+    "source, mt, expected",
+    [
+        ("Le chat dort sur le canapé.", "The cat is sleeping on the couch.", ()),
+        ("Le chat dort sur le canapé.", "   ", ("empty",)),
+        ("Le chat dort sur le canapé.", "", ("empty",)),
+        ("Le chat dort sur le canapé.", "Le chat dort sur le canapé.", ("untranslated",)),
+        ("Le chat dort.", "le chat dort", ("untranslated",)),
+        ("Emmanuel Macron", "Emmanuel Macron", ()),  # names and numbers stay as they are
+        ("https://example.org/a", "https://example.org/a", ()),
+        ("2022", "2022", ()),
+        ("---", "", ()),  # nothing to translate, nothing missing
+        ("Il a déclaré que la situation était grave et que tout le monde devait partir.", "He said.", ("length",)),
+        ("Oui.", "Yes, of course, absolutely, without any doubt at all.", ("length",)),
+        ("Il est parti.", "He left, he left, he left.", ("repeated",)),
+        ("Il a dit que la guerre.", "He said that the the the the war.", ("repeated",)),
+        ("Non, non, non, et non !", "No, no, no, and no!", ()),  # the source repeats too
+        ("C'est fini.", "It's over, it's over.", ()),
+    ],
+)
+def test_flags(source: str, mt: str, expected: tuple[str, ...]) -> None:
+    assert flags(source, mt) == expected
+
+
+def record(id_: str, line: int, src: str, mt: str, **extra) -> dict:
+    return {"id": id_, "line": line, "src": src, "mt": mt, "logprob": extra.pop("logprob", -0.5), **extra}
+
+
+def test_rows_group_sentences_of_one_unit() -> None:
+    records = [
+        record("p1.s1", 1, "Un.", "One.", unit="p1.s1", ref="One and two.", chrf=50.0, bleu=20.0, logprob=-0.2),
+        record("p1.s2", 1, "Deux.", "Deux.", unit="p1.s1", ref="One and two.", chrf=50.0, bleu=20.0, logprob=-0.9),
+        record("p3.s1", 3, "Trois fois rien du tout.", "", unit="p3.s1", ref="", chrf=None, bleu=None, logprob=None),
+    ]
+    assert rows(records) == [
+        Row(("p1.s1", "p1.s2"), 1, "Un. Deux.", "One. Deux.", "One and two.", 50.0, 20.0, -0.9, ()),
+        Row(("p3.s1",), 3, "Trois fois rien du tout.", "", "", None, None, None, ("empty",)),
+    ]
+
+
+def test_rows_without_reference_are_sentences() -> None:
+    records = [record("p1.s1", 1, "Un.", "One."), record("p1.s2", 1, "Deux.", "Two.")]
+    assert [(r.ids, r.reference, r.chrf) for r in rows(records)] == [(("p1.s1",), None, None), (("p1.s2",), None, None)]
+
+
+@pytest.mark.parametrize("score, hue", [(0, 25), (50, 85), (100, 145), (-3, 25), (140, 145)])
+def test_score_hue(score: float, hue: int) -> None:
+    assert score_hue(score) == hue
+
+
+class _Collect(HTMLParser):
+    """Everything a browser would build from a page: elements, and the text it shows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        self.tags.append(tag)
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def parse_html(page: str) -> _Collect:
+    parser = _Collect()
+    parser.feed(page)
+    return parser
+
+
+PAGE = PageInfo("dossier/<b>a</b>.txt", "Helsinki-NLP/opus-mt-fr-en", "abc", "transformers", {"beam": 4}, "2026-11-25T10:00:00+00:00", "lines", "ref/a.txt", {"chrf": 61.2, "bleu": 33.0})
+
+
+def test_article_page_escapes_every_text() -> None:
+    units = [Row((f"p{i + 1}.s1",), i + 1, text, text.upper(), text, 42.0, 10.0, -0.3) for i, text in enumerate(PAYLOADS)]
+    page = article_html(PAGE, units)
+    parsed = parse_html(page)
+    assert parsed.tags.count("script") == 1  # the page's own
+    assert "img" not in parsed.tags and "b" not in parsed.tags
+    shown = "".join(parsed.text)
+    for text in PAYLOADS:
+        assert text in shown and text.upper() in shown
+    assert "dossier/<b>a</b>.txt" in shown
+    assert parsed.tags.count("tr") == 1 + len(units)
+
+
+def test_article_page_shows_reference_columns_only_with_a_reference() -> None:
+    plain = article_html(PageInfo("a.txt"), [Row(("p1.s1",), 1, "Un.", "One.")])
+    assert "Reference English" not in plain and "chrf-asc" not in plain
+    scored = article_html(PAGE, [Row(("p1.s1",), 1, "Un.", "One.", "One.", 100.0, 100.0, -0.1)])
+    assert "Reference English" in scored and 'style="--h: 145"' in scored and "61.20" in scored
+
+
+def test_index_links_pages_and_reports_errors() -> None:
+    summary = {
+        "model": "m",
+        "backend": "transformers",
+        "settings": {},
+        "totals": {"ok": 1, "skipped": 0, "error": 1},
+        "articles": [
+            {"input": "a b/é #1.txt", "status": "ok", "sentences": 3, "flagged": 1, "scores": None},
+            {"input": "<img src=x onerror=alert(1)>.txt", "status": "error", "sentences": 0, "flagged": None, "error": "x.txt: it contains NUL bytes"},
+        ],
+    }
+    page = index_html(summary, {"a b/é #1.txt": "a b/é #1.html"}, "2026-11-25T10:00:00+00:00")
+    assert 'href="a%20b/%C3%A9%20%231.html"' in page
+    parsed = parse_html(page)
+    assert "img" not in parsed.tags
+    shown = "".join(parsed.text)
+    assert "<img src=x onerror=alert(1)>.txt" in shown and "x.txt: it contains NUL bytes" in shown
+    assert "None" not in shown
+
+
+def units_from(texts: list[tuple[str, str, str | None]]) -> list[Row]:
+    return [Row((f"p{i + 1}.s1", f"p{i + 1}.s2"), i + 1, src, mt, ref, 12.5 if ref else None, None, -0.25, ("length",)) for i, (src, mt, ref) in enumerate(texts)]
+
+
+def read_tmx(text: str) -> list[dict]:
+    root = ET.fromstring(text.encode("utf-8"))
+    assert root.tag == "tmx" and root.get("version") == "1.4"
+    header = root.find("header")
+    assert header is not None and header.get("srclang") == "fr" and header.get("segtype") == "sentence"
+    out = []
+    for tu in root.find("body"):
+        assert tu.tag == "tu"
+        langs = [tuv.get(XML_LANG) for tuv in tu.findall("tuv")]
+        assert langs == ["fr", "en"]
+        segs = [tuv.find("seg").text or "" for tuv in tu.findall("tuv")]
+        props = {p.get("type"): p.text or "" for p in tu.findall("prop")}
+        out.append({"id": tu.get("tuid"), "fr": segs[0], "en": segs[1], **props})
+    return out
+
+
+XML_CHARS = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\ufffe\uffff")
+
+
+@given(st.lists(st.tuples(st.text(XML_CHARS), st.text(XML_CHARS), st.one_of(st.none(), st.text(XML_CHARS))), max_size=4))
+def test_tmx_round_trips_any_text_xml_can_hold(texts: list[tuple[str, str, str | None]]) -> None:
+    units = units_from(texts)
+    back = read_tmx(tmx_text(PAGE, units))
+    assert [(u["fr"], u["en"], u.get("x-reference")) for u in back] == texts
+    assert [u["id"] for u in back] == [r.id for r in units]
+    assert all(u["x-ids"] == " ".join(r.ids) for u, r in zip(back, units))
+
+
+def test_tmx_replaces_what_xml_cannot_hold() -> None:
+    back = read_tmx(tmx_text(PAGE, units_from([("a\x00b\x1bc", "\x0cx", None)])))
+    assert (back[0]["fr"], back[0]["en"]) == ("a\ufffdb\ufffdc", "\ufffdx")
+    assert xml_text("a\r\nb") == "a&#13;\nb"
+
+
+@given(st.lists(st.tuples(st.text(), st.text(), st.one_of(st.none(), st.text())), max_size=4))
+def test_tsv_round_trips_any_text(texts: list[tuple[str, str, str | None]]) -> None:
+    units = units_from(texts)
+    table = list(csv.reader(io.StringIO(tsv_text(units), newline=""), delimiter="\t"))
+    assert table[0] == ["ids", "source", "mt", "reference", "chrf", "flags"]
+    assert [(r[1], r[2], r[3]) for r in table[1:]] == [(s, m, ref or "") for s, m, ref in texts]
+    assert all(r[0] == "p%d.s1 p%d.s2" % (i + 1, i + 1) and r[5] == "length" for i, r in enumerate(table[1:]))
