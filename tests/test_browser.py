@@ -1,0 +1,214 @@
+"""The review pages as a person sees them: opened over file:// in headless Chromium.
+
+Needs Playwright and a Chromium (Debian's `chromium` package; .ci/run installs both).
+Without them these tests skip, unless MTPIPE_CI=1 (set by CI) makes
+that a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from itertools import groupby
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, SEED, SHARED, TINY_MODEL
+
+CHROMIUM = os.environ.get("MTPIPE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+MARKUP = "<script>alert(1)</script> Il a écrit <img src=x onerror=alert(2)> puis </td> et {{ x }} {% if %} « \"guillemets\" » & fin."
+ARTIFACTS = ROOT / "artifacts"
+
+try:
+    from playwright.sync_api import Browser, Page, sync_playwright
+except ImportError:
+    sync_playwright = None
+missing = "playwright is not installed" if sync_playwright is None else None if Path(CHROMIUM).exists() else f"no Chromium at {CHROMIUM}"
+if missing and os.environ.get("MTPIPE_CI") == "1":
+    raise RuntimeError(f"browser tests required but {missing}")
+pytestmark = pytest.mark.skipif(missing is not None, reason=missing or "")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        yield chromium
+        chromium.close()
+
+
+class Opened:
+    """A page with everything that would alarm a reviewer recorded: dialogs, console
+    errors, uncaught exceptions."""
+
+    def __init__(self, browser: Browser, path: Path) -> None:
+        self.page: Page = browser.new_page(viewport={"width": 1400, "height": 900})
+        self.alarms: list[str] = []
+        self.page.on("dialog", lambda d: (self.alarms.append(f"dialog: {d.message}"), d.dismiss()))
+        self.page.on("console", lambda m: m.type == "error" and self.alarms.append(f"console: {m.text}"))
+        self.page.on("pageerror", lambda e: self.alarms.append(f"error: {e}"))
+        self.page.goto(path.as_uri())
+
+    def visible_ids(self) -> list[str]:
+        return self.page.eval_on_selector_all("tr.unit", "rows => rows.filter(r => r.offsetParent !== null).map(r => r.id)")
+
+
+@pytest.fixture
+def open_page(browser: Browser) -> Iterator:
+    opened: list[Opened] = []
+
+    def _open(path: Path) -> Opened:
+        opened.append(Opened(browser, path))
+        return opened[-1]
+
+    yield _open
+    for o in opened:
+        o.page.close()
+
+
+def mtpipe_run(*args: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", *args, "--model", str(TINY_MODEL), "--no-cache", "--quiet"], cwd=ROOT, capture_output=True, timeout=600)
+    assert done.returncode == 0, done.stderr.decode()
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One run over: the seed, a newstest2014 extract with its reference line by line,
+    the same with the reference in other paragraphs (aligned n:m), and markup."""
+    root = tmp_path_factory.mktemp("pages")
+    fr = (SHARED / "data/testsets/fra-eng/newstest2014.fra").read_text(encoding="utf-8").splitlines()[:24]
+    en = (SHARED / "data/testsets/fra-eng/newstest2014.eng").read_text(encoding="utf-8").splitlines()[:24]
+    (root / "in").mkdir()
+    (root / "ref").mkdir()
+    shutil.copy(SEED, root / "in" / "seed.txt")
+    (root / "in" / "news.txt").write_text("\n".join(fr) + "\n", encoding="utf-8")
+    (root / "ref" / "news.txt").write_text("\n".join(en) + "\n", encoding="utf-8")
+    (root / "in" / "news-aligned.txt").write_text("\n".join(fr) + "\n", encoding="utf-8")
+    (root / "ref" / "news-aligned.txt").write_text("\n\n".join(" ".join(en[i : i + 6]) for i in range(0, 24, 6)) + "\n", encoding="utf-8")
+    (root / "in" / "markup.txt").write_text(f"Titre\n\n{MARKUP}\n", encoding="utf-8")
+    mtpipe_run(str(root / "in"), "-o", str(root / "out"), "--ref", str(root / "ref"), "--beam", "1")
+    return root / "out"
+
+
+def units(out: Path, name: str) -> list[list[dict]]:
+    records = [json.loads(line) for line in (out / f"{name}.align.jsonl").read_text(encoding="utf-8").splitlines()]
+    return [list(g) for _, g in groupby(records, key=lambda r: r.get("unit", r["id"]))]
+
+
+@pytest.mark.parametrize("name", ["seed", "news", "news-aligned"])
+def test_one_visible_row_per_aligned_unit(pages: Path, open_page, name: str) -> None:
+    page = open_page(pages / f"{name}.html")
+    expected = units(pages, name)
+    assert page.visible_ids() == [u[0]["id"] for u in expected]
+    shown = page.page.eval_on_selector_all("tr.unit td[lang=fr]", "cells => cells.map(c => c.innerText)")
+    assert shown == [" ".join(r["src"] for r in u) for u in expected]
+    assert page.alarms == []
+
+
+def test_aligned_reference_spans_several_sentences(pages: Path) -> None:
+    assert any(len(u) > 1 for u in units(pages, "news-aligned"))  # else the n:m case above proves nothing
+
+
+def test_flagged_only_hides_exactly_the_unflagged_rows(pages: Path, open_page) -> None:
+    page = open_page(pages / "seed.html")
+    flags = dict(page.page.eval_on_selector_all("tr.unit", "rows => rows.map(r => [r.id, r.lastElementChild.innerText.trim()])"))
+    flagged = [i for i, f in flags.items() if f]
+    assert 0 < len(flagged) < len(flags)
+    page.page.check("#flagged-only")
+    assert page.visible_ids() == flagged
+    assert page.page.inner_text("#count") == f"{len(flagged)} of {len(flags)} rows"
+    page.page.locator("body").press("f")
+    assert page.visible_ids() == list(flags)
+    page.page.locator("body").press("f")
+    assert page.visible_ids() == flagged
+
+
+@pytest.mark.parametrize("order, reverse", [("chrf-asc", False), ("chrf-desc", True)])
+def test_sorting_by_score_orders_the_rows(pages: Path, open_page, order: str, reverse: bool) -> None:
+    page = open_page(pages / "news.html")
+    page.page.select_option("#sort", order)
+    shown = page.page.eval_on_selector_all("tr.unit", "rows => rows.filter(r => r.offsetParent !== null).map(r => r.cells[4].innerText.trim())")
+    scores = [float(s) for s in shown if s != "–"]
+    assert len(set(scores)) > 3 and scores == sorted(scores, reverse=reverse)
+    assert all(s == "–" for s in shown[len(scores) :])  # unscored rows last
+    page.page.select_option("#sort", "doc")
+    assert page.visible_ids() == [u[0]["id"] for u in units(pages, "news")]
+
+
+def test_sorting_by_confidence(pages: Path, open_page) -> None:
+    page = open_page(pages / "seed.html")
+    page.page.select_option("#sort", "conf-asc")
+    shown = page.page.eval_on_selector_all("tr.unit", "rows => rows.map(r => parseFloat(r.dataset.conf))")
+    assert shown == sorted(shown) and len(set(shown)) > 3
+
+
+def test_j_and_k_move_the_focus_over_visible_rows(pages: Path, open_page) -> None:
+    page = open_page(pages / "seed.html")
+    ids = page.visible_ids()
+    body = page.page.locator("body")
+    focused = lambda: page.page.evaluate("document.activeElement.id")  # noqa: E731
+    body.press("j")
+    assert focused() == ids[0]
+    body.press("j")
+    body.press("j")
+    assert focused() == ids[2]
+    body.press("k")
+    assert focused() == ids[1]
+    page.page.check("#flagged-only")
+    flagged = page.visible_ids()
+    page.page.locator("body").press("j")
+    assert focused() in flagged
+
+
+def test_search_keeps_rows_that_contain_the_text(pages: Path, open_page) -> None:
+    page = open_page(pages / "seed.html")
+    page.page.fill("#search", "ukrain")
+    kept = page.visible_ids()
+    assert 0 < len(kept) < len(units(pages, "seed"))
+    texts = page.page.eval_on_selector_all("tr.unit", "rows => rows.filter(r => r.offsetParent !== null).map(r => r.innerText.toLowerCase())")
+    assert all("ukrain" in t for t in texts)
+
+
+def test_row_anchor_targets_its_row(pages: Path, open_page) -> None:
+    target = units(pages, "seed")[3][0]["id"]
+    page = open_page(pages / "seed.html")
+    page.page.goto((pages / "seed.html").as_uri() + f"#{target}")
+    assert page.page.evaluate("document.querySelector(':target').id") == target
+    assert page.page.get_attribute(f'tr[id="{target}"] a', "href") == f"#{target}"
+
+
+def test_injection_article_runs_no_script(pages: Path, open_page) -> None:
+    page = open_page(pages / "markup.html")
+    page.page.wait_for_load_state("load")
+    page.page.locator("body").press("j")
+    assert page.alarms == []
+    assert MARKUP in page.page.inner_text("#units")
+    assert page.page.evaluate("document.querySelectorAll('img').length") == 0
+    assert page.page.evaluate("document.scripts.length") == 1
+
+
+def test_index_links_every_article_and_sorts(pages: Path, open_page) -> None:
+    page = open_page(pages / "index.html")
+    names = page.page.eval_on_selector_all("#articles tbody th a", "links => links.map(a => a.innerText)")
+    assert sorted(names) == ["markup.txt", "news-aligned.txt", "news.txt", "seed.txt"]
+    page.page.click("#articles thead th:nth-child(3) button")
+    counts = page.page.eval_on_selector_all("#articles tbody tr", "rows => rows.map(r => parseInt(r.cells[2].innerText))")
+    assert counts == sorted(counts) and len(set(counts)) > 1
+    page.page.click("text=news.txt")
+    assert page.page.inner_text("h1") == "news.txt"
+    assert page.alarms == []
+
+
+def test_seed_page_screenshot(pages: Path, open_page) -> None:
+    """Saved for a person to look at (artifacts/ is the CI artifact folder)."""
+    page = open_page(pages / "seed.html")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.page.screenshot(path=str(ARTIFACTS / "seed-page.png"))
+    page.page.emulate_media(media="print")
+    page.page.screenshot(path=str(ARTIFACTS / "seed-page-print.png"), full_page=False)
+    assert (ARTIFACTS / "seed-page.png").stat().st_size > 10_000
