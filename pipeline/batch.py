@@ -328,11 +328,10 @@ def rewrite_reports(out: Path) -> dict:
     summary.json and .align.jsonl files (after an upgrade, or to fix a deleted page).
 
     Raises FileNotFoundError when `out` holds no summary.json."""
+    if not (out / SUMMARY).is_file():
+        raise FileNotFoundError(f"{out} holds no {SUMMARY}; run mtpipe run -o {out} first")
     with _locked(out):
-        try:
-            summary = json.loads((out / SUMMARY).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise FileNotFoundError(f"{out} holds no {SUMMARY}; run mtpipe run -o {out} first") from None
+        summary = json.loads((out / SUMMARY).read_text(encoding="utf-8"))
         date = run_date()
         for entry in summary["articles"]:
             if entry["status"] not in ("ok", "skipped"):

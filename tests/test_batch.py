@@ -135,3 +135,47 @@ def test_a_second_run_on_the_same_output_stops(tmp_path: Path) -> None:
         with pytest.raises(OutputBusy, match="another mtpipe run is writing to"):
             run([tmp_path / "in"], out, translator(tmp_path))
     assert run([tmp_path / "in"], out, translator(tmp_path))["totals"]["ok"] == 3
+
+
+def test_every_article_gets_page_and_exports_and_the_run_an_index(tmp_path: Path) -> None:
+    make_corpus(tmp_path / "in")
+    out = tmp_path / "out"
+    run([tmp_path / "in"], out, translator(tmp_path))
+    for rel in ("good.txt", "w1252.txt", "sub/deep/note.md"):
+        files = output_paths(out, rel)
+        assert files.html.read_text(encoding="utf-8").count('<tr id="p') == len(files.jsonl.read_text(encoding="utf-8").splitlines())
+        assert files.tmx.read_text(encoding="utf-8").count("<tu ") == len(files.jsonl.read_text(encoding="utf-8").splitlines())
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert 'href="sub/deep/note.html"' in index and "empty.txt" in index and not (out / "empty.html").exists()
+
+
+def test_inputs_that_would_write_the_same_files_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.md").write_text("Un.", encoding="utf-8")
+    (tmp_path / "in" / "a.txt").write_text("Deux.", encoding="utf-8")
+    summary = run([tmp_path / "in"], tmp_path / "out", translator(tmp_path))
+    assert statuses(summary) == {"a.md": "ok", "a.txt": "error"}
+    assert "a.md writes the same output files" in summary["articles"][1]["error"]
+
+
+def test_rewrite_reports_rebuilds_pages_from_records(tmp_path: Path) -> None:
+    from pipeline.batch import rewrite_reports
+
+    make_corpus(tmp_path / "in")
+    out = tmp_path / "out"
+    run([tmp_path / "in"], out, translator(tmp_path))
+    files = output_paths(out, "good.txt")
+    before = {p: p.read_bytes() for p in (files.html, files.tmx, files.tsv)}
+    for path in before:
+        path.unlink()
+    os.environ["SOURCE_DATE_EPOCH"] = "0"
+    try:
+        summary = rewrite_reports(out)
+    finally:
+        del os.environ["SOURCE_DATE_EPOCH"]
+    assert files.tsv.read_bytes() == before[files.tsv]
+    assert b"1970-01-01T00:00:00+00:00" in files.html.read_bytes()
+    assert {a["input"]: a["flagged"] for a in summary["articles"] if a["status"] == "ok"} == {"good.txt": 2, "w1252.txt": 1, "sub/deep/note.md": 0}  # echo "translates" into the source
+    with pytest.raises(FileNotFoundError, match="holds no summary.json"):
+        rewrite_reports(tmp_path / "elsewhere")
+    assert not (tmp_path / "elsewhere").exists()

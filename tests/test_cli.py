@@ -49,6 +49,13 @@ def test_seed_article_end_to_end_then_skip_then_memory(tmp_path: Path) -> None:
     [article] = summary["articles"]
     assert article["status"] == "ok" and article["sentences"] == len(records) and summary["model_loaded"]
 
+    page = (out / "000_46fe319679e0c617.html").read_text(encoding="utf-8")
+    assert page.count('<tr id="p') == len(records) and (out / "index.html").exists()
+    (out / "000_46fe319679e0c617.html").unlink()
+    rebuilt = mtpipe("report", str(out))
+    assert rebuilt.returncode == 0 and "1 review pages written" in rebuilt.stderr.decode()
+    assert (out / "000_46fe319679e0c617.html").read_text(encoding="utf-8").count('<tr id="p') == len(records)
+
     again = mtpipe("run", "seeds", "-o", str(out), *tiny(tmp_path))
     assert again.returncode == 0
     assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["articles"][0]["status"] == "skipped"
@@ -91,6 +98,12 @@ def test_missing_hub_model_offline_is_one_sentence(tmp_path: Path) -> None:
     assert "Helsinki-NLP/opus-mt-fr-en" in lines[0] and "--model DIR" in lines[0]
 
 
+def test_report_without_a_run_is_one_sentence(tmp_path: Path) -> None:
+    done = mtpipe("report", str(tmp_path))
+    assert done.returncode == 2
+    assert done.stderr.decode() == f"mtpipe: error: {tmp_path} holds no summary.json; run mtpipe run -o {tmp_path} first\n"
+
+
 def test_translate_prints_same_layout(tmp_path: Path) -> None:
     done = mtpipe("translate", *tiny(tmp_path), stdin="Bonjour.\r\n\r\nMerci.".encode())
     assert done.returncode == 0, done.stderr.decode()
@@ -98,7 +111,7 @@ def test_translate_prints_same_layout(tmp_path: Path) -> None:
     assert len(lines) == 3 and lines[0] and lines[1] == "" and lines[2]
 
 
-@pytest.mark.parametrize("args", [["--help"], ["--version"], ["run", "--help"]])
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["run", "--help"], ["report", "/nonexistent"]])
 def test_help_does_not_import_torch(args: list[str]) -> None:
     code = f"import sys\nfrom pipeline.cli import main\ntry:\n    main({args!r})\nexcept SystemExit:\n    pass\nprint('torch' in sys.modules, 'transformers' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
