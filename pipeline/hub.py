@@ -7,7 +7,9 @@ and the translation memory can key on the exact weights without loading them.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,7 +65,7 @@ def resolve(name: str) -> ModelRef:
     folder = Path(name).expanduser()
     if folder.is_dir():
         if not (folder / "config.json").is_file():
-            raise ModelError(f"model folder {folder} has no config.json: point --model at a folder saved with save_pretrained()")
+            raise ModelError(f"model folder {folder} is not a checkpoint: {folder / 'config.json'} is missing; point --model at a folder saved with save_pretrained()")
         return ModelRef(name, folder.resolve(), _fingerprint(folder))
     if not _HUB_ID.match(name):
         raise ModelError(f"model folder {name} does not exist: check the --model path")
@@ -81,3 +83,55 @@ def resolve(name: str) -> ModelRef:
             f"run `mtpipe run` once on a connected machine (or `hf download {name}`) to fill the cache, or pass --model DIR with a local copy"
         ) from None
     return ModelRef(name, path, path.name)
+
+
+def _json_problem(path: Path) -> str | None:
+    try:
+        json.loads(path.read_bytes())
+    except ValueError:
+        return "not valid JSON"
+    return None
+
+
+def _safetensors_problem(path: Path) -> str | None:
+    """Check the safetensors header and that the file holds every byte it announces."""
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        head = fh.read(8)
+        length = struct.unpack("<Q", head)[0] if len(head) == 8 else -1
+        if not 0 < length <= size - 8:
+            return "not a safetensors file"
+        try:
+            header = json.loads(fh.read(length))
+            end = max((t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"), default=0)
+        except (ValueError, KeyError, TypeError, IndexError):
+            return "not a safetensors file (its header is damaged)"
+    return None if 8 + length + end <= size else f"truncated ({size} bytes of {8 + length + end})"
+
+
+def _spm_problem(path: Path) -> str | None:
+    import sentencepiece
+
+    try:
+        sentencepiece.SentencePieceProcessor(model_file=str(path))
+    except (RuntimeError, OSError):
+        return "not a SentencePiece model"
+    return None
+
+
+def folder_problem(folder: Path) -> str | None:
+    """Say which file of a Marian checkpoint folder is missing or damaged, if one is:
+    the part of a load error that tells the user what to replace."""
+    checks = [("config.json", _json_problem), ("vocab.json", _json_problem), ("source.spm", _spm_problem), ("target.spm", _spm_problem)]
+    checks += [(name, _json_problem) for name in ("generation_config.json", "tokenizer_config.json") if (folder / name).exists()]
+    for name, check in checks:
+        if not (folder / name).is_file():
+            return f"{folder / name} is missing"
+        if problem := check(folder / name):
+            return f"{folder / name} is {problem}"
+    if (folder / _WEIGHTS_SAFE).is_file():
+        problem = _safetensors_problem(folder / _WEIGHTS_SAFE)
+        return f"{folder / _WEIGHTS_SAFE} is {problem}" if problem else None
+    if not (folder / _WEIGHTS_PICKLE).is_file():
+        return f"{folder} has no weights ({_WEIGHTS_SAFE} or {_WEIGHTS_PICKLE})"
+    return None

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from .hub import ModelError, ModelRef
+from .hub import ModelError, ModelRef, folder_problem
 from .memory import TranslationMemory
 from .segment import halve, split_to_fit
 
@@ -206,9 +206,13 @@ class Translator:
 
 
 def _load_error(model: ModelRef, exc: Exception) -> ModelError:
-    """One sentence for a checkpoint that would not load: the model, its folder, the first line of why."""
-    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return ModelError(f"model {model.name} could not be loaded from {model.path}: {reason}")
+    """One sentence for a checkpoint that would not load: the model, the file at fault
+    when one can be named (else its folder and the first line of why), and the fix."""
+    problem = folder_problem(model.path)
+    if problem is None:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        problem = f"{model.path}: {reason}"
+    return ModelError(f"model {model.name} could not be loaded: {problem}; download it again or point --model at a complete copy")
 
 
 class _MarianTokens:

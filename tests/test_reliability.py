@@ -261,15 +261,23 @@ def test_second_run_on_the_same_output_stops_clearly(batch, tmp_path: Path) -> N
     assert first.returncode == 0
 
 
+def truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
 @pytest.mark.parametrize(
     "damage, message",
     [
-        (lambda m: (m / "config.json").unlink(), "no config.json"),
-        (lambda m: (m / "model.safetensors").write_bytes(b"\x00" * 64), "could not be loaded"),
-        (lambda m: (m / "source.spm").write_bytes(b"garbage"), "could not be loaded"),
+        (lambda m: (m / "config.json").unlink(), "{m}/config.json"),
+        (lambda m: (m / "config.json").write_text("{", encoding="utf-8"), "{m}/config.json is not valid JSON"),
+        (lambda m: (m / "model.safetensors").write_bytes(b"\x00" * 64), "{m}/model.safetensors is not a safetensors file"),
+        (lambda m: truncate(m / "model.safetensors"), "{m}/model.safetensors is truncated"),
+        (lambda m: (m / "source.spm").write_bytes(b"garbage"), "{m}/source.spm is not a SentencePiece model"),
+        (lambda m: (m / "target.spm").unlink(), "{m}/target.spm is missing"),
+        (lambda m: (m / "vocab.json").write_text("[1, 2", encoding="utf-8"), "{m}/vocab.json is not valid JSON"),
     ],
 )
-def test_damaged_model_folder_is_one_sentence(tmp_path: Path, damage, message: str) -> None:
+def test_damaged_model_folder_is_one_sentence_naming_the_file(tmp_path: Path, damage, message: str) -> None:
     model = tmp_path / "model"
     shutil.copytree(TINY_MODEL, model)
     damage(model)
@@ -277,7 +285,7 @@ def test_damaged_model_folder_is_one_sentence(tmp_path: Path, damage, message: s
     (tmp_path / "in" / "a.txt").write_text("Bonne conversation.", encoding="utf-8")
     done = cli("run", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--model", str(model), "--no-cache")
     lines = done.stderr.decode().strip().splitlines()
-    assert done.returncode == 2 and len(lines) == 1 and message in lines[0] and str(model) in lines[0]
+    assert done.returncode == 2 and len(lines) == 1 and message.format(m=model) in lines[0], lines
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
