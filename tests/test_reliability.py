@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -42,8 +43,23 @@ MARKUP = "<script>alert(1)</script> Il a écrit <img src=x onerror=alert(2)> pui
 ENV = {**os.environ, "SOURCE_DATE_EPOCH": "1764000000"}
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], cwd=ROOT, capture_output=True, timeout=600, env=ENV)
+def cli(*args: str, prefix: Sequence[str] = ()) -> subprocess.CompletedProcess:
+    return subprocess.run([*prefix, sys.executable, "-m", "pipeline.cli", *args], cwd=ROOT, capture_output=True, timeout=600, env=ENV)
+
+
+NO_OVERRIDE = ["--bounding-set", "-dac_override,-dac_read_search", "--inh-caps", "-dac_override,-dac_read_search"]
+
+
+def permissions_apply() -> list[str]:
+    """A command prefix under which file permissions bind: none for a normal user; for
+    root (who reads and writes whatever the mode), setpriv without the two capabilities
+    that bypass them."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None or subprocess.run([setpriv, *NO_OVERRIDE, "true"], capture_output=True).returncode != 0:
+        pytest.skip("running as root without setpriv: file permissions cannot bind")
+    return [setpriv, *NO_OVERRIDE]
 
 
 # What each hostile file holds, and whether it must be translated ("ok") or refused ("error").
@@ -288,12 +304,28 @@ def test_damaged_model_folder_is_one_sentence_naming_the_file(tmp_path: Path, da
     assert done.returncode == 2 and len(lines) == 1 and message.format(m=model) in lines[0], lines
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
 def test_unreadable_file_is_reported(tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     locked = tmp_path / "in" / "locked.txt"
     locked.write_text("Secret.", encoding="utf-8")
     locked.chmod(0)
     (tmp_path / "in" / "ok.txt").write_text("Bonne conversation.", encoding="utf-8")
-    done = cli("run", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--model", str(TINY_MODEL), "--no-cache")
-    assert done.returncode == 1 and b"permission denied" in done.stderr
+    done = cli("run", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--model", str(TINY_MODEL), "--no-cache", prefix=permissions_apply())
+    assert done.returncode == 1 and b"Traceback" not in done.stderr
+    assert done.stderr.decode().splitlines()[0] == f"mtpipe: failed: {locked}: permission denied; make it readable"
+    assert (tmp_path / "out" / "ok.en.txt").exists()
+
+
+def test_read_only_output_folder_is_refused_before_any_work(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("Bonne conversation.", encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    out.chmod(0o555)
+    try:
+        done = cli("run", str(tmp_path / "in"), "-o", str(out), "--model", "no/such-model", "--no-cache", prefix=permissions_apply())
+    finally:
+        out.chmod(0o755)
+    assert done.returncode == 2  # refused before the (missing) model is even looked up
+    assert done.stderr.decode() == f"mtpipe: error: cannot write to the output folder {out} (Permission denied); choose another -o\n"
+    assert list(out.iterdir()) == []
