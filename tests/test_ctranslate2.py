@@ -56,12 +56,11 @@ def agreement(model: ModelRef, sentences: list[str], reference: dict, beam: int,
     return sum(same) / len(same), list(zip(reference[beam], ours))
 
 
-# Measured on these 200 sentences: float32 greedy 200/200, beam 4 182/200; int8 greedy
-# 154/200, beam 4 146/200 (int8 and the fixture model's near-ties). Beam search differs
-# where CTranslate2 stops as soon as its best beam is finished while transformers keeps
-# searching as long as a running beam could still win; the under-trained fixture model
-# (near-ties everywhere) often gets there. The floors below guard those figures.
-@pytest.mark.parametrize("beam, compute_type, floor", [(1, "float32", 0.99), (4, "float32", 0.90), (1, "int8", 0.70), (4, "int8", 0.65)])
+# Measured on these 200 sentences: float32 greedy and beam 4 200/200; int8 greedy and
+# beam 4 154/200 (int8 rounding tips the under-trained fixture model's near-ties). Both
+# backends end a beam search once `beam` hypotheses have finished (transformers'
+# default searches on, which made 18 of 200 differ). The floors guard those figures.
+@pytest.mark.parametrize("beam, compute_type, floor", [(1, "float32", 0.99), (4, "float32", 0.99), (1, "int8", 0.70), (4, "int8", 0.70)])
 def test_same_output_as_transformers(model: ModelRef, sentences: list[str], reference: dict, beam: int, compute_type: str, floor: float) -> None:
     rate, pairs = agreement(model, sentences, reference, beam, compute_type)
     print(f"ctranslate2 {compute_type} beam {beam}: {rate:.1%} of {len(pairs)} sentences as transformers")
