@@ -6,17 +6,23 @@ is built in a temporary folder. Random weights make outputs meaningless, so ever
 system is forced to produce the reference's token count: min = max new tokens, per
 batch the longest reference in the batch (a single sentence: exactly its own).
 
-    python bench/translate.py [--sentences N] [--beam 4]
+    python bench/translate.py [--sentences N] [--baseline-sentences M] [--beam 4]
 
 Systems, each in its own process (peak RSS is that process's):
   (a) transformers sentence by sentence: generate on batches of one, as the
       "translation" pipeline did (transformers 5 removed that pipeline)
   (b) model.generate on length-sorted batches (mtpipe's batching, 2048 tokens)
   (c) mtpipe run --backend transformers (FLORES as one article, 5-line paragraphs)
-  (d) raw CTranslate2 int8 translate_batch on pre-tokenised, length-sorted batches
+  (d) raw CTranslate2 int8 translate_batch on pre-tokenised, length-sorted batches of
+      the sentences mtpipe's segmenter finds in that article (FLORES lines often hold
+      two sentences: 1012 lines are 1,100-odd sentences), with the same forced lengths,
+      so that (e)/(d) is the pipeline's cost over the bare engine doing the same work
   (e) mtpipe run --backend ctranslate2 (int8)
 Times exclude model loading; (c) and (e) include tokenising, segmenting output
-handling and writing. Not a test: nothing here is asserted.
+handling and writing. (e) also reports the share of its time spent inside
+translate_batch. Every rate is FLORES lines per second. Ratios are of sentences/s; (a), at about one sentence a second,
+may run on the first M sentences only (--baseline-sentences), a rate like the others.
+Not a test: nothing here is asserted.
 """
 
 from __future__ import annotations
@@ -96,7 +102,9 @@ def register_forced(lengths: dict[str, int], ratio: float, stats: dict) -> None:
                 return options(n)
 
             def generate(self, texts, max_new_tokens):
+                t0 = time.perf_counter()
                 hyps = super().generate(texts, max_new_tokens)
+                stats["engine"] = stats.get("engine", 0.0) + time.perf_counter() - t0
                 stats["tokens"] = stats.get("tokens", 0) + sum(h.tokens for h in hyps)
                 return [replace(h, hit_limit=False) for h in hyps]  # forced length is no runaway
 
@@ -114,20 +122,25 @@ def child(system: str, folder: Path, n: int, beam: int, work: Path) -> dict:
     torch.set_num_threads(_cores())
     sentences, lengths = data(n)
     stats: dict = {}
+    ratio = sum(lengths.values()) / sum(len(s.split()) * 1.3 for s in sentences)
     if system in ("c", "e"):
         from pipeline.cli import main
 
-        ratio = sum(lengths.values()) / sum(len(s.split()) * 1.3 for s in sentences)
         register_forced(lengths, ratio, stats)
         backend = "bench-transformers" if system == "c" else "bench-ctranslate2"
         out = work / f"out-{system}"
         code = main(["run", str(work / "in"), "-o", str(out), "--model", str(folder), "--backend", backend, "--beam", str(beam), "--no-cache", "--quiet", "--force"])
         seconds = time.perf_counter() - stats["loaded"]
         assert code == 0, code
-        return {"seconds": seconds, "tokens": stats["tokens"]}
+        return {"seconds": seconds, "tokens": stats["tokens"], "engine_seconds": stats.get("engine", 0.0)}
     from transformers import MarianTokenizer
 
     tok = MarianTokenizer.from_pretrained(folder)
+    if system == "d":  # the sentences (e) translates: the article as mtpipe segments it
+        from pipeline.ingest import parse
+        from pipeline.segment import segment
+
+        sentences = [s.text for s in segment(parse((work / "in" / "flores.txt").read_bytes(), "flores.txt"))]
     src_lengths = [len(ids) for ids in tok(sentences)["input_ids"]]
     batches = length_batches(src_lengths, BUDGET)
     tokens = 0
@@ -163,10 +176,12 @@ def child(system: str, folder: Path, n: int, beam: int, work: Path) -> dict:
         from pipeline.translate import convert_ct2
 
         translator = ctranslate2.Translator(str(convert_ct2(resolve(str(folder)), "int8")), device="cpu", compute_type="int8", intra_threads=_cores())
+        from pipeline.translate import OUTPUT_RATIO, OUTPUT_SLACK
+
         pre = [tok.convert_ids_to_tokens(ids) for ids in tok(sentences)["input_ids"]]
         t0 = time.perf_counter()
         for batch in batches:
-            n = max(lengths[sentences[i]] for i in batch)
+            n = min(forced([sentences[i] for i in batch], lengths, ratio), OUTPUT_RATIO * max(src_lengths[i] for i in batch) + OUTPUT_SLACK)
             results = translator.translate_batch([pre[i] for i in batch], beam_size=beam, min_decoding_length=n, max_decoding_length=n)
             tokens += sum(len(r.hypotheses[0]) for r in results)
     return {"seconds": time.perf_counter() - t0, "tokens": tokens}
@@ -174,7 +189,8 @@ def child(system: str, folder: Path, n: int, beam: int, work: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sentences", type=int, default=40, help="FLORES sentences (default 40: (a) and (b) run at 0.5-1 sentence/s, so the whole bench takes about 5 minutes)")
+    parser.add_argument("--sentences", type=int, default=40, help="FLORES sentences (default 40: (a) and (b) run at 0.5-3 sentences/s; all 1012 take about 20 minutes)")
+    parser.add_argument("--baseline-sentences", type=int, default=None, metavar="M", help="run (a) on the first M sentences only (default: all of --sentences)")
     parser.add_argument("--beam", type=int, default=4)
     parser.add_argument("--systems", default="abcde")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -206,17 +222,22 @@ def main() -> None:
         print(f"{args.sentences} FLORES sentences, beam {args.beam}, {os.cpu_count()} CPUs, outputs forced to the reference length")
         print(f"{'system':<50} {'sent/s':>8} {'tok/s':>8} {'seconds':>8} {'peak RSS MB':>12}")
         for system in args.systems:
-            cmd = [sys.executable, __file__, "--child", system, "--work", str(work), "--sentences", str(args.sentences), "--beam", str(args.beam)]
+            n = args.baseline_sentences if system == "a" and args.baseline_sentences else args.sentences
+            cmd = [sys.executable, __file__, "--child", system, "--work", str(work), "--sentences", str(n), "--beam", str(args.beam)]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
             if proc.returncode or not line:
                 print(f"({system}) failed:\n{proc.stderr[-2000:]}")
                 continue
             r = results[system] = json.loads(line[-1][7:])
-            print(f"({system}) {names[system]:<46} {args.sentences / r['seconds']:8.2f} {r['tokens'] / r['seconds']:8.1f} {r['seconds']:8.1f} {r['rss_mb']:12.0f}", flush=True)
+            r["rate"] = n / r["seconds"]
+            print(f"({system}) {names[system] + (f' [{n} sentences]' if n != args.sentences else ''):<46} {r['rate']:8.2f} {r['tokens'] / r['seconds']:8.1f} {r['seconds']:8.1f} {r['rss_mb']:12.0f}", flush=True)
+        if "e" in results:
+            e = results["e"]
+            print(f"(e) spent {e['engine_seconds']:.1f} of its {e['seconds']:.1f} s in the backend's generate (tokenise, translate_batch, detokenise): the rest of the pipeline takes {100 * (1 - e['engine_seconds'] / e['seconds']):.1f}%")
         for a, b in (("e", "a"), ("e", "b"), ("e", "d")):
             if a in results and b in results:
-                print(f"{a}/{b}: {results[b]['seconds'] / results[a]['seconds']:.2f}x sentences/s")
+                print(f"{a}/{b}: {results[a]['rate'] / results[b]['rate']:.2f}x sentences/s, {(results[a]['tokens'] / results[a]['seconds']) / (results[b]['tokens'] / results[b]['seconds']):.2f}x target tokens/s")
 
 
 if __name__ == "__main__":
