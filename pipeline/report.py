@@ -33,9 +33,11 @@ FLAG_TITLES = {
     "empty": "the translation is empty",
     "untranslated": "the output is the French source, untranslated",
     "length": f"the English is under {LENGTH_RATIO[0]}× or over {LENGTH_RATIO[1]}× the length of the French",
-    "repeated": f"a phrase repeats {REPEATS} or more times in a row: the model may be looping",
+    "repeated": f"a phrase repeats {REPEATS} or more times in a row, or letters loop inside a word: the model may be looping",
 }
 _WORD = re.compile(r"\w+")
+# One to four letters said six or more times in a row ("icicicicicic"): looping inside a word.
+_LETTER_LOOP = re.compile(r"([^\W\d_]{1,4}?)\1{5,}")
 # Characters XML 1.0 cannot hold at all, not even as references.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
@@ -105,7 +107,7 @@ def flags(source: str, mt: str) -> tuple[str, ...]:
         found.append("untranslated")
     if max(len(source), len(mt)) >= MIN_LENGTH_CHARS and not LENGTH_RATIO[0] <= len(mt) / len(source) <= LENGTH_RATIO[1]:
         found.append("length")
-    if _repeat_run(mt) >= max(REPEATS, _repeat_run(source) + 1):
+    if _repeat_run(mt) >= max(REPEATS, _repeat_run(source) + 1) or (_LETTER_LOOP.search(mt) and not _LETTER_LOOP.search(source)):
         found.append("repeated")
     return tuple(found)
 

@@ -34,6 +34,9 @@ PAYLOADS = ["<script>alert(1)</script>", '<img src=x onerror="alert(2)">', "</td
         ("Il est parti.", "He left, he left, he left.", ("repeated",)),
         ("Il a dit que la guerre.", "He said that the the the the war.", ("repeated",)),
         ("Non, non, non, et non !", "No, no, no, and no!", ()),  # the source repeats too
+        ("Les troupes se sont battues.", "The eleicicicicicicic troops fought.", ("repeated",)),
+        ("Il a crié « Aaaaaaaah ! »", "He shouted \"Aaaaaaaah!\"", ()),
+        ("Le numéro 1000000 gagne.", "Number 1000000 wins.", ()),
         ("C'est fini.", "It's over, it's over.", ()),
     ],
 )
