@@ -15,7 +15,7 @@ Systems, each in its own process (peak RSS is that process's):
   (c) mtpipe run --backend transformers (FLORES as one article, 5-line paragraphs)
   (d) raw CTranslate2 int8 translate_batch on pre-tokenised, length-sorted batches of
       the sentences mtpipe's segmenter finds in that article (FLORES lines often hold
-      two sentences: 1012 lines are 1,100-odd sentences), with the same forced lengths,
+      two sentences: the 1012 lines are 1,153 sentences), with the same forced lengths,
       so that (e)/(d) is the pipeline's cost over the bare engine doing the same work
   (e) mtpipe run --backend ctranslate2 (int8)
 Times exclude model loading; (c) and (e) include tokenising, segmenting output
