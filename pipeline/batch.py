@@ -294,7 +294,7 @@ def _run(
             data = _read(path)
             article.sha256 = hashlib.sha256(data).hexdigest()
             article.settings = settings
-            article.output = output_paths(out, rel)[0].relative_to(out).as_posix()
+            article.output = output_paths(out, rel).text.relative_to(out).as_posix()
             ref_path = references / rel if references else None
             reference = _read_reference(article, ref_path) if ref_path and (ref_path.exists() or ref_path.is_symlink()) else None
             if not force and _unchanged(before.get(rel), article, out):
@@ -339,13 +339,18 @@ def rewrite_reports(out: Path) -> dict:
             article = Article(**{k: v for k, v in entry.items() if k in Article.__dataclass_fields__})
             files = output_paths(out, article.input)
             try:
-                records = [json.loads(line) for line in files.jsonl.read_text(encoding="utf-8").splitlines()]
+                records = _records(files.jsonl)
                 entry["flagged"] = _write_review(files, _page_info(article, summary, date), records)
             except (OSError, ValueError, KeyError) as exc:
                 entry["status"], entry["error"] = "error", f"{files.jsonl}: the sentence records cannot be read ({exc}); run mtpipe run --force"
         write_json(out / SUMMARY, summary)
         _write_index(out, summary, date)
         return summary
+
+
+def _records(path: Path) -> list[dict]:
+    """The sentence records of an article's .align.jsonl, in order."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
 def _run_scores(out: Path, articles: list[Article]) -> dict | None:
@@ -357,8 +362,7 @@ def _run_scores(out: Path, articles: list[Article]) -> dict | None:
         if article.status not in ("ok", "skipped") or not article.scores:
             continue
         units: dict[str, tuple[list[str], str]] = {}
-        for line in output_paths(out, article.input)[1].read_text(encoding="utf-8").splitlines():
-            record = json.loads(line)
+        for record in _records(output_paths(out, article.input).jsonl):
             if record.get("chrf") is not None:
                 units.setdefault(record["unit"], ([], record["ref"]))[0].append(record["mt"])
         hyps += [" ".join(mts) for mts, _ in units.values()]

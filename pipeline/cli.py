@@ -167,15 +167,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except OutputBusy as exc:
         raise _Fatal(str(exc)) from None
     totals = summary["totals"]
-    failed = [a for a in summary["articles"] if a["status"] == "error"]
-    for article in failed:
-        print(f"mtpipe: failed: {article['error']}", file=sys.stderr)
+    code = _report_failures(summary)
     print(
         f"{totals['ok']} translated, {totals['skipped']} unchanged, {totals['error']} failed; "
         f"{totals['sentences']} sentences ({totals['from_memory']} from memory) in {summary['seconds']:.1f} s; "
         f"see {args.output / SUMMARY}",
         file=sys.stderr,
     )
+    return code
+
+
+def _report_failures(summary: dict) -> int:
+    """Name every failed article of a run summary on stderr; return the exit code."""
+    failed = [a for a in summary["articles"] if a["status"] == "error"]
+    for article in failed:
+        print(f"mtpipe: failed: {article['error']}", file=sys.stderr)
     return EXIT_ARTICLE_FAILED if failed else EXIT_OK
 
 
@@ -188,12 +194,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
         raise _Fatal(str(exc)) from None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise _Fatal(f"cannot rewrite the reports of {args.output}: {exc}; run mtpipe run again") from None
-    failed = [a for a in summary["articles"] if a["status"] == "error"]
-    for article in failed:
-        print(f"mtpipe: failed: {article['error']}", file=sys.stderr)
+    code = _report_failures(summary)
     pages = sum(a["status"] in ("ok", "skipped") for a in summary["articles"])
     print(f"{pages} review pages written; open {args.output / INDEX}", file=sys.stderr)
-    return EXIT_ARTICLE_FAILED if failed else EXIT_OK
+    return code
 
 
 def _cmd_translate(args: argparse.Namespace) -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from itertools import groupby
 from urllib.parse import quote
+from xml.sax.saxutils import escape
 
 from . import __version__
 
@@ -40,6 +40,11 @@ _WORD = re.compile(r"\w+")
 _LETTER_LOOP = re.compile(r"([^\W\d_]{1,4}?)\1{5,}")
 # Characters XML 1.0 cannot hold at all, not even as references.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# A parser turns a bare CR into LF, and whitespace in an attribute into spaces.
+_XML_CONTENT = {"\r": "&#13;"}
+_XML_ATTRIBUTE = {**_XML_CONTENT, '"': "&quot;", "\n": "&#10;", "\t": "&#9;"}
+# How the pages name the metrics of summary.json (sacrebleu's own names).
+METRIC_LABELS = {"bleu": "BLEU", "chrf": "chrF2", "chrf++": "chrF2++", "ter": "TER"}
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,7 @@ def _environment():
     env = Environment(loader=PackageLoader("pipeline", "templates"), autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["hue"] = score_hue
     env.filters["href"] = lambda path: quote(path, safe="/")
+    env.globals["metric_labels"] = METRIC_LABELS
     return env
 
 
@@ -194,12 +200,11 @@ def index_html(summary: dict, pages: dict[str, str], date: str) -> str:
 def xml_text(text: str) -> str:
     """Text escaped for XML content, carriage returns kept (a parser would turn a bare CR
     into LF); characters XML cannot hold become U+FFFD."""
-    text = _NOT_XML.sub("\ufffd", text)
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    return escape(_NOT_XML.sub("\ufffd", text), _XML_CONTENT)
 
 
 def _xml_attr(text: str) -> str:
-    return xml_text(text).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;")
+    return escape(_NOT_XML.sub("\ufffd", text), _XML_ATTRIBUTE)
 
 
 def tmx_text(page: PageInfo, units: Sequence[Row]) -> str:
@@ -207,13 +212,13 @@ def tmx_text(page: PageInfo, units: Sequence[Row]) -> str:
 
     The reference translation and the scores travel as <prop>s so that a CAT tool
     imports the machine output as the translation to post-edit."""
-    date = re.sub(r"[-:]", "", page.date)[:15] + "Z" if page.date else ""
+    created = f' creationdate="{re.sub(r"[-:]", "", page.date)[:15]}Z"' if page.date else ""
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>\n',
         '<!DOCTYPE tmx SYSTEM "tmx14.dtd">\n',
         '<tmx version="1.4">\n',
         f'  <header creationtool="mtpipe" creationtoolversion="{__version__}" segtype="sentence" o-tmf="mtpipe jsonl"'
-        f' adminlang="en" srclang="fr" datatype="plaintext"{f" creationdate={chr(34)}{date}{chr(34)}" if date else ""}>\n',
+        f' adminlang="en" srclang="fr" datatype="plaintext"{created}>\n',
         f'    <prop type="x-article">{xml_text(page.name)}</prop>\n',
         f'    <prop type="x-model">{xml_text(page.model)}</prop>\n',
         "  </header>\n  <body>\n",
@@ -247,6 +252,6 @@ def tsv_text(units: Iterable[Row]) -> str:
     writer = csv.writer(buffer, delimiter="\t", lineterminator="\r\n")
     writer.writerow(TSV_HEADER)
     for row in units:
-        chrf = "" if row.chrf is None or math.isnan(row.chrf) else f"{row.chrf:g}"
+        chrf = "" if row.chrf is None else f"{row.chrf:g}"
         writer.writerow((" ".join(row.ids), row.source, row.mt, row.reference or "", chrf, " ".join(row.flags)))
     return buffer.getvalue()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,22 @@ class EchoBackend:
 
 
 BACKENDS["echo"] = EchoBackend
+
+
+class PageParts(HTMLParser):
+    """What a browser would build from a page: the elements, and the text it shows."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.text: list[str] = []
+        self.feed(page)
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        self.tags.append(tag)
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SHARED, TINY_MODEL
+from conftest import ROOT, SHARED, TINY_MODEL, PageParts
 from pipeline.batch import output_paths
 from pipeline.ingest import parse
 from pipeline.segment import markdown_prefix
@@ -162,23 +162,9 @@ def test_markup_stays_text_in_jsonl(hostile) -> None:
 
 
 def test_markup_stays_text_in_page_tmx_and_tsv(hostile) -> None:
-    from html.parser import HTMLParser
-
     _, out, _ = hostile
     files = output_paths(out, "markup/injection.txt")
-
-    class Page(HTMLParser):
-        tags: list[str] = []
-        text: list[str] = []
-
-        def handle_starttag(self, tag: str, attrs: list) -> None:
-            self.tags.append(tag)
-
-        def handle_data(self, data: str) -> None:
-            self.text.append(data)
-
-    page = Page()
-    page.feed(files.html.read_text(encoding="utf-8"))
+    page = PageParts(files.html.read_text(encoding="utf-8"))
     assert page.tags.count("script") == 1 and "img" not in page.tags  # only the page's own script
     assert MARKUP in " ".join(t for t in page.text if t.strip())
     segs = [seg.text for seg in ET.parse(files.tmx).getroot().iter("seg")]

@@ -5,12 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import xml.etree.ElementTree as ET
-from html.parser import HTMLParser
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conftest import PageParts
 from pipeline.report import PageInfo, Row, article_html, flags, index_html, rows, score_hue, tmx_text, tsv_text, xml_text
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -70,34 +70,13 @@ def test_score_hue(score: float, hue: int) -> None:
     assert score_hue(score) == hue
 
 
-class _Collect(HTMLParser):
-    """Everything a browser would build from a page: elements, and the text it shows."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[str] = []
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        self.tags.append(tag)
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
-
-
-def parse_html(page: str) -> _Collect:
-    parser = _Collect()
-    parser.feed(page)
-    return parser
-
-
 PAGE = PageInfo("dossier/<b>a</b>.txt", "Helsinki-NLP/opus-mt-fr-en", "abc", "transformers", {"beam": 4}, "2026-11-25T10:00:00+00:00", "lines", "ref/a.txt", {"chrf": 61.2, "bleu": 33.0})
 
 
 def test_article_page_escapes_every_text() -> None:
     units = [Row((f"p{i + 1}.s1",), i + 1, text, text.upper(), text, 42.0, 10.0, -0.3) for i, text in enumerate(PAYLOADS)]
     page = article_html(PAGE, units)
-    parsed = parse_html(page)
+    parsed = PageParts(page)
     assert parsed.tags.count("script") == 1  # the page's own
     assert "img" not in parsed.tags and "b" not in parsed.tags
     shown = "".join(parsed.text)
@@ -127,7 +106,7 @@ def test_index_links_pages_and_reports_errors() -> None:
     }
     page = index_html(summary, {"a b/é #1.txt": "a b/é #1.html"}, "2026-11-25T10:00:00+00:00")
     assert 'href="a%20b/%C3%A9%20%231.html"' in page
-    parsed = parse_html(page)
+    parsed = PageParts(page)
     assert "img" not in parsed.tags
     shown = "".join(parsed.text)
     assert "<img src=x onerror=alert(1)>.txt" in shown and "x.txt: it contains NUL bytes" in shown
