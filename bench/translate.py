@@ -13,11 +13,16 @@ Systems, each in its own process (peak RSS is that process's):
       "translation" pipeline did (transformers 5 removed that pipeline)
   (b) model.generate on length-sorted batches (mtpipe's batching, 2048 tokens)
   (c) mtpipe run --backend transformers (FLORES as one article, 5-line paragraphs)
-  (d) raw CTranslate2 int8 translate_batch on pre-tokenised, length-sorted batches of
-      the sentences mtpipe's segmenter finds in that article (FLORES lines often hold
-      two sentences: the 1012 lines are 1,153 sentences), with the same forced lengths,
-      so that (e)/(d) is the pipeline's cost over the bare engine doing the same work
+  (d) raw CTranslate2 int8 translate_batch, in the same thread layout as (e), on
+      pre-tokenised, length-sorted batches of the sentences mtpipe's segmenter finds
+      in that article (FLORES lines often hold two sentences: the 1012 lines are
+      1,153 sentences), with the same forced lengths, so that (e)/(d) is the
+      pipeline's cost over the bare engine doing the same work
   (e) mtpipe run --backend ctranslate2 (int8)
+  (f) (d) with CTranslate2's default layout, one worker running every core on each
+      batch, instead of mtpipe's (pipeline.translate.ct2_threads: on two cores, two
+      single-threaded workers, each decoding half of every batch): d/f is what
+      that layout is worth
 Times exclude model loading; (c) and (e) include tokenising, segmenting output
 handling and writing. (e) also reports the share of its time spent inside
 translate_batch. Every rate is FLORES lines per second. Ratios are of sentences/s; (a), at about one sentence a second,
@@ -29,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import subprocess
@@ -136,7 +142,7 @@ def child(system: str, folder: Path, n: int, beam: int, work: Path) -> dict:
     from transformers import MarianTokenizer
 
     tok = MarianTokenizer.from_pretrained(folder)
-    if system == "d":  # the sentences (e) translates: the article as mtpipe segments it
+    if system in ("d", "f"):  # the sentences (e) translates: the article as mtpipe segments it
         from pipeline.ingest import parse
         from pipeline.segment import segment
 
@@ -169,20 +175,20 @@ def child(system: str, folder: Path, n: int, beam: int, work: Path) -> dict:
                 enc = tok(texts, return_tensors="pt", padding=True)
                 out = model.generate(**enc, num_beams=beam, min_new_tokens=n, max_new_tokens=n)
                 tokens += int((out[:, 1:] != model.config.pad_token_id).sum())
-    elif system == "d":
+    elif system in ("d", "f"):
         import ctranslate2
 
         from pipeline.hub import resolve
-        from pipeline.translate import convert_ct2
+        from pipeline.translate import OUTPUT_RATIO, OUTPUT_SLACK, convert_ct2, ct2_threads
 
-        translator = ctranslate2.Translator(str(convert_ct2(resolve(str(folder)), "int8")), device="cpu", compute_type="int8", intra_threads=_cores())
-        from pipeline.translate import OUTPUT_RATIO, OUTPUT_SLACK
-
+        workers, threads = ct2_threads(_cores()) if system == "d" else (1, _cores())
+        translator = ctranslate2.Translator(str(convert_ct2(resolve(str(folder)), "int8")), device="cpu", compute_type="int8", inter_threads=workers, intra_threads=threads)
         pre = [tok.convert_ids_to_tokens(ids) for ids in tok(sentences)["input_ids"]]
         t0 = time.perf_counter()
         for batch in batches:
             n = min(forced([sentences[i] for i in batch], lengths, ratio), OUTPUT_RATIO * max(src_lengths[i] for i in batch) + OUTPUT_SLACK)
-            results = translator.translate_batch([pre[i] for i in batch], beam_size=beam, min_decoding_length=n, max_decoding_length=n)
+            share = math.ceil(len(batch) / workers)
+            results = translator.translate_batch([pre[i] for i in batch], beam_size=beam, min_decoding_length=n, max_decoding_length=n, max_batch_size=share)
             tokens += sum(len(r.hypotheses[0]) for r in results)
     return {"seconds": time.perf_counter() - t0, "tokens": tokens}
 
@@ -192,7 +198,7 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=40, help="FLORES sentences (default 40: (a) and (b) run at 0.5-3 sentences/s; all 1012 take about 20 minutes)")
     parser.add_argument("--baseline-sentences", type=int, default=None, metavar="M", help="run (a) on the first M sentences only (default: all of --sentences)")
     parser.add_argument("--beam", type=int, default=4)
-    parser.add_argument("--systems", default="abcde")
+    parser.add_argument("--systems", default="abcdef")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -217,7 +223,7 @@ def main() -> None:
         from pipeline.translate import convert_ct2
 
         convert_ct2(resolve(str(work / "model")), "int8")  # ahead of time, as `mtpipe models convert` does
-        names = {"a": "transformers, 1 sentence at a time", "b": "transformers generate, sorted batches", "c": "mtpipe run --backend transformers", "d": "CTranslate2 int8 translate_batch", "e": "mtpipe run --backend ctranslate2"}
+        names = {"a": "transformers, 1 sentence at a time", "b": "transformers generate, sorted batches", "c": "mtpipe run --backend transformers", "d": "CTranslate2 int8 translate_batch", "e": "mtpipe run --backend ctranslate2", "f": "CTranslate2 int8, 1 worker x all cores"}
         results = {}
         print(f"{args.sentences} FLORES sentences, beam {args.beam}, {os.cpu_count()} CPUs, outputs forced to the reference length")
         print(f"{'system':<50} {'sent/s':>8} {'tok/s':>8} {'seconds':>8} {'peak RSS MB':>12}")
@@ -235,7 +241,7 @@ def main() -> None:
         if "e" in results:
             e = results["e"]
             print(f"(e) spent {e['engine_seconds']:.1f} of its {e['seconds']:.1f} s in the backend's generate (tokenise, translate_batch, detokenise): the rest of the pipeline takes {100 * (1 - e['engine_seconds'] / e['seconds']):.1f}%")
-        for a, b in (("e", "a"), ("e", "b"), ("e", "d")):
+        for a, b in (("e", "a"), ("e", "b"), ("e", "d"), ("d", "f")):
             if a in results and b in results:
                 print(f"{a}/{b}: {results[a]['rate'] / results[b]['rate']:.2f}x sentences/s, {(results[a]['tokens'] / results[a]['seconds']) / (results[b]['tokens'] / results[b]['seconds']):.2f}x target tokens/s")
 

@@ -10,6 +10,7 @@ import pytest
 pytest.importorskip("ctranslate2")
 
 from conftest import SHARED, TINY_MODEL  # noqa: E402
+from pipeline import translate  # noqa: E402
 from pipeline.cli import main  # noqa: E402
 from pipeline.hub import ModelRef, resolve  # noqa: E402
 from pipeline.translate import (  # noqa: E402
@@ -65,6 +66,18 @@ def test_same_output_as_transformers(model: ModelRef, sentences: list[str], refe
     rate, pairs = agreement(model, sentences, reference, beam, compute_type)
     print(f"ctranslate2 {compute_type} beam {beam}: {rate:.1%} of {len(pairs)} sentences as transformers")
     assert rate >= floor, [(a.text, b.text) for a, b in pairs if a.text != b.text][:5]
+
+
+@pytest.mark.parametrize("compute_type", ["float32", "int8"])
+def test_workers_sharing_a_batch_change_no_output(model: ModelRef, sentences: list[str], compute_type: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two workers each decoding half of every batch give what one worker gives."""
+    outputs = {}
+    for cores in (1, 2):
+        monkeypatch.setattr(translate, "_cores", lambda cores=cores: cores)
+        backend = CTranslate2Backend(model, DecodeSettings(beam=4, compute_type=compute_type))
+        assert (backend.workers, backend.translator.num_translators) == (cores, cores)
+        outputs[cores] = [(t.text, round(t.logprob, 4)) for t in translate_texts(backend, sentences, 2048)]
+    assert outputs[2] == outputs[1]
 
 
 def test_logprob_is_the_mean_token_logprob_of_transformers(model: ModelRef, sentences: list[str], reference: dict) -> None:

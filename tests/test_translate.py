@@ -9,7 +9,7 @@ import pytest
 from conftest import SHARED, TINY_MODEL, EchoBackend
 from pipeline.hub import ModelError, ModelRef, resolve
 from pipeline.memory import TranslationMemory
-from pipeline.translate import DecodeSettings, Hypothesis, Translator, length_batches, translate_texts
+from pipeline.translate import DecodeSettings, Hypothesis, Translator, ct2_threads, length_batches, translate_texts
 
 
 @pytest.mark.parametrize(
@@ -24,6 +24,15 @@ from pipeline.translate import DecodeSettings, Hypothesis, Translator, length_ba
 )
 def test_length_batches(lengths: list[int], budget: int, expected: list[list[int]]) -> None:
     assert length_batches(lengths, budget) == expected
+
+
+@pytest.mark.parametrize(
+    "cores, layout",
+    [(1, (1, 1)), (2, (2, 1)), (3, (3, 1)), (4, (4, 1)), (6, (3, 2)), (8, (4, 2)), (16, (4, 4)), (64, (4, 16))],
+)
+def test_ct2_threads(cores: int, layout: tuple[int, int]) -> None:
+    """(workers, threads each): every core busy where it divides, never over four workers."""
+    assert ct2_threads(cores) == layout
 
 
 def test_length_batches_caps_batch_size() -> None:
