@@ -13,16 +13,17 @@ Systems, each in its own process (peak RSS is that process's):
       "translation" pipeline did (transformers 5 removed that pipeline)
   (b) model.generate on length-sorted batches (mtpipe's batching, 2048 tokens)
   (c) mtpipe run --backend transformers (FLORES as one article, 5-line paragraphs)
-  (d) raw CTranslate2 int8 translate_batch, in the same thread layout as (e), on
+  (d) raw CTranslate2 int8 translate_batch, set up as (e) sets it up (thread layout,
+      malloc settings: pipeline.translate.ct2_threads, keep_freed_memory), on
       pre-tokenised, length-sorted batches of the sentences mtpipe's segmenter finds
       in that article (FLORES lines often hold two sentences: the 1012 lines are
       1,153 sentences), with the same forced lengths, so that (e)/(d) is the
       pipeline's cost over the bare engine doing the same work
   (e) mtpipe run --backend ctranslate2 (int8)
-  (f) (d) with CTranslate2's default layout, one worker running every core on each
-      batch, instead of mtpipe's (pipeline.translate.ct2_threads: on two cores, two
-      single-threaded workers, each decoding half of every batch): d/f is what
-      that layout is worth
+  (f) (d) as CTranslate2 runs by default: one worker running every core on each
+      batch, glibc's malloc defaults. d/f is what mtpipe's setup is worth (on two
+      cores, two single-threaded workers each decoding half of every batch, and
+      freed memory kept for reuse)
 Times exclude model loading; (c) and (e) include tokenising, segmenting output
 handling and writing. (e) also reports the share of its time spent inside
 translate_batch. Every rate is FLORES lines per second. Ratios are of sentences/s; (a), at about one sentence a second,
@@ -179,9 +180,11 @@ def child(system: str, folder: Path, n: int, beam: int, work: Path) -> dict:
         import ctranslate2
 
         from pipeline.hub import resolve
-        from pipeline.translate import OUTPUT_RATIO, OUTPUT_SLACK, convert_ct2, ct2_threads
+        from pipeline.translate import OUTPUT_RATIO, OUTPUT_SLACK, convert_ct2, ct2_threads, keep_freed_memory
 
         workers, threads = ct2_threads(_cores()) if system == "d" else (1, _cores())
+        if system == "d":
+            keep_freed_memory()
         translator = ctranslate2.Translator(str(convert_ct2(resolve(str(folder)), "int8")), device="cpu", compute_type="int8", inter_threads=workers, intra_threads=threads)
         pre = [tok.convert_ids_to_tokens(ids) for ids in tok(sentences)["input_ids"]]
         t0 = time.perf_counter()
@@ -223,7 +226,7 @@ def main() -> None:
         from pipeline.translate import convert_ct2
 
         convert_ct2(resolve(str(work / "model")), "int8")  # ahead of time, as `mtpipe models convert` does
-        names = {"a": "transformers, 1 sentence at a time", "b": "transformers generate, sorted batches", "c": "mtpipe run --backend transformers", "d": "CTranslate2 int8 translate_batch", "e": "mtpipe run --backend ctranslate2", "f": "CTranslate2 int8, 1 worker x all cores"}
+        names = {"a": "transformers, 1 sentence at a time", "b": "transformers generate, sorted batches", "c": "mtpipe run --backend transformers", "d": "CTranslate2 int8 translate_batch", "e": "mtpipe run --backend ctranslate2", "f": "CTranslate2 int8, default setup"}
         results = {}
         print(f"{args.sentences} FLORES sentences, beam {args.beam}, {os.cpu_count()} CPUs, outputs forced to the reference length")
         print(f"{'system':<50} {'sent/s':>8} {'tok/s':>8} {'seconds':>8} {'peak RSS MB':>12}")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import platform
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from conftest import SHARED, TINY_MODEL, EchoBackend
 from pipeline.hub import ModelError, ModelRef, resolve
 from pipeline.memory import TranslationMemory
-from pipeline.translate import DecodeSettings, Hypothesis, Translator, ct2_threads, length_batches, translate_texts
+from pipeline.translate import DecodeSettings, Hypothesis, Translator, ct2_threads, keep_freed_memory, length_batches, translate_texts
 
 
 @pytest.mark.parametrize(
@@ -33,6 +34,10 @@ def test_length_batches(lengths: list[int], budget: int, expected: list[list[int
 def test_ct2_threads(cores: int, layout: tuple[int, int]) -> None:
     """(workers, threads each): every core busy where it divides, never over four workers."""
     assert ct2_threads(cores) == layout
+
+
+def test_keep_freed_memory_applies_under_glibc() -> None:
+    assert keep_freed_memory() is (platform.libc_ver()[0] == "glibc")
 
 
 def test_length_batches_caps_batch_size() -> None:
