@@ -13,12 +13,12 @@ Systems, each in its own process (peak RSS is that process's):
       "translation" pipeline did (transformers 5 removed that pipeline)
   (b) model.generate on length-sorted batches (mtpipe's batching, 2048 tokens)
   (c) mtpipe run --backend transformers (FLORES as one article, 5-line paragraphs)
-  (d) raw CTranslate2 int8 translate_batch, set up as (e) sets it up (thread layout,
-      malloc settings: pipeline.translate.ct2_threads, keep_freed_memory), on
-      pre-tokenised, length-sorted batches of the sentences mtpipe's segmenter finds
-      in that article (FLORES lines often hold two sentences: the 1012 lines are
-      1,153 sentences), with the same forced lengths, so that (e)/(d) is the
-      pipeline's cost over the bare engine doing the same work
+  (d) raw CTranslate2 int8 translate_batch on the translator mtpipe's backend builds
+      (its thread layout and malloc settings), on pre-tokenised, length-sorted
+      batches of the sentences mtpipe's segmenter finds in that article (FLORES
+      lines often hold two sentences: the 1012 lines are 1,153 sentences), with the
+      same forced lengths, so that (e)/(d) is the pipeline's cost over the bare
+      engine doing the same work
   (e) mtpipe run --backend ctranslate2 (int8)
   (f) (d) as CTranslate2 runs by default: one worker running every core on each
       batch, glibc's malloc defaults. d/f is what mtpipe's setup is worth (on two
@@ -180,12 +180,13 @@ def child(system: str, folder: Path, n: int, beam: int, work: Path) -> dict:
         import ctranslate2
 
         from pipeline.hub import resolve
-        from pipeline.translate import OUTPUT_RATIO, OUTPUT_SLACK, convert_ct2, ct2_threads, keep_freed_memory
+        from pipeline.translate import OUTPUT_RATIO, OUTPUT_SLACK, CTranslate2Backend, DecodeSettings, convert_ct2
 
-        workers, threads = ct2_threads(_cores()) if system == "d" else (1, _cores())
-        if system == "d":
-            keep_freed_memory()
-        translator = ctranslate2.Translator(str(convert_ct2(resolve(str(folder)), "int8")), device="cpu", compute_type="int8", inter_threads=workers, intra_threads=threads)
+        if system == "d":  # the engine exactly as the backend sets it up (threads, malloc)
+            backend = CTranslate2Backend(resolve(str(folder)), DecodeSettings(beam=beam, device="cpu", compute_type="int8"))
+            translator, workers = backend.translator, backend.workers
+        else:
+            translator, workers = ctranslate2.Translator(str(convert_ct2(resolve(str(folder)), "int8")), device="cpu", compute_type="int8", intra_threads=_cores()), 1
         pre = [tok.convert_ids_to_tokens(ids) for ids in tok(sentences)["input_ids"]]
         t0 = time.perf_counter()
         for batch in batches:

@@ -30,6 +30,7 @@ OUTPUT_RATIO, OUTPUT_SLACK = 2, 16
 MIN_OUTPUT_RATIO = 0.3
 MAX_BATCH_SIZE = 64
 MAX_CT2_WORKERS = 4
+_NEEDS_CT2 = "--backend ctranslate2 needs the ctranslate2 package: pip install 'mtpipe[fast]'"
 _SCORE_FLOATS = 32 << 20  # logits scored at once (128 MB of float32)
 # Part of every memory key: bumped when the same settings start giving other output
 # (2: beam search stops once `beam` hypotheses have finished).
@@ -209,13 +210,23 @@ class Translator:
         return [new[k] if k in new else Translation(*known[k], from_memory=True) for k in keys]
 
 
+def _reason(exc: Exception) -> str:
+    """The first line of an exception's message (its type when it has none)."""
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _quiet_transformers() -> None:
+    """Keep transformers' warnings and progress bars out of mtpipe's output."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
 def _load_error(model: ModelRef, exc: Exception) -> ModelError:
     """One sentence for a checkpoint that would not load: the model, the file at fault
     when one can be named (else its folder and the first line of why), and the fix."""
-    problem = folder_problem(model.path)
-    if problem is None:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        problem = f"{model.path}: {reason}"
+    problem = folder_problem(model.path) or f"{model.path}: {_reason(exc)}"
     return ModelError(f"model {model.name} could not be loaded: {problem}; download it again or point --model at a complete copy")
 
 
@@ -241,12 +252,10 @@ class TransformersBackend(_MarianTokens):
     def __init__(self, model: ModelRef, settings: DecodeSettings):
         import torch
         from transformers import MarianMTModel, MarianTokenizer
-        from transformers.utils import logging as hf_logging
 
         if settings.compute_type not in (None, "float32"):
             raise ModelError(f"--compute-type {settings.compute_type} needs --backend ctranslate2; the transformers backend runs in float32")
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
+        _quiet_transformers()
         self.torch = torch
         device = settings.device
         if device == "auto":
@@ -381,14 +390,11 @@ def convert_ct2(model: ModelRef, compute_type: str = "int8", force: bool = False
     try:
         from ctranslate2.converters import transformers as ct2t
     except ImportError:
-        raise ModelError("--backend ctranslate2 needs the ctranslate2 package: pip install 'mtpipe[fast]'") from None
+        raise ModelError(_NEEDS_CT2) from None
     import shutil
     import tempfile
 
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
+    _quiet_transformers()
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     stock = ct2t._MODEL_LOADERS.get("MarianConfig")
@@ -406,8 +412,7 @@ def convert_ct2(model: ModelRef, compute_type: str = "int8", force: bool = False
     except ModelError:
         raise
     except Exception as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"model {model.name} could not be converted for CTranslate2: {reason}") from None
+        raise ModelError(f"model {model.name} could not be converted for CTranslate2: {_reason(exc)}") from None
     finally:
         ct2t._MODEL_LOADERS["MarianConfig"] = stock
         shutil.rmtree(tmp, ignore_errors=True)
@@ -430,11 +435,10 @@ class CTranslate2Backend(_MarianTokens):
         try:
             import ctranslate2
         except ImportError:
-            raise ModelError("--backend ctranslate2 needs the ctranslate2 package: pip install 'mtpipe[fast]'") from None
+            raise ModelError(_NEEDS_CT2) from None
         from transformers import GenerationConfig, MarianTokenizer, PretrainedConfig
-        from transformers.utils import logging as hf_logging
 
-        hf_logging.set_verbosity_error()
+        _quiet_transformers()
         compute_type = settings.compute_type or DEFAULT_COMPUTE_TYPE["ctranslate2"]
         folder = convert_ct2(model, compute_type)
         device = settings.device
@@ -495,9 +499,9 @@ def ct2_threads(cores: int) -> tuple[int, int]:
     time, each on its own threads. Decoding multiplies small matrices (a few
     hundred rows), where threads inside one product mostly wait on each other: on
     two cores, two single-threaded workers translate about 30 % faster than one
-    worker with two threads (1.31× on the 1,153 sentences of bench/translate.py). Past four
-    workers the shares of a 64-sentence batch would get too small, so larger
-    machines give each of at most four workers several threads.
+    worker with two threads (1.31× on the 1,153 sentences of bench/translate.py).
+    Past four workers the shares of a 64-sentence batch would get too small, so
+    larger machines give each of at most four workers several threads.
     """
     threads = max(1, math.ceil(cores / MAX_CT2_WORKERS))
     return max(1, cores // threads), threads
@@ -516,10 +520,15 @@ def keep_freed_memory() -> bool:
     """
     import ctypes
 
-    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
+    try:
+        mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
+    except (OSError, TypeError):  # no process-wide symbol lookup (Windows)
+        return False
     if mallopt is None:
         return False
     m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3
+    # The mmap threshold goes first and all() stops at a refusal: trim and pad set
+    # without it would be the slow case described above.
     return all(
         mallopt(option, value)
         for option, value in ((m_mmap_threshold, 32 << 20), (m_trim_threshold, 4 << 30), (m_top_pad, 256 << 20))
