@@ -18,9 +18,13 @@ little, by the constants: 1:1 when in doubt.
 
 Cost stays near linear: a word that occurs once in each document pairs up two
 sentences that are almost surely linked; the longest monotonic chain of such pairs
-draws a corridor, and the dynamic program runs only inside it. The profile of merged
-sentences is the sum of theirs, so every n:m cost comes from dot products of single
-sentences within the corridor.
+draws a corridor, and the dynamic program runs only inside it. The corridor widens
+with the gaps between anchors, but by at most _MAX_HALF sentences either side, so
+that memory and time stay linear in the length of the documents, even when nothing
+anchors them (repeated lines, unrelated texts). The profile of merged sentences is
+the sum of theirs, so every n:m cost comes from dot products of single sentences
+within the corridor. Link costs are computed a block of rows at a time; only one
+byte per corridor cell, the link chosen, is kept for the whole document.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import unicodedata
 import zlib
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,7 +46,7 @@ from .segment import Segment, segment
 LINK_TYPES = ((1, 1), (1, 2), (2, 1), (1, 3), (3, 1), (1, 0), (0, 1))
 _DIM = 2048  # hashed feature space; collisions add noise of about 1/sqrt(_DIM) to a cosine
 _RARITY_SLOTS = 1 << 22  # hashed counters of feature occurrences, for the rarity weights
-_BLOCK = 256  # corridor rows whose dot products are computed in one matrix product
+_BLOCK_CELLS = 1 << 18  # corridor cells whose link costs are computed at once (~100 bytes each)
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,12 @@ _WITHOUT_MT = _Weights(length=0.05, null=0.4, merge=0.4, anchor=0.2)
 _LENGTH_VARIANCE = 2.0
 _ORDERS = (3, 4, 5)  # character n-grams compared between MT and target
 _CORRIDOR = 12  # target sentences either side of the anchor path
+# The most target sentences either side of it, however far apart the anchors. The
+# half-width grows by a tenth of the longest gap between anchors, and reaches this
+# only for gaps of 2,380 sentences or more (at most 48 on the human gold alignments
+# of bench/align.py); unbounded, a document with no anchors (repeated lines, say)
+# would cost memory and time in the square of its length: 12 GB for 20,000 lines.
+_MAX_HALF = 250
 _WORD = re.compile(r"\w+")
 _NUMBER = re.compile(r"\d+(?:[.,\u00a0\u202f ]\d{3})*(?:[.,]\d+)?")
 _PUNCT = re.compile(r"[^\w\s]")
@@ -104,8 +114,8 @@ def align(source: Sequence[str], target: Sequence[str], mt: Sequence[str] | None
     lengths_y = np.array([len(s) for s in target], dtype=np.float64)
     ratio = max(lengths_y.sum(), 1.0) / max(lengths_x.sum(), 1.0)
     anchors = _anchors(x_tokens, y_tokens, x, y, weights.anchor)
-    lo, width = _corridor(anchors, n, m)
-    return _dynamic_program(x, y, lengths_x * ratio, lengths_y, lo, width, weights)
+    lo, hi = _corridor(anchors, n, m)
+    return _dynamic_program(x, y, lengths_x * ratio, lengths_y, lo, hi, weights)
 
 
 # --- profiles -------------------------------------------------------------------
@@ -218,19 +228,36 @@ def _anchors(x_tokens: list[list[str]], y_tokens: list[list[str]], x: np.ndarray
     return chain[::-1]
 
 
-def _corridor(anchors: list[tuple[int, int]], n: int, m: int) -> tuple[np.ndarray, int]:
-    """First target index `lo[i]` and common width of the band of DP cells (i, j)
+def _corridor(anchors: list[tuple[int, int]], n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """First and last target index, lo[i] and hi[i], of the band of DP cells (i, j)
     searched in each row i: around the line through the anchors, widened where
-    anchors are far apart, and wide enough that consecutive rows always connect."""
+    anchors are far apart (up to _MAX_HALF either side), and wide enough that
+    consecutive rows always connect. Every row then reaches as far right as the widest
+    row's width (up to 2 * _MAX_HALF cells) allows: a margin that finds the true path
+    where it strays from the anchor line (it does on the gold alignments of
+    bench/align.py), while a row widened by a jump between anchors stays alone."""
     xs = np.array([0.0] + [i + 0.5 for i, _ in anchors] + [float(n)])
     ys = np.array([0.0] + [j + 0.5 for _, j in anchors] + [float(m)])
-    half = _CORRIDOR + int(0.1 * np.diff(xs).max())
+    half = min(_CORRIDOR + int(0.1 * np.diff(xs).max()), _MAX_HALF)
     centre = np.interp(np.arange(n + 1), xs, ys)
     before = np.minimum(centre, np.concatenate([[0.0], centre[:-1]]))
     after = np.maximum(centre, np.concatenate([centre[1:], [float(m)]]))
     lo = np.clip(np.floor(before).astype(np.int64) - half, 0, m)
     hi = np.clip(np.ceil(after).astype(np.int64) + half, 0, m)
-    return lo, int((hi - lo).max()) + 1
+    width = min(int((hi - lo).max()) + 1, 2 * _MAX_HALF)
+    return lo, np.maximum(hi, np.minimum(lo + width - 1, m))
+
+
+def _blocks(lo: np.ndarray, hi: np.ndarray) -> Iterator[tuple[int, int]]:
+    """Consecutive row ranges [start, stop) whose rows and spanned target sentences
+    multiply to at most _BLOCK_CELLS (a single row may exceed it)."""
+    start, rows = 0, len(lo)
+    while start < rows:
+        stop = start + 1
+        while stop < rows and (stop + 1 - start) * (hi[stop] - lo[start] + 4) <= _BLOCK_CELLS:
+            stop += 1
+        yield start, stop
+        start = stop
 
 
 # --- dynamic program -------------------------------------------------------------
@@ -260,86 +287,79 @@ def _span_mass(profiles: np.ndarray, longest: int) -> list[np.ndarray]:
 
 
 def _dynamic_program(
-    x: np.ndarray, y: np.ndarray, length_x: np.ndarray, length_y: np.ndarray, lo: np.ndarray, width: int, weights: _Weights
+    x: np.ndarray, y: np.ndarray, length_x: np.ndarray, length_y: np.ndarray, lo: np.ndarray, hi: np.ndarray, weights: _Weights
 ) -> list[Link]:
     """Cheapest monotonic path from cell (0, 0) to (n, m) inside the corridor, where
     cell (i, j) means that the first i source and j target sentences are aligned;
-    row i holds the cells j = lo[i] .. lo[i] + width - 1."""
+    row i holds the cells j = lo[i] .. hi[i]. Rows are computed a block at a time,
+    keeping the totals of the last 3 rows and, for every cell, the link that enters it."""
     n, m = len(x), len(y)
-    rows = np.arange(n + 1)[:, None]
-    cols = lo[:, None] + np.arange(width)
-    inside = cols <= m
-    safe_cols = np.minimum(cols, m)
-    # dots[i, k] = x[i - 1] · y[lo[i] - 3 + k]: the sentence pairs that end a link in
-    # row i, from 3 columns left of the band, where 1:3 links start.
-    reach = width + 3
-    dots = np.zeros((n + 1, reach))
-    for start in range(1, n + 1, _BLOCK):
-        stop = min(start + _BLOCK, n + 1)
-        first, last = max(lo[start] - 3, 0), min(lo[stop - 1] - 3 + reach, m)
-        if last <= first:
-            continue
-        block = x[start - 1 : stop - 1] @ y[first:last].T
-        want = lo[start:stop, None] - 3 + np.arange(reach)
-        found = np.take_along_axis(block, np.clip(want - first, 0, last - first - 1), axis=1)
-        dots[start:stop] = np.where((want >= first) & (want < last), found, 0.0)
-
-    def pair_dot(src: np.ndarray, tgt: np.ndarray) -> np.ndarray:
-        row = np.clip(src + 1, 0, n)
-        k = tgt - lo[row] + 3
-        return np.where((src >= 0) & (tgt >= 0) & (k >= 0) & (k < reach), dots[row, np.clip(k, 0, reach - 1)], 0.0)
-
     mass_x, mass_y = _span_mass(x, 3), _span_mass(y, 3)
     unit = max((mass_x[1].sum() + mass_y[1].sum()) / (n + m), 1e-9)  # the mean sentence's |x|²
     cum_x, cum_y = np.concatenate([[0.0], np.cumsum(length_x)]), np.concatenate([[0.0], np.cumsum(length_y)])
-    costs, preds = [], []
-    for a, b in LINK_TYPES:
-        pred = cols - b - lo[np.maximum(rows - a, 0)]  # column of the link's first cell in row i - a
-        valid = inside & (rows >= a) & (cols >= b) & (pred >= 0) & (pred < width)
-        preds.append(np.where(valid, pred, width).astype(np.int32))
-        mx, my = mass_x[a][rows], mass_y[b][safe_cols]
-        if a and b:
-            dot = sum(pair_dot(rows - 1 - s, cols - 1 - t) for s in range(a) for t in range(b))
-            span_x = cum_x[rows] - cum_x[np.maximum(rows - a, 0)]
-            span_y = cum_y[safe_cols] - cum_y[np.maximum(safe_cols - b, 0)]
-            deviation = (span_y - span_x) ** 2 / (_LENGTH_VARIANCE * (span_x + span_y) / 2 + 1.0)
-            cost = (mx + my - 2 * dot) / unit + weights.length * deviation + weights.merge * (max(a, b) - 1)
-        else:
-            cost = (mx + my) / unit + weights.null
-        costs.append(np.where(valid, cost, np.inf).astype(np.float32))
-
-    total = np.full((n + 1, width + 1), np.inf)  # the extra last column stays inf: "no predecessor"
-    choice = np.zeros((n + 1, width), dtype=np.int8)
-    right = LINK_TYPES.index((0, 1))
     # Cost of the 0:1 links of targets 0 .. j - 1, so that a run of them along a row is a difference.
-    along = np.concatenate([[0.0], np.cumsum(mass_y[1][1:] / unit + weights.null)])[safe_cols]
+    along = np.concatenate([[0.0], np.cumsum(mass_y[1][1:] / unit + weights.null)])
+    widths = hi - lo + 1
+    offsets = np.concatenate([[0], np.cumsum(widths)])
+    choice = np.zeros(offsets[-1], dtype=np.int8)  # cell (i, j) at offsets[i] + j - lo[i]
+    nowhere = int(widths.max())  # the column of "no predecessor", whose total stays inf
+    total = np.full((4, nowhere + 1), np.inf)  # the totals of row i are total[i % 4]
+    right = LINK_TYPES.index((0, 1))
     vertical = [(t, a) for t, (a, _) in enumerate(LINK_TYPES) if a]
-    for i in range(n + 1):
-        best = np.full(width, np.inf)
-        arg = np.zeros(width, dtype=np.int8)
-        if i == 0:
-            best[0] = 0.0
-        for t, a in vertical:
-            if i >= a:
-                candidate = total[i - a][preds[t][i]] + costs[t][i]
-                better = candidate < best
-                best = np.where(better, candidate, best)
-                arg[better] = t
-        # total[k] = min(best[k], total[k - 1] + cost of 0:1 into k), in closed form.
-        running = np.minimum.accumulate(best - along[i]) + along[i]
-        from_left = np.concatenate([[np.inf], running[:-1] + costs[right][i][1:]])
-        take_left = from_left < best
-        total[i, :width] = np.where(take_left, from_left, best)
-        choice[i] = np.where(take_left, right, arg)
+    for start, stop in _blocks(lo, hi):
+        rows = np.arange(start, stop)[:, None]
+        cols = lo[start:stop, None] + np.arange(int(widths[start:stop].max()))
+        safe_cols = np.minimum(cols, m)
+        # dots[s, t] = x[top + s] · y[first + t]: every sentence pair of a link that ends in the block.
+        top, first = max(start - 3, 0), max(int(lo[start]) - 3, 0)
+        dots = x[top : min(stop, n)] @ y[first : int(hi[stop - 1])].T
+
+        def pair_dot(src: np.ndarray, tgt: np.ndarray) -> np.ndarray:
+            """x[src] · y[tgt] where both are in `dots` (as in every valid link), else anything."""
+            return dots[np.clip(src - top, 0, len(dots) - 1), np.clip(tgt - first, 0, dots.shape[1] - 1)].astype(np.float64)
+
+        costs, preds = [], []
+        for a, b in LINK_TYPES:
+            above = np.maximum(rows - a, 0)
+            pred = cols - b - lo[above]  # column of the link's first cell in row i - a
+            valid = (cols <= hi[start:stop, None]) & (rows >= a) & (cols >= b) & (pred >= 0) & (pred < widths[above])
+            preds.append(np.where(valid, pred, nowhere))
+            mx, my = mass_x[a][rows], mass_y[b][safe_cols]
+            if a and b:
+                dot = sum(pair_dot(rows - 1 - s, cols - 1 - t) for s in range(a) for t in range(b))
+                span_x = cum_x[rows] - cum_x[np.maximum(rows - a, 0)]
+                span_y = cum_y[safe_cols] - cum_y[np.maximum(safe_cols - b, 0)]
+                deviation = (span_y - span_x) ** 2 / (_LENGTH_VARIANCE * (span_x + span_y) / 2 + 1.0)
+                cost = (mx + my - 2 * dot) / unit + weights.length * deviation + weights.merge * (max(a, b) - 1)
+            else:
+                cost = (mx + my) / unit + weights.null
+            costs.append(np.where(valid, cost, np.inf).astype(np.float32))
+
+        for r, i in enumerate(range(start, stop)):
+            best = np.full(cols.shape[1], np.inf)
+            arg = np.zeros(cols.shape[1], dtype=np.int8)
+            if i == 0:
+                best[0] = 0.0
+            for t, a in vertical:
+                if i >= a:
+                    candidate = total[(i - a) % 4][preds[t][r]] + costs[t][r]
+                    better = candidate < best
+                    best = np.where(better, candidate, best)
+                    arg[better] = t
+            # total[k] = min(best[k], total[k - 1] + cost of 0:1 into k), in closed form.
+            along_row = along[safe_cols[r]]
+            running = np.minimum.accumulate(best - along_row) + along_row
+            from_left = np.concatenate([[np.inf], running[:-1] + costs[right][r][1:]])
+            take_left = from_left < best
+            total[i % 4, : cols.shape[1]] = np.where(take_left, from_left, best)
+            choice[offsets[i] : offsets[i + 1]] = np.where(take_left, right, arg)[: widths[i]]
 
     spans = []
-    i, k = n, m - lo[n]
-    while i > 0 or cols[i, k] > 0:
-        t = choice[i, k]
-        a, b = LINK_TYPES[t]
-        j = cols[i, k]
+    i, j = n, m
+    while i > 0 or j > 0:
+        a, b = LINK_TYPES[choice[offsets[i] + j - lo[i]]]
         spans.append((range(i - a, i), range(j - b, j)))
-        i, k = i - a, preds[t][i, k]
+        i, j = i - a, j - b
     return [Link(tuple(src), tuple(tgt), _link_score(x, y, src, tgt)) for src, tgt in reversed(spans)]
 
 

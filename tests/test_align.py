@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import ROOT, SHARED, TINY_MODEL
-from pipeline.align import LINK_TYPES, Link, Scores, align, link_records, pair_reference, score, vecalign_text
+from pipeline.align import LINK_TYPES, Link, Scores, _MAX_HALF, _corridor, align, link_records, pair_reference, score, vecalign_text
 from pipeline.ingest import parse
 from pipeline.segment import segment
 
@@ -166,6 +166,22 @@ def test_long_documents_stay_well_formed() -> None:
         assert_well_formed(align(source, target, translation), len(source), len(target))
 
 
+@pytest.mark.parametrize(
+    "anchors, n, m",
+    [
+        ([], 100_000, 100_000),  # nothing anchors the documents: the widest corridor
+        ([], 1_000, 50_000),  # a steep line
+        ([(k, 10_000 + k) for k in range(0, 20_000, 50)], 20_000, 30_000),  # a jump between anchors
+    ],
+    ids=["no-anchors", "steep", "jump"],
+)
+def test_the_corridor_grows_linearly_whatever_the_anchors(anchors: list[tuple[int, int]], n: int, m: int) -> None:
+    lo, hi = _corridor(anchors, n, m)
+    assert lo[0] == 0 and hi[-1] == m and (lo <= hi).all()
+    assert (lo[1:] <= hi[:-1]).all()  # consecutive rows connect
+    assert (hi - lo + 1).sum() <= (n + 1) * (2 * _MAX_HALF + 3) + 2 * m
+
+
 # --- mtpipe align ------------------------------------------------------------------
 
 
@@ -230,6 +246,21 @@ def test_cli_mt_with_the_wrong_number_of_lines_is_refused(tmp_path: Path) -> Non
     done = mtpipe_align(source, target, "--mt", mt, "--sentences")
     assert done.returncode == 2
     assert "has 1 lines but" in done.stderr and "has 2 sentences" in done.stderr
+
+
+def test_cli_repeated_lines_align_one_to_one_in_little_memory(tmp_path: Path) -> None:
+    """Identical lines share no rare word, so no anchor narrows the search: it must
+    still stay linear (it took 12 GB when the corridor grew with the documents)."""
+    n = 20_000
+    source, target = write(tmp_path / "fr.txt", ["Le chat dort."] * n), write(tmp_path / "en.txt", ["The cat sleeps."] * n)
+    out = tmp_path / "links.txt"
+    # A process of its own runs mtpipe, so that the peak resident memory of its children is mtpipe's.
+    peak = "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    command = [sys.executable, "-c", peak, sys.executable, "-m", "pipeline.cli", "align", "--sentences", "--no-mt", str(source), str(target), "-o", str(out)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) * (1 if sys.platform == "darwin" else 1024) < 2 * 2**30  # ru_maxrss: bytes on macOS, KiB on Linux
+    assert out.read_text(encoding="utf-8") == "".join(f"[{i}]:[{i}]\n" for i in range(n))
 
 
 @pytest.mark.skipif(not (TINY_MODEL / "config.json").exists(), reason="the fixture model is not built (python models/train_tiny.py)")
