@@ -145,7 +145,7 @@ def main() -> None:
         news = summary["articles"][0]
         print(f"mtpipe run: seed {seed_s:.1f} s (fixture model); newstest2014 {news_s:.1f} s ({news['sentences']} sentences, paired by {news['pairing']}, chrF2 {news['scores']['chrf']:.2f}, BLEU {news['scores']['bleu']:.2f}, {news['flagged']} flagged)")
 
-        pages = {"seed": (root / "out-seed" / "seed.html", "seed.txt", root / "out-seed"), "newstest2014": (root / "out-news" / "newstest2014.html", "newstest2014.txt", root / "out-news")}
+        pages = {"seed": (root / "out-seed" / "seed.review.html", "seed.txt", root / "out-seed"), "newstest2014": (root / "out-news" / "newstest2014.review.html", "newstest2014.txt", root / "out-news")}
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=args.chromium, args=["--no-sandbox", "--disable-gpu"])
             for name, (page, rel, out) in pages.items():

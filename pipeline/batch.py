@@ -1,22 +1,24 @@
 """Batch: translate a tree of articles into a mirrored output tree, resumably.
 
 `IN/a/b.txt` becomes `OUT/a/b.en.txt`, `OUT/a/b.align.jsonl` and the review files
-`OUT/a/b.html`, `.tmx` and `.tsv`; `OUT/summary.json` records every article (ok,
-skipped or error) and is rewritten after each one, so an interrupted run is resumed
-by running it again. One bad article never stops the rest. `OUT/index.html` links
-every article's page.
+`OUT/a/b.review.html`, `.tmx` and `.tsv`; `OUT/summary.json` accounts for every path
+found under the inputs (translated, skipped as unchanged, error, unsupported or
+ignored, each with its reason) and is rewritten every few seconds and at the end, so
+an interrupted run is resumed by running it again. One bad article never stops the
+rest. `OUT/index.html` links every article's page. mtpipe writes only files it owns
+in OUT (see `outdir`): an article whose output would overwrite anybody else's file
+is an error entry instead.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
+import stat
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import NamedTuple, Protocol
@@ -25,43 +27,52 @@ from . import __version__, evaluate, report
 from .align import pair_reference
 from .hub import ModelError
 from .ingest import ARTICLE_SUFFIXES, Document, IngestError, parse
+from .outdir import MANIFEST, OutputBusy, OutputConflict, OutputFolder, safe_relative
 from .segment import Segment, segment
 from .translate import Translation, Translator
-from .writers import english_text, sentence_records, write_json, write_jsonl, write_text
+from .writers import english_text, json_text, jsonl_text, sentence_records
+
+__all__ = ["OutputBusy", "OutputConflict", "OutputIsInput", "discover", "output_paths", "rewrite_reports", "run"]
 
 SUMMARY = "summary.json"
 INDEX = "index.html"
-LOCK = ".mtpipe.lock"
+RUN_FILES = (SUMMARY, INDEX, MANIFEST)
+# What an output name ends with, after the input's name without its suffix.
+OUTPUT_ENDINGS = (".en{suffix}", ".align.jsonl", ".review.html", ".tmx", ".tsv")
+# Names an mtpipe from before the manifest wrote (its review page was b.html).
+_LEGACY_ENDINGS = (".en{suffix}", ".align.jsonl", ".html", ".tmx", ".tsv")
+# summary.json is rewritten during a run at most every SUMMARY_SECONDS, and less often
+# when it is big: rewriting it never takes more than SUMMARY_SHARE of the run.
+SUMMARY_SECONDS = 2.0
+SUMMARY_SHARE = 0.05
 SCORE_OPTIONS = evaluate.Options()
 # Per-sentence scores written to .align.jsonl (their unit's sentence chrF2 and BLEU).
 SEGMENT_METRICS = ("chrf", "bleu")
+STATUSES = ("ok", "skipped", "error", "unsupported", "ignored", "pending")
+_SYMLINK = "it is a symbolic link, which mtpipe does not follow; copy the file instead"
+_KINDS = {
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFDIR: "a folder",
+}
 
 
-class OutputBusy(RuntimeError):
-    """Another run holds the output folder."""
-
-
-@contextmanager
-def _locked(out: Path) -> Iterator[None]:
-    """Hold an exclusive lock on the output folder for the whole run, so that two
-    runs never interleave their writes (the lock dies with its process, even killed)."""
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / LOCK, "a") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise OutputBusy(f"another mtpipe run is writing to {out}; wait for it to finish or choose another -o") from None
-        yield
+class OutputIsInput(ValueError):
+    """The output folder is one of the input folders."""
 
 
 @dataclass
 class Article:
-    """What happened to one input file; one entry of summary.json.
+    """What happened to one path under the inputs; one entry of summary.json.
 
-    status is ok, skipped (unchanged since an earlier run), error, or pending (not
-    reached yet: only seen in the summary of an interrupted run). With a reference,
-    `pairing` says how its sentences were matched (lines or aligned) and `scores`
-    holds the article's corpus scores; `reference_error` says why it is unscored.
+    status is ok, skipped (unchanged since an earlier run), error (`error` says why),
+    unsupported (a file of another type), ignored (hidden, the output folder, or an
+    output of mtpipe), or pending (not reached yet: only seen in the summary of an
+    interrupted run). With a reference, `pairing` says how its sentences were matched
+    (lines or aligned) and `scores` holds the article's corpus scores;
+    `reference_error` says why it is unscored.
     """
 
     input: str
@@ -80,6 +91,35 @@ class Article:
     pairing: str | None = None
     scores: dict[str, float] | None = None
     flagged: int | None = None
+
+
+# The JSON types each field of an Article may have in summary.json.
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "input": (str,),
+    "status": (str,),
+    "sentences": (int,),
+    "from_memory": (int,),
+    "seconds": (int, float),
+    "scores": (dict, type(None)),
+    "flagged": (int, type(None)),
+}
+
+
+def article_from_entry(entry: object) -> Article | None:
+    """The Article an entry of an earlier summary.json describes, or None when the entry
+    is not one mtpipe writes (edited by hand, damaged): it is then ignored."""
+    if not isinstance(entry, dict):
+        return None
+    known = {f.name for f in fields(Article)}
+    values = {k: v for k, v in entry.items() if k in known}
+    for name, value in values.items():
+        if not isinstance(value, _FIELD_TYPES.get(name, (str, type(None)))) or (isinstance(value, bool) and name != "status"):
+            return None
+    if "input" not in values or values.get("status", "pending") not in STATUSES:
+        return None
+    if any(not isinstance(v, (int, float)) or isinstance(v, bool) for v in (values.get("scores") or {}).values()):
+        return None
+    return Article(**values)
 
 
 class ProgressBar(Protocol):
@@ -107,10 +147,14 @@ class Outputs(NamedTuple):
     tsv: Path
 
 
+def _output_names(rel: str, endings: Sequence[str] = OUTPUT_ENDINGS) -> list[str]:
+    stem, suffix = os.path.splitext(rel)
+    return [stem + end.format(suffix=suffix or ".txt") for end in endings]
+
+
 def output_paths(out: Path, rel: str) -> Outputs:
     """The files written for the input at relative path `rel`."""
-    stem, suffix = os.path.splitext(rel)
-    return Outputs(*(out / f"{stem}{end}" for end in (f".en{suffix or '.txt'}", ".align.jsonl", ".html", ".tmx", ".tsv")))
+    return Outputs(*(out / name for name in _output_names(rel)))
 
 
 def run_date() -> str:
@@ -137,88 +181,212 @@ def _page_info(article: Article, meta: dict, date: str) -> report.PageInfo:
     )
 
 
-def _write_review(files: Outputs, page: report.PageInfo, records: Sequence[dict]) -> int:
-    """Write the article's review page, TMX and TSV; return how many rows are flagged."""
+def _review_files(page: report.PageInfo, records: Sequence[dict]) -> tuple[list[bytes], int]:
+    """The article's review page, TMX and TSV, and how many rows are flagged."""
     rows = report.rows(records)
-    write_text(files.html, report.article_html(page, rows))
-    write_text(files.tmx, report.tmx_text(page, rows))
-    write_text(files.tsv, report.tsv_text(rows))
-    return sum(bool(row.flags) for row in rows)
+    texts = [report.article_html(page, rows), report.tmx_text(page, rows), report.tsv_text(rows)]
+    return [t.encode("utf-8") for t in texts], sum(bool(row.flags) for row in rows)
 
 
-def _write_index(out: Path, summary: dict, date: str) -> None:
-    pages = {a["input"]: output_paths(Path(), a["input"]).html.as_posix() for a in summary["articles"] if a["status"] in ("ok", "skipped")}
-    write_text(out / INDEX, report.index_html(summary, pages, date))
+def _write_all(folder: OutputFolder, files: Sequence[tuple[str, bytes]]) -> None:
+    """Write an article's files; if one cannot be written, remove those this call wrote,
+    so that an article has all its outputs from one run or none from it."""
+    written: list[str] = []
+    try:
+        for rel, data in files:
+            folder.write(rel, data)
+            written.append(rel)
+    except BaseException:
+        for rel in written:
+            folder.remove(rel)
+        raise
 
 
-def _walk(folder: Path, skip: Path) -> Iterator[Path]:
-    for root, dirs, files in os.walk(folder):
-        here = Path(root)
-        links = sorted(d for d in dirs if (here / d).is_symlink())
-        dirs[:] = sorted(d for d in dirs if d not in links and not d.startswith(".") and (here / d).resolve() != skip)
-        for name in sorted(files):
-            if Path(name).suffix.lower() in ARTICLE_SUFFIXES and not name.startswith("."):
-                yield here / name
-        yield from (here / d for d in links)
+def _write_index(folder: OutputFolder, summary: dict, date: str) -> None:
+    pages = {a["input"]: _output_names(a["input"])[2] for a in summary["articles"] if a["status"] in ("ok", "skipped")}
+    folder.write(INDEX, report.index_html(summary, pages, date).encode("utf-8"))
 
 
-def discover(inputs: Sequence[Path], out: Path) -> list[tuple[Path, str]]:
-    """List (path, relative name) of every article under the inputs, in a stable order.
+def shown(path: str | Path) -> str:
+    """A path as text that can always be printed and stored in JSON: bytes of a name
+    that are not UTF-8 appear as \\xNN escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
-    Folders are walked recursively without following symbolic links (a linked file
-    or folder is listed so that it can be reported); the output folder is left out.
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def _kind(mode: int) -> str:
+    return _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+
+
+@dataclass(frozen=True)
+class Found:
+    """A path under the inputs: an article to read (status None), or an entry that
+    says why it is not one (status error, unsupported or ignored, and the reason)."""
+
+    path: Path
+    rel: str
+    status: str | None = None
+    reason: str | None = None
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _entry(path: Path, rel: str, st: os.stat_result, skip: tuple[int, int] | None, owned: set[tuple[int, int]]) -> Found | None:
+    """What a path found in a folder is; None for a folder to walk into."""
+    name = path.name
+    if (st.st_dev, st.st_ino) == skip:
+        return Found(path, shown(rel) + "/", "ignored", f"{shown(path)}: the output folder of this run; not read")
+    if name.startswith("."):
+        return Found(path, shown(rel) + "/" * stat.S_ISDIR(st.st_mode), "ignored", f"{shown(path)}: hidden (its name starts with a dot); not read")
+    if shown(rel) != rel:
+        return Found(
+            path,
+            shown(rel),
+            "error",
+            f"{shown(path)}: its name is not valid UTF-8, so its outputs cannot be named; rename it (e.g. convmv -f latin1 -t utf-8 --notest)",
+        )
+    if stat.S_ISLNK(st.st_mode):
+        return Found(path, rel, "error", f"{shown(path)}: {_SYMLINK}")
+    if stat.S_ISDIR(st.st_mode):
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return Found(path, rel, "error", f"{shown(path)}: it is {_kind(st.st_mode)}, not a regular file; only regular files are read")
+    if (st.st_dev, st.st_ino) in owned:
+        return Found(path, rel, "ignored", f"{shown(path)}: written by mtpipe (an output of an earlier run); not read")
+    suffix = os.path.splitext(name)[1].lower()
+    if suffix not in ARTICLE_SUFFIXES:
+        kind = f"a {suffix} file" if suffix else "a file without a suffix"
+        return Found(path, rel, "unsupported", f"{shown(path)}: {kind}; mtpipe reads {' and '.join(ARTICLE_SUFFIXES)} articles")
+    return Found(path, rel)
+
+
+def _walk(root: Path, skip: tuple[int, int] | None, owned: set[tuple[int, int]]) -> Iterator[Found]:
+    """Everything under a folder, depth first in name order, without following links."""
+    stack: list[Iterator[tuple[Path, str]]] = [iter([(root, "")])]
+    while stack:
+        try:
+            folder, prefix = next(stack[-1])
+        except StopIteration:
+            stack.pop()
+            continue
+        try:
+            with os.scandir(folder) as listing:
+                names = sorted(entry.name for entry in listing)
+        except OSError as exc:
+            yield Found(folder, shown(prefix) or "./", "error", f"{shown(folder)}: its contents cannot be listed ({_reason(exc)}); make it readable (chmod u+rx)")
+            continue
+        subfolders = []
+        for name in names:
+            path, rel = folder / name, prefix + name
+            try:
+                st = os.lstat(path)
+            except OSError as exc:
+                yield Found(path, shown(rel), "error", f"{shown(path)}: it cannot be examined ({_reason(exc)}); make its folder searchable (chmod u+x)")
+                continue
+            found = _entry(path, rel, st, skip, owned)
+            if found is None:
+                subfolders.append((path, rel + "/"))
+            else:
+                yield found
+        if subfolders:
+            stack.append(iter(subfolders))
+
+
+def _distinct(inputs: Sequence[Path]) -> list[Path]:
+    """The inputs without repeats: a folder given twice is read once."""
+    seen: set[str] = set()
+    return [item for item in inputs if not (os.path.realpath(item) in seen or seen.add(os.path.realpath(item)))]
+
+
+def discover(inputs: Sequence[Path], out: Path, owned: set[Path] | frozenset[Path] = frozenset()) -> list[Found]:
+    """Every path under the inputs, in a stable order: the articles, and an entry with
+    its reason for each path that is not one.
+
+    Folders are walked recursively without following symbolic links (a link is an
+    error entry). The output folder, hidden names and the files in `owned` (mtpipe's
+    own outputs) are listed as ignored; files of other types as unsupported. A file
+    named on the command line is read whatever its suffix.
     """
-    skip = out.resolve()
-    found: list[tuple[Path, str]] = []
-    for item in inputs:
-        if item.is_dir() and not item.is_symlink():
-            found += [(p, p.relative_to(item).as_posix()) for p in _walk(item, skip)]
+    skip = _identity(out)
+    owned_ids = {ident for ident in map(_identity, owned) if ident}
+    found: list[Found] = []
+    for item in _distinct(inputs):
+        try:
+            st = os.lstat(item)
+        except OSError as exc:
+            found.append(Found(item, shown(item.name or item), "error", f"{shown(item)}: it cannot be examined ({_reason(exc)})"))
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            found += _walk(item, skip, owned_ids)
+        elif stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode):
+            found.append(Found(item, shown(item.name)) if shown(item.name) == item.name else _entry(item, item.name, st, skip, owned_ids))
         else:
-            found.append((item, item.name))
+            found.append(Found(item, shown(item.name), "error", f"{shown(item)}: it is {_kind(st.st_mode)}, not a regular file; only regular files are read"))
     return found
 
 
-def _read(path: Path) -> bytes:
-    if path.is_symlink():
-        raise IngestError("it is a symbolic link, which mtpipe does not follow; copy the file instead")
-    if not path.exists():
-        raise IngestError("it does not exist")
-    if path.is_dir():
-        raise IngestError("it is a folder, not a text file")
+def read_regular(path: Path) -> bytes:
+    """The bytes of a regular file; IngestError for anything else (a link, a FIFO that
+    would block forever, a device that never ends) or a file that cannot be read."""
     try:
-        return path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise IngestError("it does not exist") from None
     except PermissionError:
         raise IngestError("permission denied; make it readable") from None
     except OSError as exc:
-        raise IngestError(f"it cannot be read ({exc.strerror or exc})") from None
+        if os.path.islink(path):
+            raise IngestError(_SYMLINK) from None
+        raise IngestError(f"it cannot be read ({_reason(exc)})") from None
+    with os.fdopen(fd, "rb") as fh:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise IngestError(f"it is {_kind(mode)}, not a regular file; only regular files are read")
+        try:
+            return fh.read()
+        except OSError as exc:
+            raise IngestError(f"it cannot be read ({_reason(exc)})") from None
 
 
-def _previous(out: Path) -> dict[str, dict]:
+def _previous(folder: OutputFolder) -> dict[str, Article]:
+    """The articles of the folder's earlier summary.json that are as mtpipe wrote them."""
+    if not folder.owns(SUMMARY):
+        return {}
     try:
-        articles = json.loads((out / SUMMARY).read_text(encoding="utf-8"))["articles"]
-        return {a["input"]: a for a in articles if isinstance(a, dict) and "input" in a}
+        entries = json.loads(folder.path(SUMMARY).read_text(encoding="utf-8"))["articles"]
     except (OSError, ValueError, KeyError, TypeError):
         return {}
+    articles = (article_from_entry(e) for e in entries) if isinstance(entries, list) else ()
+    return {a.input: a for a in articles if a is not None}
 
 
-def _unchanged(before: dict | None, article: Article, out: Path) -> bool:
+def _unchanged(before: Article | None, article: Article, out: Path) -> bool:
     return (
         before is not None
-        and before.get("status") in ("ok", "skipped")
-        and all(before.get(key) == getattr(article, key) for key in ("sha256", "settings", "reference_sha256"))
-        and all(p.exists() for p in output_paths(out, article.input))
+        and before.status in ("ok", "skipped")
+        and all(getattr(before, key) == getattr(article, key) for key in ("sha256", "settings", "reference_sha256"))
+        and all(p.is_file() for p in output_paths(out, article.input))
     )
 
 
 def _read_reference(article: Article, path: Path) -> Document | None:
     """Parse the article's reference translation, or note in the article why not."""
-    article.reference = str(path)
+    article.reference = shown(path)
     try:
-        data = _read(path)
+        data = read_regular(path)
         article.reference_sha256 = hashlib.sha256(data).hexdigest()
         return parse(data, str(path))
     except IngestError as exc:
-        article.reference_error = f"{path}: {exc}"
+        article.reference_error = f"{shown(path)}: {exc}"
         return None
 
 
@@ -260,97 +428,214 @@ def run(
     many sentences each article finished. With `references`, an article `a/b.txt`
     whose reference `references/a/b.txt` exists is scored against it, and the run
     gets corpus scores over all such articles. Raises ModelError if the model cannot
-    be loaded, OutputBusy if another run is writing to `out`.
+    be loaded, OutputBusy if another run is writing to `out`, OutputIsInput if `out`
+    is an input folder, OutputConflict if the run's own files (summary.json,
+    index.html) would overwrite files mtpipe did not write, and OSError if
+    summary.json cannot be written.
     """
-    with _locked(out):
-        for stale in out.rglob(".*.tmp"):  # left by a run killed in the middle of a write
-            stale.unlink()
-        return _run(inputs, out, translator, force, progress, references)
+    inputs = _distinct(inputs)
+    target = _identity(out)
+    if target and any(_identity(item) == target and item.is_dir() and not item.is_symlink() for item in inputs):
+        raise OutputIsInput(f"the output folder {shown(out)} is also an input folder; choose an output folder outside it (e.g. -o {shown(out)}-en)")
+    with OutputFolder(out) as folder:
+        _adopt_legacy(folder)
+        for name in (SUMMARY, INDEX):
+            folder.check(name)
+        folder.remove_stale_temporaries()
+        return _run(inputs, folder, translator, force, progress, references)
+
+
+def _adopt_legacy(folder: OutputFolder) -> None:
+    """Take over the files an mtpipe from before the manifest wrote, as its summary.json
+    lists them, so that upgrading does not turn them into foreign files."""
+    if folder.has_manifest or not folder.path(SUMMARY).is_file():
+        return
+    try:
+        summary = json.loads(folder.path(SUMMARY).read_text(encoding="utf-8"))
+        entries = summary["articles"] if isinstance(summary, dict) and "mtpipe" in summary else None
+    except (OSError, ValueError, KeyError):
+        return
+    if not isinstance(entries, list):
+        return
+    articles = [a for a in map(article_from_entry, entries) if a and a.status in ("ok", "skipped")]
+    folder.adopt([SUMMARY, INDEX, *(name for a in articles for name in _output_names(a.input, _LEGACY_ENDINGS))])
+
+
+class _SummaryWriter:
+    """Rewrites summary.json during a run: at most every SUMMARY_SECONDS, and never
+    taking more than SUMMARY_SHARE of the time, so that its cost stays linear in the
+    number of articles however many there are."""
+
+    def __init__(self, folder: OutputFolder, translator: Translator, articles: list[Article], started: float):
+        self.folder, self.translator, self.articles, self.started = folder, translator, articles, started
+        self.last, self.cost = time.monotonic(), 0.0
+        self.extra: dict = {}  # run-level fields known at the end (corpus scores)
+
+    def write(self) -> dict:
+        t0 = time.monotonic()
+        summary = _summary(self.translator, self.articles, self.started) | self.extra
+        self.folder.write(SUMMARY, json_text(summary).encode("utf-8"))
+        self.last, self.cost = time.monotonic(), time.monotonic() - t0
+        return summary
+
+    def maybe(self) -> None:
+        if time.monotonic() - self.last >= max(SUMMARY_SECONDS, self.cost / SUMMARY_SHARE):
+            self.write()
+
+
+def _claim_outputs(folder: OutputFolder, rel: str, claimed: dict[str, str], name_max: int) -> None:
+    """Check that the article may write its outputs, and reserve them for it: no other
+    article of the run writes them, their names fit the file system, and none would
+    overwrite a file mtpipe did not write. Raises OutputConflict saying which."""
+    names = _output_names(rel)
+    for name in names:
+        other = claimed.get(name) or ("the run itself" if name in RUN_FILES else None)
+        if other:
+            raise OutputConflict(f"{other} writes the same output files ({name}); rename one or run them separately")
+        size = len(os.fsencode(os.path.basename(name)))
+        if size > name_max:
+            raise OutputConflict(f"its output name {os.path.basename(name)} would be {size} bytes, over the {name_max} the file system allows; shorten its name")
+        folder.check(name)
+    claimed.update(dict.fromkeys(names, rel))
+
+
+def _name_max(folder: Path) -> int:
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
 
 
 def _run(
     inputs: Sequence[Path],
-    out: Path,
+    folder: OutputFolder,
     translator: Translator,
     force: bool,
     progress: Callable[..., ProgressBar] | None,
     references: Path | None,
 ) -> dict:
     started = time.perf_counter()
+    out = folder.root
     settings = hashlib.sha256(translator.key.encode()).hexdigest()[:16]
     date = run_date()
-    before = _previous(out)
+    before = _previous(folder)
     articles: list[Article] = []
     pending: list[_Pending] = []
-    seen: dict[str, str] = {}
-    for path, rel in discover(inputs, out):
-        article = Article(input=rel)
+    claimed: dict[str, str] = {}
+    name_max = _name_max(out)
+    for found in discover(inputs, out, folder.owned_paths()):
+        article = Article(input=found.rel)
         articles.append(article)
+        if found.status:
+            article.status, article.error = found.status, found.reason
+            continue
+        path, rel = found.path, found.rel
         try:
-            stem = os.path.splitext(rel)[0]
-            if stem in seen:
-                raise IngestError(f"{seen[stem]} writes the same output files (another input folder, or another suffix); rename one or run them separately")
-            seen[stem] = rel
-            data = _read(path)
+            _claim_outputs(folder, rel, claimed, name_max)
+            data = read_regular(path)
             article.sha256 = hashlib.sha256(data).hexdigest()
             article.settings = settings
-            article.output = output_paths(out, rel).text.relative_to(out).as_posix()
+            article.output = _output_names(rel)[0]
             ref_path = references / rel if references else None
-            reference = _read_reference(article, ref_path) if ref_path and (ref_path.exists() or ref_path.is_symlink()) else None
-            if not force and _unchanged(before.get(rel), article, out):
-                prior = before[rel]
-                article.status, article.encoding = "skipped", prior.get("encoding")
-                article.sentences, article.from_memory = prior.get("sentences", 0), prior.get("from_memory", 0)
-                article.pairing, article.scores, article.flagged = prior.get("pairing"), prior.get("scores"), prior.get("flagged")
+            reference = _read_reference(article, ref_path) if ref_path and os.path.lexists(ref_path) else None
+            prior = before.get(rel)
+            if not force and _unchanged(prior, article, out):
+                article.status, article.encoding = "skipped", prior.encoding
+                article.sentences, article.from_memory = prior.sentences, prior.from_memory
+                article.pairing, article.scores, article.flagged = prior.pairing, prior.scores, prior.flagged
                 continue
             doc = parse(data, rel)
             article.encoding = doc.encoding
             pending.append(_Pending(path, article, doc, segment(doc), reference))
-        except IngestError as exc:
-            article.status, article.error = "error", f"{path}: {exc}"
+        except (IngestError, OutputConflict) as exc:
+            article.status, article.error = "error", f"{shown(path)}: {exc}"
 
+    summaries = _SummaryWriter(folder, translator, articles, started)
     bar = progress(total=sum(len(p.segments) for p in pending)) if progress else None
     try:
-        _translate_pending(pending, out, translator, articles, started, bar, date)
+        _translate_pending(pending, folder, translator, date, bar, summaries)
+        if references:
+            summaries.extra["scores"] = _run_scores(out, articles)
+    except ModelError:
+        if any(a.status == "ok" for a in articles):  # else nothing was done: leave OUT as it was
+            summaries.write()
+        raise
+    except BaseException:  # interrupted: what finished is recorded, the rest is pending
+        summaries.write()
+        raise
     finally:
         if bar:
             bar.close()
-    summary = _summary(translator, articles, started)
-    if references:
-        summary["scores"] = _run_scores(out, articles)
-    write_json(out / SUMMARY, summary)
-    _write_index(out, summary, date)
+    summary = summaries.write()
+    _write_index(folder, summary, date)
     return summary
+
+
+def _summary_meta(raw: dict) -> dict:
+    """The model, revision, backend and settings of a summary read back from disk,
+    each of the type mtpipe writes (a hand-edited value is replaced by a blank)."""
+    text = lambda key: raw.get(key) if isinstance(raw.get(key), str) else None  # noqa: E731
+    return {
+        "model": text("model") or "unknown model",
+        "revision": text("revision"),
+        "backend": text("backend") or "unknown backend",
+        "settings": raw.get("settings") if isinstance(raw.get("settings"), dict) else {},
+    }
 
 
 def rewrite_reports(out: Path) -> dict:
     """Write the review pages, exports and index of an earlier run again from its
     summary.json and .align.jsonl files (after an upgrade, or to fix a deleted page).
 
-    Raises FileNotFoundError when `out` holds no summary.json."""
+    An entry whose records cannot be read, or whose name would lead outside `out`,
+    becomes an error entry; nothing is written outside `out`. Raises
+    FileNotFoundError when `out` holds no summary.json, ValueError when it is not a
+    summary mtpipe wrote."""
     if not (out / SUMMARY).is_file():
-        raise FileNotFoundError(f"{out} holds no {SUMMARY}; run mtpipe run -o {out} first")
-    with _locked(out):
-        summary = json.loads((out / SUMMARY).read_text(encoding="utf-8"))
+        raise FileNotFoundError(f"{shown(out)} holds no {SUMMARY}; run mtpipe run -o {shown(out)} first")
+    with OutputFolder(out) as folder:
+        _adopt_legacy(folder)
+        if not folder.owns(SUMMARY):
+            raise OutputConflict(f"{shown(out / SUMMARY)} was not written by mtpipe; run mtpipe run -o {shown(out)} first")
+        raw = json.loads(folder.path(SUMMARY).read_text(encoding="utf-8"))
+        if not isinstance(raw, dict) or not isinstance(raw.get("articles"), list):
+            raise ValueError(f"{shown(out / SUMMARY)} is not a summary mtpipe wrote (it has no list of articles); run mtpipe run -o {shown(out)} again")
+        meta = _summary_meta(raw)
+        articles = [a for a in map(article_from_entry, raw["articles"]) if a is not None]
         date = run_date()
-        for entry in summary["articles"]:
-            if entry["status"] not in ("ok", "skipped"):
+        for article in articles:
+            if article.status not in ("ok", "skipped"):
                 continue
-            article = Article(**{k: v for k, v in entry.items() if k in Article.__dataclass_fields__})
-            files = output_paths(out, article.input)
             try:
-                records = _records(files.jsonl)
-                entry["flagged"] = _write_review(files, _page_info(article, summary, date), records)
-            except (OSError, ValueError, KeyError) as exc:
-                entry["status"], entry["error"] = "error", f"{files.jsonl}: the sentence records cannot be read ({exc}); run mtpipe run --force"
-        write_json(out / SUMMARY, summary)
-        _write_index(out, summary, date)
+                safe_relative(article.input)
+                names = _output_names(article.input)
+                records = _records(out / names[1])
+                review, article.flagged = _review_files(_page_info(article, meta, date), records)
+                _write_all(folder, list(zip(names[2:], review)))
+            except OutputConflict as exc:
+                article.status, article.error = "error", f"{article.input}: {exc}; not rewritten"
+            except (OSError, ValueError) as exc:
+                article.status, article.error = "error", f"{shown(out / names[1])}: the sentence records cannot be read ({exc}); run mtpipe run --force"
+        summary = {**raw, **meta, "totals": _totals(articles), "articles": [asdict(a) for a in articles]}
+        folder.write(SUMMARY, json_text(summary).encode("utf-8"))
+        _write_index(folder, summary, date)
         return summary
 
 
+_RECORD_TYPES = {"id": str, "line": int, "src": str, "mt": str}
+
+
 def _records(path: Path) -> list[dict]:
-    """The sentence records of an article's .align.jsonl, in order."""
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    """The sentence records of an article's .align.jsonl, in order; ValueError naming
+    the line when one is not a record mtpipe writes. Records are split at "\n" only:
+    JSON escapes it inside strings, whereas U+2028 and friends stay raw."""
+    records = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").split("\n")[:-1], start=1):
+        record = json.loads(line)
+        if not isinstance(record, dict) or not all(isinstance(record.get(k), t) for k, t in _RECORD_TYPES.items()):
+            raise ValueError(f"line {number} is not a sentence record")
+        records.append(record)
+    return records
 
 
 def _run_scores(out: Path, articles: list[Article]) -> dict | None:
@@ -362,7 +647,13 @@ def _run_scores(out: Path, articles: list[Article]) -> dict | None:
         if article.status not in ("ok", "skipped") or not article.scores:
             continue
         units: dict[str, tuple[list[str], str]] = {}
-        for record in _records(output_paths(out, article.input).jsonl):
+        path = output_paths(out, article.input).jsonl
+        try:
+            records = _records(path)
+        except (OSError, ValueError) as exc:
+            article.reference_error = f"{shown(path)}: the sentence records cannot be read ({exc}), so the article is left out of the corpus scores; run mtpipe run --force"
+            continue
+        for record in records:
             if record.get("chrf") is not None:
                 units.setdefault(record["unit"], ([], record["ref"]))[0].append(record["mt"])
         hyps += [" ".join(mts) for mts, _ in units.values()]
@@ -374,7 +665,7 @@ def _run_scores(out: Path, articles: list[Article]) -> dict | None:
 
 
 def _translate_pending(
-    pending: list[_Pending], out: Path, translator: Translator, articles: list[Article], started: float, bar: ProgressBar | None, date: str
+    pending: list[_Pending], folder: OutputFolder, translator: Translator, date: str, bar: ProgressBar | None, summaries: _SummaryWriter
 ) -> None:
     """Translate and write each parsed article, recording the outcome in its Article."""
     meta = _meta(translator)
@@ -384,23 +675,25 @@ def _translate_pending(
         try:
             translations = translator.translate([s.text for s in item.segments])
             extra = _score_reference(item, translations) if item.reference else None
-            files = output_paths(out, article.input)
+            names = _output_names(article.input)
             records = sentence_records(item.segments, translations, extra)
-            write_text(files.text, english_text(item.doc, item.segments, translations))
-            write_jsonl(files.jsonl, records)
-            article.flagged = _write_review(files, _page_info(article, meta, date), records)
+            review, article.flagged = _review_files(_page_info(article, meta, date), records)
+            texts = [english_text(item.doc, item.segments, translations).encode("utf-8"), jsonl_text(records).encode("utf-8")]
+            _write_all(folder, list(zip(names, texts + review)))
         except ModelError:
             raise
+        except OutputConflict as exc:
+            article.status, article.error = "error", f"{shown(item.path)}: {exc}"
         except OSError as exc:
-            article.status, article.error = "error", f"{item.path}: its output cannot be written ({exc.strerror or exc})"
+            article.status, article.error = "error", f"{shown(item.path)}: its output cannot be written ({_reason(exc)})"
         except Exception as exc:  # one article must never stop the batch
-            article.status, article.error = "error", f"{item.path}: translation failed ({type(exc).__name__}: {exc}); please report this"
+            article.status, article.error = "error", f"{shown(item.path)}: translation failed ({type(exc).__name__}: {exc}); please report this"
         else:
             article.status = "ok"
             article.sentences = len(item.segments)
             article.from_memory = sum(t.from_memory for t in translations)
         article.seconds = round(time.perf_counter() - t0, 3)
-        write_json(out / SUMMARY, _summary(translator, articles, started))
+        summaries.maybe()
         if bar:
             bar.update(len(item.segments))
 
@@ -414,20 +707,25 @@ def _meta(translator: Translator) -> dict:
     }
 
 
+def _totals(articles: Sequence[Article]) -> dict:
+    """How many articles of each status, and the sentences of those not in error."""
+    done = [a for a in articles if a.status in ("ok", "skipped")]
+    return {
+        "articles": len(articles),
+        **{status: sum(a.status == status for a in articles) for status in STATUSES},
+        "sentences": sum(a.sentences for a in done),
+        "from_memory": sum(a.from_memory for a in done),
+    }
+
+
 def _summary(translator: Translator, articles: list[Article], started: float) -> dict:
-    counts = {status: sum(a.status == status for a in articles) for status in ("ok", "skipped", "error", "pending")}
-    done = [a for a in articles if a.status != "error"]
     return {
         "mtpipe": __version__,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         **_meta(translator),
         "model_loaded": translator.loaded,
         "seconds": round(time.perf_counter() - started, 3),
-        "totals": {
-            "articles": len(articles),
-            **counts,
-            "sentences": sum(a.sentences for a in done),
-            "from_memory": sum(a.from_memory for a in done),
-        },
+        "warnings": list(getattr(translator, "warnings", [])),
+        "totals": _totals(articles),
         "articles": [asdict(a) for a in articles],
     }

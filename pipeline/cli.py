@@ -2,20 +2,30 @@
 
 Exit codes: 0 everything translated (or skipped as unchanged); 1 some articles
 failed (see summary.json); 2 nothing could be done (bad arguments, model not
-loadable, unreadable input for `translate`); 130 interrupted; 141 standard output
-was closed early (a pipe into `head`).
+loadable, unreadable input for `translate`, an output folder that cannot be
+used); 130 interrupted (Ctrl-C); 141 standard output was closed early (a pipe into
+`head`); 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
 from . import __version__
 
-EXIT_OK, EXIT_ARTICLE_FAILED, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
+EXIT_OK, EXIT_ARTICLE_FAILED, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE, EXIT_TERMINATED = 0, 1, 2, 130, 141, 143
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: stop as Ctrl-C does, with what finished recorded."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise _Terminated
 
 
 class _Fatal(Exception):
@@ -146,30 +156,59 @@ def _progress(enabled: bool):
     return partial(tqdm, unit="sent", dynamic_ncols=True, disable=not enabled)
 
 
+def _output_folder(out: Path) -> list[Path]:
+    """Check that `out` can be the output folder, creating it (and missing parents) and
+    trying a write there; return the folders created, outermost first, so that a run
+    that fails before any work can remove them again."""
+    if out.is_symlink() and not out.exists():
+        raise _Fatal(f"the output folder {out} is a symbolic link to {os.readlink(out)}, which does not exist; create it or choose another -o")
+    if out.exists() and not out.is_dir():
+        raise _Fatal(f"the output folder {out} is a file, not a folder; choose another -o")
+    missing = [p for p in (out, *out.parents) if not p.exists()][::-1]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".mtpipe-{os.getpid() & 0xFFFFFFFF:08x}.tmp"
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        probe.unlink()
+    except OSError as exc:
+        _remove_empty(missing)
+        raise _Fatal(f"cannot write to the output folder {out} ({exc.strerror or exc}); choose another -o") from None
+    return missing
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove the folders (innermost first) that are still empty."""
+    for folder in reversed(folders):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .batch import SUMMARY, OutputBusy, run
+    from .batch import SUMMARY, OutputBusy, OutputConflict, OutputIsInput, run
 
     paths = [*args.inputs, args.ref] if args.ref else args.inputs
     missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
     if missing:
         raise _Fatal(f"input not found: {', '.join(missing)}")
-    try:
-        args.output.mkdir(parents=True, exist_ok=True)
-        probe = args.output / ".mtpipe-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise _Fatal(f"cannot write to the output folder {args.output} ({exc.strerror or exc}); choose another -o") from None
+    created = _output_folder(args.output)
     try:
         summary = run(
             args.inputs, args.output, _translator(args), force=args.force, progress=_progress(not args.quiet and sys.stderr.isatty()), references=args.ref
         )
-    except OutputBusy as exc:
+    except (OutputBusy, OutputIsInput, OutputConflict) as exc:
         raise _Fatal(str(exc)) from None
+    except OSError as exc:
+        raise _Fatal(f"cannot write {exc.filename or args.output} ({exc.strerror or exc}); free some space or fix the folder, then run the same command again") from None
+    finally:
+        _remove_empty(created)
     totals = summary["totals"]
+    _warn(summary.get("warnings", []))
     code = _report_failures(summary)
+    others = "".join(f", {totals[s]} {s}" for s in ("unsupported", "ignored") if totals.get(s))
     print(
-        f"{totals['ok']} translated, {totals['skipped']} unchanged, {totals['error']} failed; "
+        f"{totals['ok']} translated, {totals['skipped']} unchanged, {totals['error']} failed{others}; "
         f"{totals['sentences']} sentences ({totals['from_memory']} from memory) in {summary['seconds']:.1f} s; "
         f"see {args.output / SUMMARY}",
         file=sys.stderr,
@@ -185,12 +224,17 @@ def _report_failures(summary: dict) -> int:
     return EXIT_ARTICLE_FAILED if failed else EXIT_OK
 
 
+def _warn(warnings: list[str]) -> None:
+    for warning in warnings:
+        print(f"mtpipe: warning: {warning}", file=sys.stderr)
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
-    from .batch import INDEX, OutputBusy, rewrite_reports
+    from .batch import INDEX, OutputBusy, OutputConflict, rewrite_reports
 
     try:
         summary = rewrite_reports(args.output)
-    except (FileNotFoundError, OutputBusy) as exc:
+    except (FileNotFoundError, OutputBusy, OutputConflict) as exc:
         raise _Fatal(str(exc)) from None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise _Fatal(f"cannot rewrite the reports of {args.output}: {exc}; run mtpipe run again") from None
@@ -294,11 +338,15 @@ def main(argv: list[str] | None = None) -> int:
     from .hub import ModelError
 
     args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.handler(args)
     except (_Fatal, ModelError) as exc:
         print(f"mtpipe: error: {exc}", file=sys.stderr)
         return EXIT_FATAL
+    except _Terminated:
+        print("mtpipe: terminated; run the same command again to finish the rest", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print("mtpipe: interrupted; run the same command again to finish the rest", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -43,6 +43,9 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 # A parser turns a bare CR into LF, and whitespace in an attribute into spaces.
 _XML_CONTENT = {"\r": "&#13;"}
 _XML_ATTRIBUTE = {**_XML_CONTENT, '"': "&quot;", "\n": "&#10;", "\t": "&#9;"}
+# A review page shows at most this many rows, so that it stays quick to open however long
+# the article; the TMX, TSV and JSONL files hold every unit.
+PAGE_ROWS = 5000
 # How the pages name the metrics of summary.json (sacrebleu's own names).
 METRIC_LABELS = {"bleu": "BLEU", "chrf": "chrF2", "chrf++": "chrF2++", "ter": "TER"}
 
@@ -166,14 +169,17 @@ def _settings_text(settings: dict) -> str:
 
 
 def article_html(page: PageInfo, units: Sequence[Row]) -> str:
-    """The side-by-side review page of one article: one self-contained HTML file."""
-    paragraphs = [(line, list(group)) for line, group in groupby(units, key=lambda r: r.line)]
+    """The side-by-side review page of one article: one self-contained HTML file, with
+    the first PAGE_ROWS units (the page says so when there are more)."""
+    shown = units[:PAGE_ROWS]
+    paragraphs = [(line, list(group)) for line, group in groupby(shown, key=lambda r: r.line)]
     return _environment().get_template("article.html.j2").render(
         page=page,
         paragraphs=paragraphs,
         has_reference=any(r.reference is not None for r in units),
         flagged=sum(bool(r.flags) for r in units),
         total=len(units),
+        shown=len(shown),
         settings=_settings_text(page.settings),
         flag_titles=FLAG_TITLES,
         version=__version__,

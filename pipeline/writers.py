@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
 from .ingest import Document
 from .segment import Segment
 from .translate import Translation
+
+TEMP_PREFIX, TEMP_SUFFIX = ".mtpipe-", ".tmp"
 
 
 def english_text(doc: Document, segments: Sequence[Segment], translations: Sequence[Translation]) -> str:
@@ -66,9 +68,21 @@ def sentence_records(
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write bytes to path through a temporary file in the same folder and a rename."""
+    """Write bytes to path through a temporary file in the same folder and a rename.
+
+    The temporary file is named `.mtpipe-XXXXXXXX.tmp` (short, so that a long output
+    name still fits, and recognisable, so that one left by a killed run can be removed
+    without touching anybody else's files). It is created with mode 0666 less the
+    umask, as any other tool's output is.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    while True:
+        tmp = path.parent / f"{TEMP_PREFIX}{secrets.token_hex(4)}{TEMP_SUFFIX}"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+            break
+        except FileExistsError:
+            continue
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -76,7 +90,7 @@ def atomic_write(path: Path, data: bytes) -> None:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -95,5 +109,10 @@ def write_jsonl(path: Path, records: Sequence[dict]) -> None:
     write_text(path, jsonl_text(records))
 
 
+def json_text(obj: dict) -> str:
+    """Indented JSON, non-ASCII kept readable."""
+    return json.dumps(obj, ensure_ascii=False, indent=2) + "\n"
+
+
 def write_json(path: Path, obj: dict) -> None:
-    write_text(path, json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+    write_text(path, json_text(obj))

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from conftest import EchoBackend
-from pipeline.batch import OutputBusy, _locked, discover, output_paths, run
+from pipeline.batch import OutputBusy, discover, output_paths, run
+from pipeline.outdir import OutputFolder
 from pipeline.hub import ModelRef
 from pipeline.memory import TranslationMemory
 from pipeline.translate import DecodeSettings, Translator
@@ -43,8 +44,10 @@ def test_batch_translates_good_files_and_reports_bad_ones(tmp_path: Path) -> Non
         "good.txt": "ok",
         "image.txt": "error",
         "sub/deep/note.md": "ok",
+        "sub/ignored.pdf": "unsupported",
         "w1252.txt": "ok",
     }
+    assert "a .pdf file" in summary["articles"][4]["error"]
     errors = {a["input"]: a["error"] for a in summary["articles"] if a["error"]}
     assert "empty" in errors["empty.txt"] and "binary" in errors["image.txt"]
     assert all("\n" not in e for e in errors.values())
@@ -58,7 +61,9 @@ def test_batch_translates_good_files_and_reports_bad_ones(tmp_path: Path) -> Non
         ("p3.s1", "Fin de l'article.", "FIN DE L'ARTICLE."),
     ]
     on_disk = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    assert on_disk["totals"] == {"articles": 5, "ok": 3, "skipped": 0, "error": 2, "pending": 0, "sentences": 6, "from_memory": 0}
+    assert on_disk["totals"] == {
+        "articles": 6, "ok": 3, "skipped": 0, "error": 2, "unsupported": 1, "ignored": 0, "pending": 0, "sentences": 6, "from_memory": 0
+    }
 
 
 def test_rerun_skips_unchanged_and_memory_serves_deleted_outputs(tmp_path: Path) -> None:
@@ -86,8 +91,9 @@ def test_output_inside_input_is_not_ingested(tmp_path: Path) -> None:
     make_corpus(tmp_path)
     out = tmp_path / "translated"
     run([tmp_path], out, translator(tmp_path))
-    names = [rel for _, rel in discover([tmp_path], out)]
-    assert not any(n.startswith("translated/") for n in names) and "good.txt" in names
+    found = {f.rel: f.status for f in discover([tmp_path], out)}
+    assert found["translated/"] == "ignored" and found["good.txt"] is None
+    assert not any(n.startswith("translated/") and n != "translated/" for n in found)
 
 
 @pytest.mark.skipif(os.name != "posix", reason="symbolic links")
@@ -131,7 +137,7 @@ def test_references_are_paired_and_scored(tmp_path: Path) -> None:
 def test_a_second_run_on_the_same_output_stops(tmp_path: Path) -> None:
     make_corpus(tmp_path / "in")
     out = tmp_path / "out"
-    with _locked(out):
+    with OutputFolder(out):
         with pytest.raises(OutputBusy, match="another mtpipe run is writing to"):
             run([tmp_path / "in"], out, translator(tmp_path))
     assert run([tmp_path / "in"], out, translator(tmp_path))["totals"]["ok"] == 3
@@ -146,7 +152,7 @@ def test_every_article_gets_page_and_exports_and_the_run_an_index(tmp_path: Path
         assert files.html.read_text(encoding="utf-8").count('<tr id="p') == len(files.jsonl.read_text(encoding="utf-8").splitlines())
         assert files.tmx.read_text(encoding="utf-8").count("<tu ") == len(files.jsonl.read_text(encoding="utf-8").splitlines())
     index = (out / "index.html").read_text(encoding="utf-8")
-    assert 'href="sub/deep/note.html"' in index and "empty.txt" in index and not (out / "empty.html").exists()
+    assert 'href="sub/deep/note.review.html"' in index and "empty.txt" in index and not (out / "empty.review.html").exists()
 
 
 def test_inputs_that_would_write_the_same_files_are_refused(tmp_path: Path) -> None:

@@ -102,7 +102,7 @@ def units(out: Path, name: str) -> list[list[dict]]:
 
 @pytest.mark.parametrize("name", ["seed", "news", "news-aligned"])
 def test_one_visible_row_per_aligned_unit(pages: Path, open_page, name: str) -> None:
-    page = open_page(pages / f"{name}.html")
+    page = open_page(pages / f"{name}.review.html")
     expected = units(pages, name)
     assert page.visible_ids() == [u[0]["id"] for u in expected]
     shown = page.page.eval_on_selector_all("tr.unit td[lang=fr]", "cells => cells.map(c => c.innerText)")
@@ -115,7 +115,7 @@ def test_aligned_reference_spans_several_sentences(pages: Path) -> None:
 
 
 def test_flagged_only_hides_exactly_the_unflagged_rows(pages: Path, open_page) -> None:
-    page = open_page(pages / "seed.html")
+    page = open_page(pages / "seed.review.html")
     flags = dict(page.page.eval_on_selector_all("tr.unit", "rows => rows.map(r => [r.id, r.lastElementChild.innerText.trim()])"))
     flagged = [i for i, f in flags.items() if f]
     assert 0 < len(flagged) < len(flags)
@@ -130,7 +130,7 @@ def test_flagged_only_hides_exactly_the_unflagged_rows(pages: Path, open_page) -
 
 @pytest.mark.parametrize("order, reverse", [("chrf-asc", False), ("chrf-desc", True)])
 def test_sorting_by_score_orders_the_rows(pages: Path, open_page, order: str, reverse: bool) -> None:
-    page = open_page(pages / "news.html")
+    page = open_page(pages / "news.review.html")
     page.page.select_option("#sort", order)
     shown = page.page.eval_on_selector_all("tr.unit", "rows => rows.filter(r => r.offsetParent !== null).map(r => r.cells[4].innerText.trim())")
     scores = [float(s) for s in shown if s != "–"]
@@ -141,14 +141,14 @@ def test_sorting_by_score_orders_the_rows(pages: Path, open_page, order: str, re
 
 
 def test_sorting_by_confidence(pages: Path, open_page) -> None:
-    page = open_page(pages / "seed.html")
+    page = open_page(pages / "seed.review.html")
     page.page.select_option("#sort", "conf-asc")
     shown = page.page.eval_on_selector_all("tr.unit", "rows => rows.map(r => parseFloat(r.dataset.conf))")
     assert shown == sorted(shown) and len(set(shown)) > 3
 
 
 def test_j_and_k_move_the_focus_over_visible_rows(pages: Path, open_page) -> None:
-    page = open_page(pages / "seed.html")
+    page = open_page(pages / "seed.review.html")
     ids = page.visible_ids()
     body = page.page.locator("body")
     focused = lambda: page.page.evaluate("document.activeElement.id")  # noqa: E731
@@ -166,7 +166,7 @@ def test_j_and_k_move_the_focus_over_visible_rows(pages: Path, open_page) -> Non
 
 
 def test_search_keeps_rows_that_contain_the_text(pages: Path, open_page) -> None:
-    page = open_page(pages / "seed.html")
+    page = open_page(pages / "seed.review.html")
     page.page.fill("#search", "ukrain")
     kept = page.visible_ids()
     assert 0 < len(kept) < len(units(pages, "seed"))
@@ -176,14 +176,14 @@ def test_search_keeps_rows_that_contain_the_text(pages: Path, open_page) -> None
 
 def test_row_anchor_targets_its_row(pages: Path, open_page) -> None:
     target = units(pages, "seed")[3][0]["id"]
-    page = open_page(pages / "seed.html")
-    page.page.goto((pages / "seed.html").as_uri() + f"#{target}")
+    page = open_page(pages / "seed.review.html")
+    page.page.goto((pages / "seed.review.html").as_uri() + f"#{target}")
     assert page.page.evaluate("document.querySelector(':target').id") == target
     assert page.page.get_attribute(f'tr[id="{target}"] a', "href") == f"#{target}"
 
 
 def test_injection_article_runs_no_script(pages: Path, open_page) -> None:
-    page = open_page(pages / "markup.html")
+    page = open_page(pages / "markup.review.html")
     page.page.wait_for_load_state("load")
     page.page.locator("body").press("j")
     assert page.alarms == []
@@ -206,7 +206,7 @@ def test_index_links_every_article_and_sorts(pages: Path, open_page) -> None:
 
 def test_seed_page_screenshot(pages: Path, open_page) -> None:
     """Saved for a person to look at (artifacts/ is the CI artifact folder)."""
-    page = open_page(pages / "seed.html")
+    page = open_page(pages / "seed.review.html")
     ARTIFACTS.mkdir(exist_ok=True)
     page.page.screenshot(path=str(ARTIFACTS / "seed-page.png"))
     page.page.emulate_media(media="print")

@@ -49,12 +49,12 @@ def test_seed_article_end_to_end_then_skip_then_memory(tmp_path: Path) -> None:
     [article] = summary["articles"]
     assert article["status"] == "ok" and article["sentences"] == len(records) and summary["model_loaded"]
 
-    page = (out / "000_46fe319679e0c617.html").read_text(encoding="utf-8")
+    page = (out / "000_46fe319679e0c617.review.html").read_text(encoding="utf-8")
     assert page.count('<tr id="p') == len(records) and (out / "index.html").exists()
-    (out / "000_46fe319679e0c617.html").unlink()
+    (out / "000_46fe319679e0c617.review.html").unlink()
     rebuilt = mtpipe("report", str(out))
     assert rebuilt.returncode == 0 and "1 review pages written" in rebuilt.stderr.decode()
-    assert (out / "000_46fe319679e0c617.html").read_text(encoding="utf-8").count('<tr id="p') == len(records)
+    assert (out / "000_46fe319679e0c617.review.html").read_text(encoding="utf-8").count('<tr id="p') == len(records)
 
     again = mtpipe("run", "seeds", "-o", str(out), *tiny(tmp_path))
     assert again.returncode == 0

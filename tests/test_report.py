@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import PageParts
-from pipeline.report import PageInfo, Row, article_html, flags, index_html, rows, score_hue, tmx_text, tsv_text, xml_text
+from pipeline.report import PAGE_ROWS, PageInfo, Row, article_html, flags, index_html, rows, score_hue, tmx_text, tsv_text, xml_text
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 PAYLOADS = ["<script>alert(1)</script>", '<img src=x onerror="alert(2)">', "</td></tr><b>x", "{{ 7*7 }} {% if 1 %}x{% endif %}", "\"quoted\" 'single' & amp"]
@@ -86,6 +86,16 @@ def test_article_page_escapes_every_text() -> None:
     assert parsed.tags.count("tr") == 1 + len(units)
 
 
+@pytest.mark.parametrize("count", [PAGE_ROWS, PAGE_ROWS + 1, 3 * PAGE_ROWS])
+def test_a_long_article_page_is_capped_and_says_so(count: int) -> None:
+    units = [Row((f"p{i + 1}.s1",), i + 1, f"Phrase {i}.", f"Sentence {i}.") for i in range(count)]
+    page = article_html(PageInfo("long.txt"), units)
+    assert page.count('class="unit') == min(count, PAGE_ROWS)
+    notice = f"This page shows the first {PAGE_ROWS} of {count} rows"
+    assert (notice in page) == (count > PAGE_ROWS)
+    assert f"Sentence {min(count, PAGE_ROWS) - 1}." in page and f"Sentence {PAGE_ROWS}." not in page
+
+
 def test_article_page_shows_reference_columns_only_with_a_reference() -> None:
     plain = article_html(PageInfo("a.txt"), [Row(("p1.s1",), 1, "Un.", "One.")])
     assert "Reference English" not in plain and "chrf-asc" not in plain
@@ -104,8 +114,8 @@ def test_index_links_pages_and_reports_errors() -> None:
             {"input": "<img src=x onerror=alert(1)>.txt", "status": "error", "sentences": 0, "flagged": None, "error": "x.txt: it contains NUL bytes"},
         ],
     }
-    page = index_html(summary, {"a b/é #1.txt": "a b/é #1.html"}, "2026-11-25T10:00:00+00:00")
-    assert 'href="a%20b/%C3%A9%20%231.html"' in page
+    page = index_html(summary, {"a b/é #1.txt": "a b/é #1.review.html"}, "2026-11-25T10:00:00+00:00")
+    assert 'href="a%20b/%C3%A9%20%231.review.html"' in page
     parsed = PageParts(page)
     assert "img" not in parsed.tags
     shown = "".join(parsed.text)

@@ -1,0 +1,180 @@
+"""The output folder: locked for one run at a time, and written only where mtpipe owns the path.
+
+mtpipe owns a path of the output folder when one of its runs wrote a file there. The
+manifest `.mtpipe-manifest` lists those paths; a path is added to it *before* the file
+is created, so that a run killed at any moment never leaves a file the next run would
+take for somebody else's. A file that exists but is not in the manifest belongs to the
+user: mtpipe never overwrites, deletes or reads it as its own, and the article that
+would have written it gets an error saying so. Names are checked to stay inside the
+folder, and folders on the way are never followed through a symbolic link.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath
+
+from .writers import TEMP_PREFIX, TEMP_SUFFIX, atomic_write
+
+MANIFEST = ".mtpipe-manifest"
+_MANIFEST_HEADER = "# mtpipe manifest 1: the files mtpipe wrote in this folder, one JSON string a line; it overwrites only these\n"
+_TEMPORARY = re.compile(rf"^{re.escape(TEMP_PREFIX)}[0-9a-f]{{8}}{re.escape(TEMP_SUFFIX)}$")
+
+
+class OutputBusy(RuntimeError):
+    """Another run holds the output folder."""
+
+
+class OutputConflict(ValueError):
+    """Writing a file would overwrite what mtpipe does not own, or leave the folder;
+    the message says which path and what to do."""
+
+
+def safe_relative(rel: str) -> PurePosixPath:
+    """`rel` as a path that stays inside the folder it is relative to, or OutputConflict.
+
+    Refused: absolute paths, `..`, `.` and empty parts, and NUL bytes."""
+    path = PurePosixPath(rel)
+    if not rel or "\0" in rel or path.is_absolute() or any(part in ("", ".", "..") for part in rel.split("/")):
+        raise OutputConflict(f"{rel!r} is not a path inside the output folder")
+    return path
+
+
+class OutputFolder:
+    """An output folder held for a run (a context manager): an exclusive lock on the
+    folder itself (it dies with the process, and leaves no file behind) and the
+    manifest of the paths mtpipe owns there."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._fd: int | None = None
+        self._owned: set[str] = set()
+
+    def __enter__(self) -> OutputFolder:
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise OutputBusy(f"another mtpipe run is writing to {self.root}; wait for it to finish or choose another -o") from None
+        self._fd = fd
+        self._owned = self._read_manifest()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    @property
+    def has_manifest(self) -> bool:
+        return (self.root / MANIFEST).is_file()
+
+    def _read_manifest(self) -> set[str]:
+        """The owned paths; a line that does not parse (a write cut short) is skipped."""
+        try:
+            text = (self.root / MANIFEST).read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return set()
+        owned = set()
+        for line in text.split("\n"):
+            if line and not line.startswith("#"):
+                try:
+                    name = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(name, str):
+                    owned.add(name)
+        return owned
+
+    def _record(self, rels: Iterable[str]) -> None:
+        """Append paths to the manifest (created with its header on first use)."""
+        new = [rel for rel in rels if rel not in self._owned]
+        if not new:
+            return
+        path = self.root / MANIFEST
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW, 0o666)
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
+            if fh.tell() == 0:
+                fh.write(_MANIFEST_HEADER)
+            else:  # a line cut short by a full disk must not swallow the next one
+                with open(path, "rb") as check:
+                    check.seek(-1, os.SEEK_END)
+                    if check.read(1) != b"\n":
+                        fh.write("\n")
+            fh.write("".join(json.dumps(rel, ensure_ascii=False) + "\n" for rel in new))
+        self._owned.update(new)
+
+    def adopt(self, rels: Iterable[str]) -> None:
+        """Take paths as mtpipe's own: those an earlier mtpipe, from before the manifest,
+        recorded in its summary.json as written."""
+        self._record(rel for rel in rels if _is_safe(rel))
+
+    def owns(self, rel: str) -> bool:
+        return rel in self._owned
+
+    def owned_paths(self) -> set[Path]:
+        """Where the owned files are (existing or not), for leaving them out of inputs."""
+        return {self.root / rel for rel in self._owned}
+
+    def path(self, rel: str) -> Path:
+        """The file at `rel`, checked to stay inside the folder."""
+        return self.root / safe_relative(rel)
+
+    def check(self, rel: str) -> Path:
+        """Raise OutputConflict unless mtpipe may write `rel`: it does not exist, or
+        mtpipe owns it; return its path."""
+        path = self.path(rel)
+        if rel not in self._owned and os.path.lexists(path):
+            raise OutputConflict(f"{path} already exists and mtpipe did not write it; move it away or choose another -o")
+        return path
+
+    def write(self, rel: str, data: bytes) -> None:
+        """Write a file mtpipe may write (see check), atomically, after recording it as owned."""
+        path = self.check(rel)
+        self._make_folders(safe_relative(rel).parent)
+        self._record([rel])
+        atomic_write(path, data)
+
+    def remove(self, rel: str) -> None:
+        """Delete a file mtpipe owns (a partial article after a failure); others stay."""
+        if rel in self._owned:
+            self.path(rel).unlink(missing_ok=True)
+
+    def _make_folders(self, rel: PurePosixPath) -> None:
+        """Create the folders on the way to a file, refusing to go through anything that
+        is not a real folder (a symbolic link could lead out of the output folder)."""
+        here = self.root
+        for part in rel.parts:
+            here = here / part
+            try:
+                os.mkdir(here)
+            except FileExistsError:
+                if here.is_symlink() or not here.is_dir():
+                    raise OutputConflict(f"{here} is not a folder (a file or a link mtpipe did not make); move it away or choose another -o") from None
+
+    def remove_stale_temporaries(self) -> int:
+        """Delete the temporary files that runs killed in the middle of a write left
+        behind; only regular files named as mtpipe names them. Return how many."""
+        removed = 0
+        for folder, dirs, files in os.walk(self.root):
+            dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(folder, d))]
+            for name in files:
+                path = os.path.join(folder, name)
+                if _TEMPORARY.match(name) and os.path.isfile(path) and not os.path.islink(path):
+                    os.unlink(path)
+                    removed += 1
+        return removed
+
+
+def _is_safe(rel: str) -> bool:
+    try:
+        safe_relative(rel)
+    except OutputConflict:
+        return False
+    return True

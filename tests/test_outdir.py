@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipeline.outdir import MANIFEST, OutputBusy, OutputConflict, OutputFolder, safe_relative
+
+
+@pytest.mark.parametrize(
+    "rel, safe",
+    [
+        ("a.txt", True),
+        ("sub/deep/a.en.txt", True),
+        ("été à Noël.html", True),
+        ("../victim/x.html", False),
+        ("sub/../../x", False),
+        ("/etc/passwd", False),
+        ("sub//a", False),
+        ("./a", False),
+        ("", False),
+        ("a\0b", False),
+    ],
+)
+def test_safe_relative(rel: str, safe: bool) -> None:
+    if safe:
+        assert safe_relative(rel).as_posix() == rel
+    else:
+        with pytest.raises(OutputConflict, match="not a path inside the output folder"):
+            safe_relative(rel)
+
+
+@given(st.lists(st.sampled_from(["a", "..", ".", "", "b c", "é"]), min_size=1, max_size=5))
+def test_a_safe_path_never_leaves_the_folder(parts: list[str]) -> None:
+    rel = "/".join(parts)
+    try:
+        path = safe_relative(rel)
+    except OutputConflict:
+        return
+    resolved = os.path.normpath(os.path.join("/root-folder", path))
+    assert resolved.startswith("/root-folder/")
+
+
+def test_writes_new_files_and_its_own_but_never_a_foreign_one(tmp_path: Path) -> None:
+    (tmp_path / "mine.txt").write_bytes(b"user's")
+    with OutputFolder(tmp_path) as folder:
+        folder.write("new.txt", b"one")
+        folder.write("new.txt", b"two")  # its own: replaced
+        with pytest.raises(OutputConflict, match="mine.txt already exists and mtpipe did not write it"):
+            folder.write("mine.txt", b"mtpipe's")
+        folder.remove("mine.txt")  # not owned: kept
+    assert (tmp_path / "new.txt").read_bytes() == b"two" and (tmp_path / "mine.txt").read_bytes() == b"user's"
+    with OutputFolder(tmp_path) as again:  # ownership outlives the run
+        assert again.owns("new.txt") and not again.owns("mine.txt")
+        again.write("new.txt", b"three")
+    assert (tmp_path / "new.txt").read_bytes() == b"three"
+
+
+def test_never_writes_through_a_link_or_outside(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "sub").symlink_to(outside)
+    with OutputFolder(out) as folder:
+        with pytest.raises(OutputConflict, match="is not a folder"):
+            folder.write("sub/a.txt", b"x")
+        with pytest.raises(OutputConflict, match="not a path inside"):
+            folder.write("../outside/b.txt", b"x")
+    assert list(outside.iterdir()) == []
+
+
+def test_manifest_lists_a_file_before_it_exists_and_survives_a_cut_line(tmp_path: Path) -> None:
+    with OutputFolder(tmp_path) as folder:
+        folder.write("a.txt", b"a")
+    with open(tmp_path / MANIFEST, "a", encoding="utf-8") as fh:
+        fh.write('"half')  # a write cut short by a full disk
+    with OutputFolder(tmp_path) as folder:
+        folder.write("b.txt", b"b")
+    with OutputFolder(tmp_path) as folder:
+        assert folder.owns("a.txt") and folder.owns("b.txt")
+
+
+def test_only_mtpipe_temporaries_are_cleaned(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / ".draft.tmp").write_bytes(b"user")
+    (tmp_path / ".build.tmp").mkdir()
+    (tmp_path / ".mtpipe-0123abcd.tmp").write_bytes(b"left by a killed run")
+    (tmp_path / "sub" / ".mtpipe-deadbeef.tmp").mkdir()  # a folder: not one of ours
+    with OutputFolder(tmp_path) as folder:
+        assert folder.remove_stale_temporaries() == 1
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
+        ".build.tmp", "sub", "sub/.draft.tmp", "sub/.mtpipe-deadbeef.tmp"
+    ]
+
+
+def test_outputs_follow_the_umask(tmp_path: Path) -> None:
+    code = (
+        "import os, sys; from pathlib import Path; from pipeline.outdir import OutputFolder\n"
+        "os.umask(int(sys.argv[2], 8))\n"
+        "with OutputFolder(Path(sys.argv[1])) as f: f.write('d/a.txt', b'x')"
+    )
+    for umask, mode in (("022", 0o644), ("077", 0o600), ("002", 0o664)):
+        out = tmp_path / umask
+        subprocess.run([sys.executable, "-c", code, str(out), umask], check=True, cwd=Path(__file__).parents[1])
+        assert stat.S_IMODE((out / "d" / "a.txt").stat().st_mode) == mode
+
+
+def test_the_lock_is_exclusive_and_leaves_no_file(tmp_path: Path) -> None:
+    with OutputFolder(tmp_path):
+        with pytest.raises(OutputBusy, match="another mtpipe run is writing to"):
+            with OutputFolder(tmp_path):
+                pass
+    with OutputFolder(tmp_path):
+        pass
+    assert list(tmp_path.iterdir()) == []
