@@ -10,7 +10,8 @@ import pytest
 from conftest import SHARED, TINY_MODEL, EchoBackend
 from pipeline.hub import ModelError, ModelRef, resolve
 from pipeline.memory import TranslationMemory
-from pipeline.translate import DecodeSettings, Hypothesis, Translator, ct2_threads, keep_freed_memory, length_batches, translate_texts
+from pipeline.segment import split_to_fit
+from pipeline.translate import DecodeSettings, Hypothesis, Translator, _merge, ct2_threads, keep_freed_memory, length_batches, translate_texts
 
 
 @pytest.mark.parametrize(
@@ -54,6 +55,7 @@ def test_long_sentence_is_split_translated_and_rejoined(tmp_path: Path) -> None:
     [result] = translate_texts(backend, [" ".join(words)], budget=64)
     assert result.text.split() == [w.upper() for w in words]
     assert result.pieces == 2000 // 7 + 1
+    assert result.logprob == -0.5  # EchoBackend's -0.5 per token, averaged over all pieces
     assert all(backend.count_tokens(t) <= backend.max_input_tokens for batch in backend.batches for t in batch)
 
 
@@ -70,6 +72,9 @@ def test_output_hitting_the_cap_is_retried_on_halves(tmp_path: Path) -> None:
     [result] = translate_texts(backend, ["un deux trois quatre cinq six sept"], budget=64)
     assert result.text == "UN DEUX TROIS QUATRE CINQ SIX SEPT"
     assert all(len(t.split()) <= 2 for t in backend.batches[-1])
+    # halved at the space nearest the middle until no piece has more than two words
+    assert result.parts == (("un deux ", "UN DEUX"), ("trois ", "TROIS"), ("quatre cinq ", "QUATRE CINQ"), ("six sept", "SIX SEPT"))
+    assert result.pieces == 4
 
 
 class DroppingBackend(EchoBackend):
@@ -88,6 +93,27 @@ def test_output_far_shorter_than_input_is_retried_on_halves(tmp_path: Path) -> N
     [result] = translate_texts(backend, [" ".join(words)], budget=64)
     assert result.text.split() == [w.upper() for w in words]
     assert "".join(src for src, _ in result.parts) == " ".join(words)
+    # cut to fit 8 tokens (7 + 5 words), then each dropped piece halved until kept
+    assert result.parts == (
+        ("un deux trois ", "UN DEUX TROIS"),
+        ("quatre cinq ", "QUATRE CINQ"),
+        ("six sept ", "SIX SEPT"),
+        ("huit neuf ", "HUIT NEUF"),
+        ("dix onze douze", "DIX ONZE DOUZE"),
+    )
+    assert result.pieces == 5 and result.logprob == -5 / 17  # -1.0 per kept piece over its words + 1 tokens
+
+
+def test_merge_joins_outputs_in_order_and_sums_their_scores() -> None:
+    merged = _merge(
+        [
+            Hypothesis("The cat", -1.5, 3, hit_limit=True, parts=(("Le chat ", "The cat"),)),
+            Hypothesis("", -0.25, 1, parts=(("euh ", ""),)),  # an empty output adds no space
+            Hypothesis("sleeps.", -2.0, 2, parts=(("dort", "sleeps"), (".", "."))),
+        ]
+    )
+    assert merged == Hypothesis("The cat sleeps.", -3.75, 6, hit_limit=False, parts=(("Le chat ", "The cat"), ("euh ", ""), ("dort", "sleeps"), (".", ".")))
+    assert _merge([]) == Hypothesis("", 0, 0)
 
 
 def test_translator_uses_memory_and_loads_backend_only_on_a_miss(tmp_path: Path, echo_model: ModelRef) -> None:
@@ -145,7 +171,35 @@ def test_2000_word_sentence_is_translated_in_full(tiny: Translator) -> None:
     backend = tiny.backend()
     assert backend.count_tokens(sentence) > backend.max_input_tokens
     [result] = translate_texts(backend, [sentence], budget=4096)
-    assert result.pieces >= 5 and result.pieces == len(result.parts)
+    assert result.pieces >= len(split_to_fit(sentence, backend.count_tokens, backend.max_input_tokens)) >= 5
     assert "".join(src for src, _ in result.parts) == sentence  # every word went to the model
     assert all(backend.count_tokens(src.strip()) <= backend.max_input_tokens for src, _ in result.parts)
-    assert result.text == " ".join(mt for _, mt in result.parts if mt)  # and every output came back
+    # a piece of several words whose output came back empty would have been halved and retried
+    assert all(mt for src, mt in result.parts if len(src.split()) > 1)
+    assert -10 < result.logprob < 0
+
+
+def test_pickled_weights_are_never_loaded_beside_safetensors(tmp_path: Path) -> None:
+    """A pytorch_model.bin that torch's weights-only loader does load (plain tensors,
+    unlike a pickle with a booby-trapped __reduce__, which it refuses anyway), holding
+    the fixture's weights with the end of sentence made certain: any translation made
+    from them is empty. Beside model.safetensors, the translation must be the real one."""
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file
+
+    weights = load_file(TINY_MODEL / "model.safetensors")
+    weights["final_logits_bias"][0, 0] = 1e4  # token 0 is </s> (config.json eos_token_id)
+    model = tmp_path / "model"
+    shutil.copytree(TINY_MODEL, model)
+    torch.save(weights, model / "pytorch_model.bin")
+    assert torch.load(model / "pytorch_model.bin", weights_only=True)["final_logits_bias"][0, 0] == 1e4
+    fr, en = fixture_pairs()[0]
+
+    def translate(folder: Path) -> str:
+        return Translator(resolve(str(folder)), "transformers", DecodeSettings(beam=1), None).translate([fr])[0].text
+
+    assert translate(model) == en
+    (model / "model.safetensors").unlink()
+    assert translate(model) == ""  # the trap works: loaded, these weights give nothing
