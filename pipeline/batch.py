@@ -725,7 +725,7 @@ def _summary(translator: Translator, articles: list[Article], started: float) ->
         **_meta(translator),
         "model_loaded": translator.loaded,
         "seconds": round(time.perf_counter() - started, 3),
-        "warnings": list(getattr(translator, "warnings", [])),
+        "warnings": list(translator.warnings),
         "totals": _totals(articles),
         "articles": [asdict(a) for a in articles],
     }

@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _translator(args: argparse.Namespace):
     from .hub import resolve
-    from .memory import TranslationMemory, default_path
+    from .memory import MemoryFault, TranslationMemory, default_path
     from .translate import DecodeSettings, Translator
 
     if args.beam is not None and args.beam < 1:
@@ -121,14 +121,15 @@ def _translator(args: argparse.Namespace):
         raise _Fatal("--batch-tokens must be at least 1")
     _check_compute_type(args.compute_type)
     model = resolve(args.model)
-    memory = None
+    memory, fault = None, None
     if not args.no_cache:
-        path = args.cache or default_path()
         try:
-            memory = TranslationMemory(path)
-        except Exception as exc:
-            raise _Fatal(f"cannot open the translation memory {path}: {exc}; pass --cache PATH elsewhere or --no-cache") from None
-    return Translator(model, args.backend, DecodeSettings(args.beam, args.batch_tokens, args.device, args.compute_type), memory)
+            memory = TranslationMemory(args.cache or default_path())
+        except MemoryFault as exc:  # translate without it, and say so
+            fault = str(exc)
+    translator = Translator(model, args.backend, DecodeSettings(args.beam, args.batch_tokens, args.device, args.compute_type), memory)
+    translator.warnings += [fault] if fault else []
+    return translator
 
 
 def _check_compute_type(compute_type: str | None) -> None:
@@ -256,9 +257,11 @@ def _cmd_translate(args: argparse.Namespace) -> int:
     except (OSError, IngestError) as exc:
         raise _unreadable("translate", name, exc) from None
     segments = segment(doc)
-    translations = _translator(args).translate([s.text for s in segments])
+    translator = _translator(args)
+    translations = translator.translate([s.text for s in segments])
     sys.stdout.buffer.write(english_text(doc, segments, translations).encode("utf-8"))
     sys.stdout.flush()
+    _warn(translator.warnings)
     return EXIT_OK
 
 
@@ -300,7 +303,11 @@ def _cmd_align(args: argparse.Namespace) -> int:
         if len(mt) != len(source):
             raise _Fatal(f"cannot align: {args.mt} has {len(mt)} lines but {args.source} has {len(source)} sentences; give one translation per source sentence")
     else:
-        mt = None if args.no_mt or not source else [t.text for t in _translator(args).translate(source)]
+        mt = None
+        if not args.no_mt and source:
+            translator = _translator(args)
+            mt = [t.text for t in translator.translate(source)]
+            _warn(translator.warnings)
     links = align(source, target, mt)
     if args.format == "vecalign":
         text = vecalign_text(links)

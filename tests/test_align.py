@@ -263,7 +263,6 @@ def test_cli_repeated_lines_align_one_to_one_in_little_memory(tmp_path: Path) ->
     assert out.read_text(encoding="utf-8") == "".join(f"[{i}]:[{i}]\n" for i in range(n))
 
 
-@pytest.mark.skipif(not (TINY_MODEL / "config.json").exists(), reason="the fixture model is not built (python models/train_tiny.py)")
 def test_cli_translates_the_source_when_no_mt_is_given(tmp_path: Path) -> None:
     source = write(tmp_path / "fr.txt", ["Le chat dort. Il pleut.", "Je suis content."])
     target = write(tmp_path / "en.txt", ["The cat is sleeping.", "It is raining.", "I am happy."])

@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
+from sacrebleu.metrics import CHRF
 
 from conftest import EchoBackend
 from pipeline.batch import OutputBusy, discover, output_paths, run
@@ -124,9 +125,9 @@ def test_references_are_paired_and_scored(tmp_path: Path) -> None:
     assert [(r["unit"], r["ref"], r["chrf"]) for r in records] == [
         ("p1.s1", "LE CHAT DORT. IL PLEUT.", 100.0),
         ("p1.s1", "LE CHAT DORT. IL PLEUT.", 100.0),
-        ("p3.s1", "THE END.", records[2]["chrf"]),
+        ("p3.s1", "THE END.", round(CHRF().sentence_score("FIN.", ["THE END."]).score, 4)),
     ]
-    assert records[2]["chrf"] < 50 and records[0]["bleu"] == 100.0
+    assert records[0]["bleu"] == 100.0
     assert summary["scores"]["chrf"]["score"] == scored["scores"]["chrf"] and "nrefs:1" in summary["scores"]["bleu"]["signature"]
     (tmp_path / "ref" / "sub" / "a.txt").write_text("LE CHAT DORT. IL PLEUT.\n\nFIN.\n", encoding="utf-8")
     again = run([tmp_path / "in"], out, translator(tmp_path), references=tmp_path / "ref")

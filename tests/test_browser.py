@@ -211,4 +211,14 @@ def test_seed_page_screenshot(pages: Path, open_page) -> None:
     page.page.screenshot(path=str(ARTIFACTS / "seed-page.png"))
     page.page.emulate_media(media="print")
     page.page.screenshot(path=str(ARTIFACTS / "seed-page-print.png"), full_page=False)
-    assert (ARTIFACTS / "seed-page.png").stat().st_size > 10_000
+    # What the screenshots show: on screen the toolbar, the column titles and the first
+    # rows with their French and English, inside the window; in print, no toolbar.
+    page.page.emulate_media(media="screen")
+    height = page.page.viewport_size["height"]
+    for selector in (".toolbar", "#units thead th:nth-child(2)", "#units tr.unit td[lang=fr]", "#units tr.unit td[lang=en]"):
+        box = page.page.locator(selector).first.bounding_box()
+        assert box and box["width"] > 0 and 0 <= box["y"] < height, selector
+    first = page.page.locator("#units tr.unit").first
+    assert first.locator("td[lang=fr]").inner_text().strip() and first.locator("td[lang=en]").inner_text().strip()
+    page.page.emulate_media(media="print")
+    assert not page.page.locator(".toolbar").is_visible() and page.page.locator("#units tr.unit").first.is_visible()

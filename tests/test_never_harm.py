@@ -360,3 +360,39 @@ def test_sigterm_stops_like_ctrl_c(tmp_path: Path) -> None:
         cwd=ROOT, capture_output=True, timeout=600, env=ENV,
     )
     assert done.returncode == 0 and len(outputs(out)) == 30 * 5
+
+
+@pytest.mark.parametrize("damage", ["garbage", "damaged pages"])
+def test_a_broken_translation_memory_is_a_warning_and_the_run_goes_on(tmp_path: Path, damage: str) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("Le chat dort. Il pleut.", encoding="utf-8")
+    memory = tmp_path / "tm.sqlite3"
+    echo = ["--backend", "echo", "--model", str(TINY_MODEL), "--cache", str(memory)]
+    if damage == "garbage":
+        memory.write_bytes(os.urandom(8192))
+    else:
+        assert echo_cli("run", str(tmp_path / "in"), "-o", str(tmp_path / "first"), *echo).returncode == 0
+        data = bytearray(memory.read_bytes())
+        data[4096:] = os.urandom(len(data) - 4096)  # every page after the schema
+        memory.write_bytes(bytes(data))
+    done = echo_cli("run", str(tmp_path / "in"), "-o", str(tmp_path / "out"), *echo)
+    stderr = done.stderr.decode()
+    assert done.returncode == 0 and "Traceback" not in stderr, stderr
+    [warning] = [line for line in stderr.splitlines() if line.startswith("mtpipe: warning:")]
+    assert str(memory) in warning and "--cache PATH" in warning and "--no-cache" in warning
+    assert summary_of(tmp_path / "out")["warnings"] == [warning.removeprefix("mtpipe: warning: ")]
+    assert (tmp_path / "out" / "a.en.txt").read_text(encoding="utf-8") == "LE CHAT DORT. IL PLEUT."
+
+
+def test_an_unreadable_input_folder_is_an_error_not_zero_translated(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.txt").write_text("Le chat dort.", encoding="utf-8")
+    src.chmod(0)
+    try:
+        done = echo_cli("run", str(src), "-o", str(tmp_path / "out"), *ECHO, prefix=permissions_apply())
+    finally:
+        src.chmod(0o755)
+    assert done.returncode == 1 and "Traceback" not in done.stderr.decode()
+    assert done.stderr.decode().splitlines()[0] == f"mtpipe: failed: {src}: its contents cannot be listed (Permission denied); make it readable (chmod u+rx)"
+    assert [(a["input"], a["status"]) for a in summary_of(tmp_path / "out")["articles"]] == [("./", "error")]

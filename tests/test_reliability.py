@@ -315,27 +315,3 @@ def test_read_only_output_folder_is_refused_before_any_work(tmp_path: Path) -> N
     assert done.returncode == 2  # refused before the (missing) model is even looked up
     assert done.stderr.decode() == f"mtpipe: error: cannot write to the output folder {out} (Permission denied); choose another -o\n"
     assert list(out.iterdir()) == []
-
-
-class _Booby:
-    """Unpickling this creates a file: the proof that a pickle was loaded."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return (Path.touch, (self.marker,))
-
-
-def test_pickled_weights_are_never_loaded_beside_safetensors(tmp_path: Path) -> None:
-    import pickle
-
-    model = tmp_path / "model"
-    shutil.copytree(TINY_MODEL, model)
-    marker = tmp_path / "pickle-ran"
-    (model / "pytorch_model.bin").write_bytes(pickle.dumps(_Booby(marker)))
-    (tmp_path / "in").mkdir()
-    (tmp_path / "in" / "a.txt").write_text("Bonne conversation.", encoding="utf-8")
-    done = cli("run", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--model", str(model), "--no-cache")
-    assert done.returncode == 0, done.stderr.decode()
-    assert not marker.exists()
