@@ -3,8 +3,8 @@
 `IN/a/b.txt` becomes `OUT/a/b.en.txt`, `OUT/a/b.align.jsonl` and the review files
 `OUT/a/b.review.html`, `.tmx` and `.tsv`; `OUT/summary.json` accounts for every path
 found under the inputs (translated, skipped as unchanged, error, unsupported or
-ignored, each with its reason) and is rewritten every few seconds and at the end, so
-an interrupted run is resumed by running it again. One bad article never stops the
+ignored, each with its reason) and is rewritten as articles finish (a bounded number
+of times) and at the end, so an interrupted run is resumed by running it again. One bad article never stops the
 rest. `OUT/index.html` links every article's page. mtpipe writes only files it owns
 in OUT (see `outdir`): an article whose output would overwrite anybody else's file
 is an error entry instead.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import stat
 import time
@@ -41,10 +42,10 @@ RUN_FILES = (SUMMARY, INDEX, MANIFEST)
 OUTPUT_ENDINGS = (".en{suffix}", ".align.jsonl", ".review.html", ".tmx", ".tsv")
 # Names an mtpipe from before the manifest wrote (its review page was b.html).
 _LEGACY_ENDINGS = (".en{suffix}", ".align.jsonl", ".html", ".tmx", ".tsv")
-# summary.json is rewritten during a run at most every SUMMARY_SECONDS, and less often
-# when it is big: rewriting it never takes more than SUMMARY_SHARE of the run.
+# summary.json is rewritten during a run at most every SUMMARY_SECONDS, once another
+# SUMMARY_STEP of the articles has finished since the last time.
 SUMMARY_SECONDS = 2.0
-SUMMARY_SHARE = 0.05
+SUMMARY_STEP = 0.05
 SCORE_OPTIONS = evaluate.Options()
 # Per-sentence scores written to .align.jsonl (their unit's sentence chrF2 and BLEU).
 SEGMENT_METRICS = ("chrf", "bleu")
@@ -462,24 +463,27 @@ def _adopt_legacy(folder: OutputFolder) -> None:
 
 
 class _SummaryWriter:
-    """Rewrites summary.json during a run: at most every SUMMARY_SECONDS, and never
-    taking more than SUMMARY_SHARE of the time, so that its cost stays linear in the
-    number of articles however many there are."""
+    """Rewrites summary.json during a run: at most every SUMMARY_SECONDS, and only once
+    another SUMMARY_STEP of the articles to translate has finished, so that a run
+    rewrites it at most 1 / SUMMARY_STEP times and the bytes written stay linear in the
+    number of articles. Interrupted runs write it too (see _run); only a killed one
+    leaves it behind, and the next run translates those articles again from memory."""
 
-    def __init__(self, folder: OutputFolder, translator: Translator, articles: list[Article], started: float):
+    def __init__(self, folder: OutputFolder, translator: Translator, articles: list[Article], started: float, pending: int):
         self.folder, self.translator, self.articles, self.started = folder, translator, articles, started
-        self.last, self.cost = time.monotonic(), 0.0
+        self.step = max(1, math.ceil(pending * SUMMARY_STEP))
+        self.last, self.finished = time.monotonic(), 0
         self.extra: dict = {}  # run-level fields known at the end (corpus scores)
 
     def write(self) -> dict:
-        t0 = time.monotonic()
         summary = _summary(self.translator, self.articles, self.started) | self.extra
         self.folder.write(SUMMARY, json_text(summary).encode("utf-8"))
-        self.last, self.cost = time.monotonic(), time.monotonic() - t0
+        self.last, self.finished = time.monotonic(), 0
         return summary
 
-    def maybe(self) -> None:
-        if time.monotonic() - self.last >= max(SUMMARY_SECONDS, self.cost / SUMMARY_SHARE):
+    def article_done(self) -> None:
+        self.finished += 1
+        if self.finished >= self.step and time.monotonic() - self.last >= SUMMARY_SECONDS:
             self.write()
 
 
@@ -550,7 +554,7 @@ def _run(
         except (IngestError, OutputConflict) as exc:
             article.status, article.error = "error", f"{shown(path)}: {exc}"
 
-    summaries = _SummaryWriter(folder, translator, articles, started)
+    summaries = _SummaryWriter(folder, translator, articles, started, len(pending))
     bar = progress(total=sum(len(p.segments) for p in pending)) if progress else None
     try:
         _translate_pending(pending, folder, translator, date, bar, summaries)
@@ -693,7 +697,7 @@ def _translate_pending(
             article.sentences = len(item.segments)
             article.from_memory = sum(t.from_memory for t in translations)
         article.seconds = round(time.perf_counter() - t0, 3)
-        summaries.maybe()
+        summaries.article_done()
         if bar:
             bar.update(len(item.segments))
 

@@ -330,7 +330,7 @@ def test_a_full_disk_is_one_sentence_per_article_and_no_traceback(tmp_path: Path
         subprocess.run(["umount", str(out)], check=True)
 
 
-def test_summary_is_rewritten_every_few_seconds_not_after_every_article(tmp_path: Path, monkeypatch) -> None:
+def test_summary_is_rewritten_a_bounded_number_of_times_not_after_every_article(tmp_path: Path, monkeypatch) -> None:
     (tmp_path / "in").mkdir()
     for i in range(300):
         (tmp_path / "in" / f"a{i:03d}.txt").write_text(f"Phrase numéro {i}.", encoding="utf-8")
@@ -341,7 +341,7 @@ def test_summary_is_rewritten_every_few_seconds_not_after_every_article(tmp_path
     summary = run([tmp_path / "in"], tmp_path / "out", Translator(ModelRef("echo", tmp_path, "r"), "echo", DecodeSettings(), None))
     elapsed = time.monotonic() - t0
     assert summary["totals"]["ok"] == 300 and EchoBackend.loads
-    assert len(writes) <= 2 + elapsed / 2.0
+    assert len(writes) <= 1 + min(20, elapsed / 2.0)  # at most every 2 s and every 5% of the articles, then the end
 
 
 def test_sigterm_stops_like_ctrl_c(tmp_path: Path) -> None:
