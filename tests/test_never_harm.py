@@ -396,3 +396,16 @@ def test_an_unreadable_input_folder_is_an_error_not_zero_translated(tmp_path: Pa
     assert done.returncode == 1 and "Traceback" not in done.stderr.decode()
     assert done.stderr.decode().splitlines()[0] == f"mtpipe: failed: {src}: its contents cannot be listed (Permission denied); make it readable (chmod u+rx)"
     assert [(a["input"], a["status"]) for a in summary_of(tmp_path / "out")["articles"]] == [("./", "error")]
+
+
+def test_translate_with_a_broken_memory_warns_and_prints_the_english(tmp_path: Path) -> None:
+    memory = tmp_path / "tm.sqlite3"
+    memory.write_bytes(os.urandom(8192))
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys; sys.path.insert(0, 'tests'); import conftest; from pipeline.cli import main; sys.exit(main(sys.argv[1:]))",
+         "translate", "--backend", "echo", "--model", str(TINY_MODEL), "--cache", str(memory)],
+        cwd=ROOT, input="Le chat dort.\n".encode(), capture_output=True, timeout=60, env=ENV,
+    )
+    assert done.returncode == 0 and done.stdout.decode() == "LE CHAT DORT.\n"
+    [line] = done.stderr.decode().splitlines()
+    assert line.startswith(f"mtpipe: warning: the translation memory {memory} is damaged")
