@@ -13,7 +13,8 @@ import json
 import math
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,6 +31,9 @@ OUTPUT_RATIO, OUTPUT_SLACK = 2, 16
 # (NMT under-translates inputs longer than it was trained on): retry on halves.
 MIN_OUTPUT_RATIO = 0.3
 MAX_BATCH_SIZE = 64
+# Distinct sentences to translate that a run pools into shared batches at a time,
+# across articles: enough for full batches from short articles, a bound on memory.
+WINDOW_SENTENCES = 2048
 MAX_CT2_WORKERS = 4
 _NEEDS_CT2 = "--backend ctranslate2 needs the ctranslate2 package: pip install 'mtpipe[fast]'"
 _SCORE_FLOATS = 32 << 20  # logits scored at once (128 MB of float32)
@@ -114,15 +118,6 @@ def length_batches(lengths: Sequence[int], budget: int, max_size: int = MAX_BATC
     return batches
 
 
-def _generate_all(backend: Backend, texts: list[str], lengths: list[int], budget: int) -> list[Hypothesis]:
-    """Generate for every text, in length-sorted batches, results in input order."""
-    out: dict[int, Hypothesis] = {}
-    for batch in length_batches(lengths, budget):
-        cap = OUTPUT_RATIO * max(lengths[i] for i in batch) + OUTPUT_SLACK
-        out.update(zip(batch, backend.generate([texts[i] for i in batch], cap)))
-    return [out[i] for i in range(len(texts))]
-
-
 def _merge(hyps: Sequence[Hypothesis]) -> Hypothesis:
     """The translations of consecutive pieces as one, joined with a space."""
     return Hypothesis(
@@ -133,42 +128,64 @@ def _merge(hyps: Sequence[Hypothesis]) -> Hypothesis:
     )
 
 
-def _translate_pieces(backend: Backend, pieces: list[str], budget: int) -> list[Hypothesis]:
-    """Translate pieces; one whose output ran away or came out far too short is
-    translated again in two halves (when it has two words or more)."""
-    texts = [p.strip() for p in pieces]
-    lengths = [backend.count_tokens(t) for t in texts]
-    hyps = [
-        replace(h, parts=((piece, h.text),))
-        for piece, h in zip(pieces, _generate_all(backend, texts, lengths, budget))
-    ]
-    halves = {
-        i: pair
-        for i, (h, n) in enumerate(zip(hyps, lengths))
-        if (h.hit_limit or h.tokens < MIN_OUTPUT_RATIO * n) and len(pair := halve(pieces[i])) == 2
-    }
-    redone = iter(_translate_pieces(backend, [half for pair in halves.values() for half in pair], budget) if halves else [])
-    for i in halves:
-        hyps[i] = _merge([next(redone), next(redone)])
-    return hyps
+@dataclass(eq=False)
+class _Piece:
+    """Part of a sentence sent to the model; when its output ran away or came out far
+    too short, its two halves are translated again and stand in for it."""
+
+    text: str
+    hyp: Hypothesis | None = None
+    halves: tuple[_Piece, _Piece] | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.hyp is not None and (self.halves is None or all(h.done for h in self.halves))
+
+    def result(self) -> Hypothesis:
+        return self.hyp if self.halves is None else _merge([h.result() for h in self.halves])
+
+
+def _translation(pieces: Sequence[_Piece]) -> Translation:
+    merged = _merge([p.result() for p in pieces])
+    logprob = merged.logprob_sum / merged.tokens if merged.tokens else None
+    return Translation(merged.text, logprob, len(merged.parts), parts=merged.parts)
+
+
+def translate_stream(backend: Backend, texts: Sequence[str], budget: int) -> Iterator[list[tuple[int, Translation]]]:
+    """Translate sentences of any length, batch by batch: after each batch, yield the
+    (index, translation) of the sentences it finished. Nothing is cut off on either side.
+
+    A sentence longer than the model's input is split into pieces that fit. The plan is
+    a pure function of the pieces and the budget: length-sorted batches under the token
+    budget (length_batches). A piece of several words whose output runs into the length
+    cap, or is under a third of its length, is halved, and the halves of a round are
+    translated in a round of their own (a single word is kept as it came out). Pieces'
+    translations are joined with a space.
+    """
+    sentences = [[_Piece(p) for p in split_to_fit(t, backend.count_tokens, backend.max_input_tokens)] for t in texts]
+    level = [(piece, i) for i, pieces in enumerate(sentences) for piece in pieces]
+    while level:
+        stripped = [piece.text.strip() for piece, _ in level]
+        lengths = [backend.count_tokens(t) for t in stripped]
+        retried: dict[int, tuple[_Piece, _Piece]] = {}
+        for batch in length_batches(lengths, budget):
+            cap = OUTPUT_RATIO * max(lengths[k] for k in batch) + OUTPUT_SLACK
+            for k, hyp in zip(batch, backend.generate([stripped[k] for k in batch], cap)):
+                piece = level[k][0]
+                piece.hyp = replace(hyp, parts=((piece.text, hyp.text),))
+                if (hyp.hit_limit or hyp.tokens < MIN_OUTPUT_RATIO * lengths[k]) and len(pair := halve(piece.text)) == 2:
+                    retried[k] = piece.halves = (_Piece(pair[0]), _Piece(pair[1]))
+            touched = dict.fromkeys(level[k][1] for k in batch)
+            yield [(i, _translation(sentences[i])) for i in touched if all(p.done for p in sentences[i])]
+        level = [(half, level[k][1]) for k in sorted(retried) for half in retried[k]]
 
 
 def translate_texts(backend: Backend, texts: Sequence[str], budget: int) -> list[Translation]:
-    """Translate sentences of any length; nothing is cut off on either side.
-
-    A sentence longer than the model's input is split into pieces that fit; a piece
-    of several words whose output runs into the length cap, or is under a third of
-    its length, is halved and translated again (a single word is kept as it came
-    out). Pieces' translations are joined with a space.
-    """
-    split = [split_to_fit(t, backend.count_tokens, backend.max_input_tokens) for t in texts]
-    hyps = iter(_translate_pieces(backend, [p for pieces in split for p in pieces], budget))
-    results = []
-    for pieces in split:
-        merged = _merge([next(hyps) for _ in pieces])
-        logprob = merged.logprob_sum / merged.tokens if merged.tokens else None
-        results.append(Translation(merged.text, logprob, len(merged.parts), parts=merged.parts))
-    return results
+    """Translate sentences of any length (see translate_stream), results in input order."""
+    done: dict[int, Translation] = {}
+    for finished in translate_stream(backend, texts, budget):
+        done.update(finished)
+    return [done[i] for i in range(len(texts))]
 
 
 class Translator:
@@ -186,6 +203,7 @@ class Translator:
         self.model, self.backend_name, self.settings, self.memory = model, backend, settings, memory
         self.warnings: list[str] = []
         self._backend: Backend | None = None
+        self._used: dict | None = None
         key = {"model": model.name, "revision": model.revision, "backend": backend, "beam": settings.beam, "format": MEMORY_FORMAT}
         if backend in DEFAULT_COMPUTE_TYPE:  # only where it applies, so that older memories stay valid
             key["compute_type"] = settings.compute_type or DEFAULT_COMPUTE_TYPE[backend]
@@ -200,36 +218,118 @@ class Translator:
             self._backend = BACKENDS[self.backend_name](self.model, self.settings)
         return self._backend
 
+    def settings_used(self) -> dict:
+        """What runs, as summary.json and the pages record it: beam size, device, compute
+        type, workers and threads, and the batch budget. Decided from the settings and
+        the machine as the backend decides them when it loads (its `plan`), so that
+        pages say the same whether their sentences came from the model or the memory."""
+        if self._used is None:
+            plan = getattr(BACKENDS[self.backend_name], "plan", None)
+            try:
+                used = plan(self.model, self.settings) if plan else {}
+            except ModelError:  # the backend could not run here; the run says so if it needs it
+                used = {"device": self.settings.device}
+            self._used = {"beam": self.settings.beam or _configured_beam(self.model.path), **used, "batch_tokens": self.settings.batch_tokens}
+        return self._used
+
     def _memory_key(self, source: str) -> str:
         return hashlib.sha256(f"{self.key}\0{source}".encode()).hexdigest()
 
     def translate(self, sentences: Sequence[str]) -> list[Translation]:
         """Translate sentences in order; each distinct sentence is translated at most once."""
-        keys = [self._memory_key(s) for s in sentences]
-        known = {}
-        if self.memory:
+        [(_, translations)] = list(self.stream([sentences]))
+        return translations
+
+    def stream(self, groups: Iterable[Sequence[str]], progress: Callable[[int], object] | None = None) -> Iterator[tuple[int, list[Translation]]]:
+        """Translate groups of sentences (the articles of a run); yield (group index, its
+        translations) as soon as a group's last sentence is done.
+
+        The sentences still to translate of consecutive groups, up to WINDOW_SENTENCES
+        distinct ones, share length-sorted batches, so that short articles make full
+        batches; only that window is held at a time. A sentence's translation depends
+        on nothing but the batch it happens to share (padding numerics). The memory
+        gets each batch's translations in one transaction, so an interrupted run loses
+        at most the batch in flight. `progress(n)` is told after each batch, and for
+        sentences recalled from the memory, how many of the groups' sentences are done.
+        """
+        source = iter(enumerate(groups))
+        while True:
+            waiting: dict[int, tuple[list[str], dict[str, Translation]]] = {}
+            todo: dict[str, str] = {}
+            for index, sentences in source:
+                keys = [self._memory_key(s) for s in sentences]
+                known = self._recall(keys)
+                if progress and known:
+                    progress(sum(k in known for k in keys))
+                if all(k in known for k in keys):
+                    yield index, [known[k] for k in keys]
+                    continue
+                waiting[index] = (keys, known)
+                todo.update((k, s) for k, s in zip(keys, sentences) if k not in known)
+                if len(todo) >= WINDOW_SENTENCES:
+                    break
+            if not waiting:
+                return
+            yield from self._translate_window(waiting, todo, progress)
+
+    def _translate_window(
+        self, waiting: dict[int, tuple[list[str], dict[str, Translation]]], todo: dict[str, str], progress: Callable[[int], object] | None
+    ) -> Iterator[tuple[int, list[Translation]]]:
+        keys = list(todo)
+        occurrences = Counter(k for group_keys, known in waiting.values() for k in group_keys if k not in known)
+        users: dict[str, list[int]] = {}
+        for index, (group_keys, known) in waiting.items():
+            for k in dict.fromkeys(group_keys):
+                if k not in known:
+                    users.setdefault(k, []).append(index)
+        for finished in translate_stream(self.backend(), list(todo.values()), self.settings.batch_tokens):
+            fresh = {keys[i]: t for i, t in finished}
+            self._remember({k: (todo[k], t) for k, t in fresh.items()})
+            if progress:
+                progress(sum(occurrences[k] for k in fresh))
+            for k, t in fresh.items():
+                for index in users[k]:
+                    group_keys, known = waiting[index]
+                    known[k] = t
+                    if len(known) == len(set(group_keys)):
+                        del waiting[index]
+                        yield index, [known[key] for key in group_keys]
+
+    def _recall(self, keys: Sequence[str]) -> dict[str, Translation]:
+        """What the memory holds for these keys (nothing once it has failed)."""
+        if not self.memory:
+            return {}
+        try:
+            return {k: Translation(*found, from_memory=True) for k, found in self.memory.get(keys).items()}
+        except MemoryFault as fault:
+            self._drop_memory(fault)
+            return {}
+
+    def _remember(self, items: dict[str, tuple[str, Translation]]) -> None:
+        """Store key → (source, translation) in one transaction."""
+        if self.memory and items:
             try:
-                known = self.memory.get(keys)
+                self.memory.put({k: (source, t.text, t.logprob, t.pieces) for k, (source, t) in items.items()})
             except MemoryFault as fault:
                 self._drop_memory(fault)
-        todo = {k: s for k, s in zip(keys, sentences) if k not in known}
-        if todo:
-            fresh = translate_texts(self.backend(), list(todo.values()), self.settings.batch_tokens)
-            new = dict(zip(todo, fresh))
-            if self.memory:
-                try:
-                    self.memory.put({k: (todo[k], t.text, t.logprob, t.pieces) for k, t in new.items()})
-                except MemoryFault as fault:
-                    self._drop_memory(fault)
-        else:
-            new = {}
-        return [new[k] if k in new else Translation(*known[k], from_memory=True) for k in keys]
 
     def _drop_memory(self, fault: MemoryFault) -> None:
         """Record a memory fault and go on without the memory (it may be shared, so it
         is left open for its owner to close)."""
         self.warnings.append(str(fault))
         self.memory = None
+
+
+def _configured_beam(folder: Path | None) -> int:
+    """The beam size a checkpoint's generation config asks for (1 when it says none)."""
+    for name in ("generation_config.json", "config.json"):
+        try:
+            beams = json.loads((folder / name).read_text(encoding="utf-8")).get("num_beams")
+        except (OSError, TypeError, ValueError, AttributeError):
+            continue
+        if isinstance(beams, int) and beams > 0:
+            return beams
+    return 1
 
 
 def _reason(exc: Exception) -> str:
@@ -257,9 +357,9 @@ class _MarianTokens:
 
     tokenizer: Any
 
-    def _set_limits(self, settings: DecodeSettings, max_positions: int, generation: Any) -> None:
-        """Beam size (settings, else the generation config) and input/output token limits."""
-        self.beam = settings.beam or generation.num_beams or 1
+    def _set_limits(self, used: dict, max_positions: int, generation: Any) -> None:
+        """Beam size (as planned) and input/output token limits."""
+        self.beam = used["beam"]
         self.max_input_tokens = min(self.tokenizer.model_max_length, max_positions)
         self.max_output_tokens = (generation.max_length or self.max_input_tokens) - 1
 
@@ -279,10 +379,9 @@ class TransformersBackend(_MarianTokens):
             raise ModelError(f"--compute-type {settings.compute_type} needs --backend ctranslate2; the transformers backend runs in float32")
         _quiet_transformers()
         self.torch = torch
-        device = settings.device
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        elif device == "cuda" and not torch.cuda.is_available():
+        self.used = self.plan(model, settings)
+        device = self.used["device"]
+        if device == "cuda" and not torch.cuda.is_available():
             raise ModelError("--device cuda was asked for but torch sees no CUDA GPU: use --device cpu or auto")
         try:
             self.tokenizer = MarianTokenizer.from_pretrained(model.path)
@@ -293,7 +392,16 @@ class TransformersBackend(_MarianTokens):
             raise _load_error(model, exc) from None
         self.model.to(device).eval()
         self.device = device
-        self._set_limits(settings, self.model.config.max_position_embeddings, self.model.generation_config)
+        self._set_limits(self.used, self.model.config.max_position_embeddings, self.model.generation_config)
+
+    @staticmethod
+    def plan(model: ModelRef, settings: DecodeSettings) -> dict:
+        """Beam, device, compute type and threads these settings run with, decided
+        without loading the model (the load follows it)."""
+        import torch
+
+        device = settings.device if settings.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+        return {"beam": settings.beam or _configured_beam(model.path), "device": device, "compute_type": "float32", "threads": torch.get_num_threads()}
 
     def options(self, texts: Sequence[str], cap: int) -> dict:
         """generate() keyword arguments; a hook for subclasses (the benchmark).
@@ -546,11 +654,9 @@ class CTranslate2Backend(_MarianTokens):
         from transformers import GenerationConfig, MarianTokenizer, PretrainedConfig
 
         _quiet_transformers()
-        compute_type = settings.compute_type or DEFAULT_COMPUTE_TYPE["ctranslate2"]
-        device = settings.device
-        if device == "auto":
-            device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
-        elif device == "cuda" and ctranslate2.get_cuda_device_count() == 0:
+        self.used = self.plan(model, settings)
+        compute_type, device = self.used["compute_type"], self.used["device"]
+        if device == "cuda" and ctranslate2.get_cuda_device_count() == 0:
             raise ModelError("--device cuda was asked for but CTranslate2 sees no CUDA GPU: use --device cpu or auto")
         supported = [t for t in COMPUTE_TYPES if t in ctranslate2.get_supported_compute_types(device)]
         if compute_type not in supported:  # refused before converting for it
@@ -565,7 +671,7 @@ class CTranslate2Backend(_MarianTokens):
                 generation = GenerationConfig()
         except Exception as exc:
             raise _load_error(model, exc) from None
-        self.workers, threads = ct2_threads(_cores()) if device == "cpu" else (1, 0)
+        self.workers, threads = self.used["workers"], self.used.get("threads", 0)
         if device == "cpu":
             keep_freed_memory()
         try:
@@ -577,9 +683,27 @@ class CTranslate2Backend(_MarianTokens):
                 f"the CTranslate2 conversion {folder} of model {model.name} could not be loaded ({_reason(exc)}): "
                 f"convert it again with `mtpipe models convert {model.name} --compute-type {compute_type} --force`"
             ) from None
-        self._set_limits(settings, getattr(config, "max_position_embeddings", 512), generation)
+        self._set_limits(self.used, getattr(config, "max_position_embeddings", 512), generation)
         self.length_penalty = generation.length_penalty if generation.length_penalty is not None else 1.0
         self.eos = self.tokenizer.eos_token
+
+    @staticmethod
+    def plan(model: ModelRef, settings: DecodeSettings) -> dict:
+        """Beam, device, compute type and the CPU layout (workers, threads each) these
+        settings run with, decided without loading the model (the load follows it)."""
+        try:
+            import ctranslate2
+        except ImportError:
+            raise ModelError(_NEEDS_CT2) from None
+        device = settings.device if settings.device != "auto" else ("cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu")
+        workers, threads = ct2_threads(_cores()) if device == "cpu" else (1, 0)
+        return {
+            "beam": settings.beam or _configured_beam(model.path),
+            "device": device,
+            "compute_type": settings.compute_type or DEFAULT_COMPUTE_TYPE["ctranslate2"],
+            "workers": workers,
+            **({"threads": threads} if device == "cpu" else {}),
+        }
 
     def options(self, texts: Sequence[str], cap: int) -> dict:
         """translate_batch keyword arguments; a hook for subclasses (the benchmark)."""

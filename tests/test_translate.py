@@ -203,3 +203,101 @@ def test_pickled_weights_are_never_loaded_beside_safetensors(tmp_path: Path) -> 
     assert translate(model) == en
     (model / "model.safetensors").unlink()
     assert translate(model) == ""  # the trap works: loaded, these weights give nothing
+
+
+# --- streaming across articles -------------------------------------------------------
+
+
+class CountingMemory(TranslationMemory):
+    """A real memory that counts its write transactions."""
+
+    puts = 0
+
+    def put(self, items) -> None:
+        type(self).puts += 1
+        super().put(items)
+
+
+def articles(count: int, size: int) -> list[list[str]]:
+    return [[f"phrase {a} {s}" + " mot" * ((a + s) % 5) for s in range(size)] for a in range(count)]
+
+
+def streamed(translator: Translator, groups: list[list[str]]) -> tuple[dict[int, list[str]], list[int]]:
+    steps: list[int] = []
+    done = {i: [t.text for t in ts] for i, ts in translator.stream(groups, steps.append)}
+    return done, steps
+
+
+def test_short_articles_share_the_batches_one_long_article_would_have(tmp_path: Path, echo_model: ModelRef) -> None:
+    groups = articles(20, 3)
+    many = Translator(echo_model, "echo", DecodeSettings(batch_tokens=64), None)
+    done, steps = streamed(many, groups)
+    one = Translator(echo_model, "echo", DecodeSettings(batch_tokens=64), None)
+    one.translate([s for g in groups for s in g])
+    assert done == {i: [s.upper() for s in g] for i, g in enumerate(groups)}  # each article once, in its order
+    assert [len(b) for b in many.backend().batches] == [len(b) for b in one.backend().batches]
+    assert len(many.backend().batches) < 20  # not one batch (or more) per article
+    assert len(steps) == len(many.backend().batches) and sum(steps) == 60  # progress after every batch
+
+
+def test_the_window_bounds_what_is_pooled(tmp_path: Path, echo_model: ModelRef, monkeypatch) -> None:
+    import pipeline.translate as translate
+
+    monkeypatch.setattr(translate, "WINDOW_SENTENCES", 7)
+    groups = articles(10, 3)
+    translator = Translator(echo_model, "echo", DecodeSettings(batch_tokens=10_000), None)
+    done, steps = streamed(translator, groups)
+    assert done == {i: [s.upper() for s in g] for i, g in enumerate(groups)} and sum(steps) == 30
+    assert max(len(b) for b in translator.backend().batches) <= 9  # at most the window plus the article that filled it
+
+
+def test_each_batch_is_one_memory_transaction_and_repeats_are_translated_once(tmp_path: Path, echo_model: ModelRef) -> None:
+    memory = CountingMemory(tmp_path / "tm.sqlite3")
+    groups = [["Le chat dort.", "Il pleut."], ["Il pleut.", "Fin."], ["Le chat dort."]]
+    translator = Translator(echo_model, "echo", DecodeSettings(batch_tokens=6), memory)
+    done, steps = streamed(translator, groups)
+    batches = translator.backend().batches
+    assert sorted(t for b in batches for t in b) == ["Fin.", "Il pleut.", "Le chat dort."]
+    assert CountingMemory.puts == len(batches) > 1 and sum(steps) == 5
+    again = Translator(echo_model, "echo", DecodeSettings(batch_tokens=6), memory)
+    EchoBackend.loads = 0
+    assert streamed(again, groups) == (done, [2, 2, 1]) and EchoBackend.loads == 0  # all recalled, nothing loaded
+
+
+class Faulty(EchoBackend):
+    """Fails any batch holding the word BOOM."""
+
+    def generate(self, texts: Sequence[str], max_new_tokens: int) -> list[Hypothesis]:
+        if any("BOOM" in t for t in texts):
+            raise RuntimeError("the engine choked")
+        return super().generate(texts, max_new_tokens)
+
+
+def test_a_failing_shared_batch_fails_only_the_article_at_fault(tmp_path: Path) -> None:
+    from pipeline.batch import run
+    from pipeline.translate import BACKENDS
+
+    BACKENDS["faulty"] = Faulty
+    (tmp_path / "in").mkdir()
+    for i in range(6):
+        (tmp_path / "in" / f"a{i}.txt").write_text(f"Phrase {i}. " + ("BOOM ici." if i == 3 else "Fin."), encoding="utf-8")
+    summary = run([tmp_path / "in"], tmp_path / "out", Translator(ModelRef("f", tmp_path, "r"), "faulty", DecodeSettings(), None))
+    status = {a["input"]: (a["status"], a["error"]) for a in summary["articles"]}
+    assert status["a3.txt"][0] == "error" and "the engine choked" in status["a3.txt"][1]
+    assert all(status[f"a{i}.txt"] == ("ok", None) for i in (0, 1, 2, 4, 5))
+    assert (tmp_path / "out" / "a5.en.txt").read_text(encoding="utf-8") == "PHRASE 5. FIN."
+
+
+def test_settings_used_say_what_ran(tmp_path: Path) -> None:
+    import json
+
+    import torch
+
+    translator = Translator(resolve(str(TINY_MODEL)), "transformers", DecodeSettings(device="auto"), None)
+
+    configured = json.loads((TINY_MODEL / "generation_config.json").read_text(encoding="utf-8")).get("num_beams", 1)
+    planned = translator.settings_used()
+    assert not translator.loaded  # decided without loading the model
+    assert planned == {"beam": configured, "device": "cpu", "compute_type": "float32", "threads": torch.get_num_threads(), "batch_tokens": 2048}
+    translator.translate(["Bonne conversation."])
+    assert translator.backend().beam == configured and translator.backend().device == "cpu" and translator.settings_used() == planned
