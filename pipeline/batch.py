@@ -126,6 +126,8 @@ def article_from_entry(entry: object) -> Article | None:
 class ProgressBar(Protocol):
     def update(self, n: int) -> object: ...
 
+    def set_postfix_str(self, s: str, refresh: bool = True) -> object: ...
+
     def close(self) -> None: ...
 
 
@@ -425,8 +427,9 @@ def run(
 ) -> dict:
     """Translate every article under `inputs` into `out`; return the run summary.
 
-    `progress(total=sentences)` makes a progress bar (tqdm fits) that is told how
-    many sentences each article finished. With `references`, an article `a/b.txt`
+    `progress(total=sentences)` makes a progress bar (tqdm fits) that is told after
+    every batch how many sentences are done, with the article in progress as its
+    postfix. With `references`, an article `a/b.txt`
     whose reference `references/a/b.txt` exists is scored against it, and the run
     gets corpus scores over all such articles. Raises ModelError if the model cannot
     be loaded, OutputBusy if another run is writing to `out`, OutputIsInput if `out`
@@ -671,35 +674,81 @@ def _run_scores(out: Path, articles: list[Article]) -> dict | None:
 def _translate_pending(
     pending: list[_Pending], folder: OutputFolder, translator: Translator, date: str, bar: ProgressBar | None, summaries: _SummaryWriter
 ) -> None:
-    """Translate and write each parsed article, recording the outcome in its Article."""
-    meta = _meta(translator)
-    for item in pending:
-        t0 = time.perf_counter()
-        article = item.article
+    """Translate the parsed articles through the translator's stream (their sentences
+    share batches), writing each article as soon as its last sentence is done and
+    recording the outcome in its Article.
+
+    Should a shared batch fail for another reason than the model or the memory, the
+    articles it held are translated again one by one, so that only the article at
+    fault is an error entry; the stream then goes on with the articles after them."""
+    unfinished = dict.fromkeys(range(len(pending)))  # in input order: the first is shown as in progress
+
+    def progress(n: int) -> None:
+        if bar:
+            bar.set_postfix_str(pending[next(iter(unfinished))].article.input if unfinished else "", refresh=False)
+            bar.update(n)
+
+    def finish(index: int, translations: list[Translation]) -> None:
+        del unfinished[index]
+        _write_article(pending[index], translations, folder, translator, date)
+        summaries.article_done()
+
+    start = 0
+    while start < len(pending):
+        pulled = start
+        started: dict[int, float] = {}
+
+        def groups() -> Iterator[list[str]]:
+            nonlocal pulled
+            for item in pending[start:]:
+                started[pulled] = time.perf_counter()
+                pulled += 1
+                yield [s.text for s in item.segments]
+
         try:
-            translations = translator.translate([s.text for s in item.segments])
-            extra = _score_reference(item, translations) if item.reference else None
-            names = _output_names(article.input)
-            records = sentence_records(item.segments, translations, extra)
-            review, article.flagged = _review_files(_page_info(article, meta, date), records)
-            texts = [english_text(item.doc, item.segments, translations).encode("utf-8"), jsonl_text(records).encode("utf-8")]
-            _write_all(folder, list(zip(names, texts + review)))
+            for offset, translations in translator.stream(groups(), progress):
+                pending[start + offset].article.seconds = round(time.perf_counter() - started[start + offset], 3)
+                finish(start + offset, translations)
+            return
         except ModelError:
             raise
-        except OutputConflict as exc:
-            article.status, article.error = "error", f"{shown(item.path)}: {exc}"
-        except OSError as exc:
-            article.status, article.error = "error", f"{shown(item.path)}: its output cannot be written ({_reason(exc)})"
-        except Exception as exc:  # one article must never stop the batch
-            article.status, article.error = "error", f"{shown(item.path)}: translation failed ({type(exc).__name__}: {exc}); please report this"
-        else:
-            article.status = "ok"
-            article.sentences = len(item.segments)
-            article.from_memory = sum(t.from_memory for t in translations)
-        article.seconds = round(time.perf_counter() - t0, 3)
-        summaries.article_done()
-        if bar:
-            bar.update(len(item.segments))
+        except Exception:  # a batch failed: find the article at fault
+            for index in [i for i in range(start, pulled) if i in unfinished]:
+                item, t0 = pending[index], time.perf_counter()
+                try:
+                    translations = translator.translate([s.text for s in item.segments])
+                except ModelError:
+                    raise
+                except Exception as exc:
+                    del unfinished[index]
+                    item.article.status, item.article.error = "error", f"{shown(item.path)}: translation failed ({type(exc).__name__}: {exc}); please report this"
+                    summaries.article_done()
+                    continue
+                item.article.seconds = round(time.perf_counter() - t0, 3)
+                finish(index, translations)
+            start = pulled
+
+
+def _write_article(item: _Pending, translations: list[Translation], folder: OutputFolder, translator: Translator, date: str) -> None:
+    """Score an article against its reference, write its files, record the outcome."""
+    article = item.article
+    try:
+        extra = _score_reference(item, translations) if item.reference else None
+        names = _output_names(article.input)
+        records = sentence_records(item.segments, translations, extra)
+        review, article.flagged = _review_files(_page_info(article, _meta(translator), date), records)
+        texts = [english_text(item.doc, item.segments, translations).encode("utf-8"), jsonl_text(records).encode("utf-8")]
+        _write_all(folder, list(zip(names, texts + review)))
+    except OutputConflict as exc:
+        article.status, article.error = "error", f"{shown(item.path)}: {exc}"
+    except OSError as exc:
+        article.status, article.error = "error", f"{shown(item.path)}: its output cannot be written ({_reason(exc)})"
+    except Exception as exc:  # one article must never stop the batch
+        article.status, article.error = "error", f"{shown(item.path)}: its outputs could not be made ({type(exc).__name__}: {exc}); please report this"
+    else:
+        article.status = "ok"
+        article.sentences = len(item.segments)
+        article.from_memory = sum(t.from_memory for t in translations)
 
 
 def _meta(translator: Translator) -> dict:
@@ -707,7 +756,7 @@ def _meta(translator: Translator) -> dict:
         "model": translator.model.name,
         "revision": translator.model.revision,
         "backend": translator.backend_name,
-        "settings": asdict(translator.settings),
+        "settings": translator.settings_used(),
     }
 
 

@@ -154,7 +154,8 @@ def _progress(enabled: bool):
 
     from tqdm import tqdm
 
-    return partial(tqdm, unit="sent", dynamic_ncols=True, disable=not enabled)
+    # mininterval 0: redrawn after every batch (batches take long enough not to flood the terminal)
+    return partial(tqdm, unit="sent", dynamic_ncols=True, mininterval=0, disable=not enabled)
 
 
 def _output_folder(out: Path) -> list[Path]:

@@ -123,3 +123,40 @@ def test_unwritable_output_is_refused_before_work(tmp_path: Path) -> None:
     blocker.write_text("x")
     done = mtpipe("run", "seeds", "-o", str(blocker / "out"), *tiny(tmp_path))
     assert done.returncode == 2 and "cannot write to the output folder" in done.stderr.decode()
+
+
+def test_progress_moves_after_every_batch_with_the_article_name(tmp_path: Path) -> None:
+    """Under a terminal the bar is redrawn after each batch: 10 articles of 5 two-word
+    sentences, 3 echo tokens each, under a 9-token budget: 17 batches of at most 3."""
+    import fcntl
+    import pty
+    import re
+    import struct
+    import termios
+
+    from pipeline.translate import length_batches
+
+    (tmp_path / "in").mkdir()
+    for a in range(10):
+        (tmp_path / "in" / f"a{a}.txt").write_text("\n".join(f"Mot{a}x{s} fin." for s in range(5)) + "\n", encoding="utf-8")
+    batches = len(length_batches([3] * 50, 9))
+    parent, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 160, 0, 0))  # a new pty is 0 columns wide
+    code = "import sys; sys.path.insert(0, 'tests'); import conftest; from pipeline.cli import main; sys.exit(main(sys.argv[1:]))"
+    args = ["run", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--backend", "echo", "--model", str(TINY_MODEL), "--no-cache", "--batch-tokens", "9"]
+    proc = subprocess.Popen([sys.executable, "-c", code, *args], cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=child)
+    os.close(child)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(parent, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        screen += chunk
+    assert proc.wait(timeout=60) == 0
+    states = re.findall(r"(\d+)/50 \[[^\]]*\]?[^\r\n]*?(a\d\.txt)", screen.decode(errors="replace"))
+    counts = [int(n) for n, _ in states]
+    assert counts == sorted(counts) and counts[-1] == 50
+    assert len(set(counts) - {0}) >= batches == 17

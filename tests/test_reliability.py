@@ -26,7 +26,7 @@ import pytest
 from conftest import ROOT, SHARED, TINY_MODEL, PageParts
 from pipeline.batch import output_paths
 from pipeline.ingest import parse
-from pipeline.segment import markdown_prefix
+from pipeline.segment import markdown_prefix, segment
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x06\x00\x00\x00\x1f\xf3\xffa"
 KNOWN = [
@@ -315,3 +315,44 @@ def test_read_only_output_folder_is_refused_before_any_work(tmp_path: Path) -> N
     assert done.returncode == 2  # refused before the (missing) model is even looked up
     assert done.stderr.decode() == f"mtpipe: error: cannot write to the output folder {out} (Permission denied); choose another -o\n"
     assert list(out.iterdir()) == []
+
+
+def memory_sources(path: Path) -> set[str]:
+    """The sentences a translation memory holds, while another process may be writing it
+    (none while it cannot be read)."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as db:
+            return {source for (source,) in db.execute("SELECT source FROM translations")}
+    except sqlite3.Error:
+        return set()
+
+
+def test_ctrl_c_inside_an_article_keeps_every_finished_batch(tmp_path: Path) -> None:
+    """One 300-sentence article, many batches: Ctrl-C once some batches are done; the
+    memory keeps them, and the re-run translates only the rest."""
+    lines = (SHARED / "data/testsets/fra-eng/tatoeba-test-v2021-08-07.fra").read_text(encoding="utf-8").splitlines()
+    french = list(dict.fromkeys(x for x in lines if 3 <= len(x.split()) <= 8))[:300]
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "long.txt").write_text("\n".join(french) + "\n", encoding="utf-8")
+    memory = tmp_path / "tm.sqlite3"
+    args = ["run", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--model", str(TINY_MODEL), "--cache", str(memory), "--batch-tokens", "96"]
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", *args], cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while len(memory_sources(memory)) < 20 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and b"Traceback" not in stderr
+    sentences = [s.text for s in segment(parse((tmp_path / "in" / "long.txt").read_bytes(), "long.txt"))]
+    kept = memory_sources(memory)
+    assert 20 <= len(kept) < len(set(sentences)) and kept <= set(sentences)
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert [a["status"] for a in summary["articles"]] == ["pending"]
+    again = cli(*args)
+    assert again.returncode == 0, again.stderr.decode()
+    [article] = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))["articles"]
+    assert article["status"] == "ok" and article["sentences"] == len(sentences)
+    assert article["from_memory"] == sum(s in kept for s in sentences)  # only the rest was translated
+    assert memory_sources(memory) == set(sentences)
