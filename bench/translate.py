@@ -24,6 +24,12 @@ Systems, each in its own process (peak RSS is that process's):
       batch, glibc's malloc defaults. d/f is what mtpipe's setup is worth (on two
       cores, two single-threaded workers each decoding half of every batch, and
       freed memory kept for reuse)
+  (g) (e) on the same lines as articles of 20 lines (a folder of news articles)
+  (h) (e) on articles of 5 lines
+  (i) (c) on articles of 20 lines
+  (j) (c) on articles of 5 lines
+      g/e, h/e, i/c and j/c: how much of the one-article speed a folder of small
+      articles keeps (their sentences share batches across articles)
 Times exclude model loading; (c) and (e) include tokenising, segmenting output
 handling and writing. (e) also reports the share of its time spent inside
 translate_batch. Every rate is FLORES lines per second. Ratios are of sentences/s; (a), at about one sentence a second,
@@ -50,6 +56,12 @@ sys.path.insert(0, str(ROOT))
 TOKENIZER = SHARED / "tokenizers" / "opus-mt-tc-big-fr-en"
 FLORES = SHARED / "data" / "testsets" / "fra-eng" / "flores101-devtest"
 BUDGET = 2048
+# The mtpipe runs: system -> (backend, input folder: one article, or articles of 20 or 5 lines).
+MTPIPE_RUNS = {
+    "c": ("bench-transformers", "in"), "e": ("bench-ctranslate2", "in"),
+    "g": ("bench-ctranslate2", "in20"), "h": ("bench-ctranslate2", "in5"),
+    "i": ("bench-transformers", "in20"), "j": ("bench-transformers", "in5"),
+}
 
 
 def build_model(folder: Path) -> None:
@@ -130,13 +142,13 @@ def child(system: str, folder: Path, n: int, beam: int, work: Path) -> dict:
     sentences, lengths = data(n)
     stats: dict = {}
     ratio = sum(lengths.values()) / sum(len(s.split()) * 1.3 for s in sentences)
-    if system in ("c", "e"):
+    if system in MTPIPE_RUNS:
         from pipeline.cli import main
 
         register_forced(lengths, ratio, stats)
-        backend = "bench-transformers" if system == "c" else "bench-ctranslate2"
+        backend, folder_in = MTPIPE_RUNS[system]
         out = work / f"out-{system}"
-        code = main(["run", str(work / "in"), "-o", str(out), "--model", str(folder), "--backend", backend, "--beam", str(beam), "--no-cache", "--quiet", "--force"])
+        code = main(["run", str(work / folder_in), "-o", str(out), "--model", str(folder), "--backend", backend, "--beam", str(beam), "--no-cache", "--quiet", "--force"])
         seconds = time.perf_counter() - stats["loaded"]
         assert code == 0, code
         return {"seconds": seconds, "tokens": stats["tokens"], "engine_seconds": stats.get("engine", 0.0)}
@@ -202,7 +214,7 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=40, help="FLORES sentences (default 40: (a) and (b) run at 0.5-3 sentences/s; all 1012 take about 20 minutes)")
     parser.add_argument("--baseline-sentences", type=int, default=None, metavar="M", help="run (a) on the first M sentences only (default: all of --sentences)")
     parser.add_argument("--beam", type=int, default=4)
-    parser.add_argument("--systems", default="abcdef")
+    parser.add_argument("--systems", default="abcdefghij")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -223,11 +235,16 @@ def main() -> None:
         (work / "in").mkdir()
         paragraphs = ["\n".join(sentences[i : i + 5]) for i in range(0, len(sentences), 5)]
         (work / "in" / "flores.txt").write_text("\n\n".join(paragraphs) + "\n", encoding="utf-8")
+        for size in (20, 5):  # the same paragraphs, as articles of `size` lines
+            (work / f"in{size}").mkdir()
+            for k in range(0, len(paragraphs), size // 5):
+                (work / f"in{size}" / f"a{k:04d}.txt").write_text("\n\n".join(paragraphs[k : k + size // 5]) + "\n", encoding="utf-8")
         from pipeline.hub import resolve
         from pipeline.translate import convert_ct2
 
         convert_ct2(resolve(str(work / "model")), "int8")  # ahead of time, as `mtpipe models convert` does
-        names = {"a": "transformers, 1 sentence at a time", "b": "transformers generate, sorted batches", "c": "mtpipe run --backend transformers", "d": "CTranslate2 int8 translate_batch", "e": "mtpipe run --backend ctranslate2", "f": "CTranslate2 int8, default setup"}
+        names = {"a": "transformers, 1 sentence at a time", "b": "transformers generate, sorted batches", "c": "mtpipe run --backend transformers", "d": "CTranslate2 int8 translate_batch", "e": "mtpipe run --backend ctranslate2", "f": "CTranslate2 int8, default setup",
+                 "g": "(e) on 20-line articles", "h": "(e) on 5-line articles", "i": "(c) on 20-line articles", "j": "(c) on 5-line articles"}
         results = {}
         print(f"{args.sentences} FLORES sentences, beam {args.beam}, {os.cpu_count()} CPUs, outputs forced to the reference length")
         print(f"{'system':<50} {'sent/s':>8} {'tok/s':>8} {'seconds':>8} {'peak RSS MB':>12}")
@@ -245,7 +262,7 @@ def main() -> None:
         if "e" in results:
             e = results["e"]
             print(f"(e) spent {e['engine_seconds']:.1f} of its {e['seconds']:.1f} s in the backend's generate (tokenise, translate_batch, detokenise): the rest of the pipeline takes {100 * (1 - e['engine_seconds'] / e['seconds']):.1f}%")
-        for a, b in (("e", "a"), ("e", "b"), ("e", "d"), ("d", "f")):
+        for a, b in (("e", "a"), ("e", "b"), ("e", "d"), ("e", "f"), ("d", "f"), ("g", "e"), ("h", "e"), ("i", "c"), ("j", "c")):
             if a in results and b in results:
                 print(f"{a}/{b}: {results[a]['rate'] / results[b]['rate']:.2f}x sentences/s, {(results[a]['tokens'] / results[a]['seconds']) / (results[b]['tokens'] / results[b]['seconds']):.2f}x target tokens/s")
 
