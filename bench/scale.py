@@ -1,14 +1,15 @@
 """How `mtpipe run` grows with the size of its work: time, bytes written and peak memory.
 
-1. Many small articles (one line each): 500, 1,000 and 2,000 articles. Time and bytes
-   written must grow linearly (summary.json is not rewritten after every article).
+1. Many small articles (one line each): 20, 500, 1,000 and 2,000 articles. Time and
+   bytes written must grow linearly (summary.json is not rewritten after every
+   article), and peak RSS stay flat (articles are translated a window at a time).
 2. One big article (1, 5 and 10 MB of French): peak RSS and the size of the review
    page must stay within a constant times the article.
 
 Each run is one `mtpipe run` in a fresh process on the fixture model (greedy, no
 memory); bytes written are what the process handed to write() (/proc/self/io wchar).
 
-    python bench/scale.py [--counts 500 1000 2000] [--megabytes 1 5 10]
+    python bench/scale.py [--counts 20 500 1000 2000] [--megabytes 1 5 10]
 """
 
 from __future__ import annotations
@@ -49,14 +50,14 @@ def measure(src: Path, out: Path) -> dict:
 
 def many_small(counts: list[int], root: Path) -> None:
     print("many one-line articles")
-    print(f"{'articles':>9} {'seconds':>8} {'s/article':>10} {'MB written':>11} {'kB/article':>11}")
+    print(f"{'articles':>9} {'seconds':>8} {'s/article':>10} {'MB written':>11} {'kB/article':>11} {'peak RSS MB':>12}")
     for count in counts:
         src = root / f"small-{count}"
         src.mkdir()
         for i in range(count):
             (src / f"a{i:05d}.txt").write_text(f"{SENTENCES[i % len(SENTENCES)]} Numéro {i}.\n", encoding="utf-8")
         r = measure(src, root / f"out-small-{count}")
-        print(f"{count:>9} {r['seconds']:>8.1f} {r['seconds'] / count * 1000:>8.1f}ms {r['written'] / 1e6:>11.1f} {r['written'] / count / 1e3:>11.1f}")
+        print(f"{count:>9} {r['seconds']:>8.1f} {r['seconds'] / count * 1000:>8.1f}ms {r['written'] / 1e6:>11.1f} {r['written'] / count / 1e3:>11.1f} {r['rss'] / 1e6:>12.0f}")
 
 
 def one_big(megabytes: list[int], root: Path) -> None:
@@ -77,7 +78,7 @@ def one_big(megabytes: list[int], root: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--counts", type=int, nargs="*", default=[500, 1000, 2000])
+    parser.add_argument("--counts", type=int, nargs="*", default=[20, 500, 1000, 2000])
     parser.add_argument("--megabytes", type=int, nargs="*", default=[1, 5, 10])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

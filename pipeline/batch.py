@@ -133,11 +133,37 @@ class ProgressBar(Protocol):
 
 @dataclass
 class _Pending:
+    """An article to translate. Its text is read when the run scans the inputs (to
+    count its sentences and check whether it changed), then again when the translator
+    takes it into its window, and is held only until it is written (`load`,
+    `release`): memory holds a window of articles, never the whole folder."""
+
     path: Path
     article: Article
-    doc: Document
+    sentences: int
+    ref_path: Path | None = None
+    doc: Document | None = None
     segments: list[Segment] = field(default_factory=list)
     reference: Document | None = None
+    failed: str | None = None
+
+    def load(self) -> list[str]:
+        """Read, parse and segment the article (and its reference); its sentences. When
+        it cannot be read any more, `failed` says why and it has none."""
+        try:
+            data = read_regular(self.path)
+            self.doc = parse(data, self.article.input)
+        except IngestError as exc:
+            self.failed = f"{shown(self.path)}: {exc}"
+            return []
+        self.article.sha256 = hashlib.sha256(data).hexdigest()  # as translated, should it have changed since the scan
+        self.article.encoding = self.doc.encoding
+        self.segments = segment(self.doc)
+        self.reference = _read_reference(self.article, self.ref_path) if self.ref_path else None
+        return [s.text for s in self.segments]
+
+    def release(self) -> None:
+        self.doc, self.segments, self.reference = None, [], None
 
 
 class Outputs(NamedTuple):
@@ -543,22 +569,21 @@ def _run(
             article.sha256 = hashlib.sha256(data).hexdigest()
             article.settings = settings
             article.output = _output_names(rel)[0]
-            ref_path = references / rel if references else None
-            reference = _read_reference(article, ref_path) if ref_path and os.path.lexists(ref_path) else None
+            ref_path = references / rel if references and os.path.lexists(references / rel) else None
+            if ref_path:
+                _read_reference(article, ref_path)
             prior = before.get(rel)
             if not force and _unchanged(prior, article, out):
                 article.status, article.encoding = "skipped", prior.encoding
                 article.sentences, article.from_memory = prior.sentences, prior.from_memory
                 article.pairing, article.scores, article.flagged = prior.pairing, prior.scores, prior.flagged
                 continue
-            doc = parse(data, rel)
-            article.encoding = doc.encoding
-            pending.append(_Pending(path, article, doc, segment(doc), reference))
+            pending.append(_Pending(path, article, len(segment(parse(data, rel))), ref_path))
         except (IngestError, OutputConflict) as exc:
             article.status, article.error = "error", f"{shown(path)}: {exc}"
 
     summaries = _SummaryWriter(folder, translator, articles, started, len(pending))
-    bar = progress(total=sum(len(p.segments) for p in pending)) if progress else None
+    bar = progress(total=sum(p.sentences for p in pending)) if progress else None
     try:
         _translate_pending(pending, folder, translator, date, bar, summaries)
         if references:
@@ -690,7 +715,12 @@ def _translate_pending(
 
     def finish(index: int, translations: list[Translation]) -> None:
         del unfinished[index]
-        _write_article(pending[index], translations, folder, translator, date)
+        item = pending[index]
+        if item.failed:
+            item.article.status, item.article.error = "error", item.failed
+        else:
+            _write_article(item, translations, folder, translator, date)
+        item.release()
         summaries.article_done()
 
     start = 0
@@ -703,7 +733,7 @@ def _translate_pending(
             for item in pending[start:]:
                 started[pulled] = time.perf_counter()
                 pulled += 1
-                yield [s.text for s in item.segments]
+                yield item.load()
 
         try:
             for offset, translations in translator.stream(groups(), progress):
@@ -722,6 +752,7 @@ def _translate_pending(
                 except Exception as exc:
                     del unfinished[index]
                     item.article.status, item.article.error = "error", f"{shown(item.path)}: translation failed ({type(exc).__name__}: {exc}); please report this"
+                    item.release()
                     summaries.article_done()
                     continue
                 item.article.seconds = round(time.perf_counter() - t0, 3)

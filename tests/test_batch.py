@@ -186,3 +186,34 @@ def test_rewrite_reports_rebuilds_pages_from_records(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="holds no summary.json"):
         rewrite_reports(tmp_path / "elsewhere")
     assert not (tmp_path / "elsewhere").exists()
+
+
+def test_articles_are_held_a_window_at_a_time_and_one_gone_meanwhile_is_an_error(tmp_path: Path, monkeypatch) -> None:
+    import pipeline.batch as batch
+    import pipeline.translate as translate
+
+    monkeypatch.setattr(translate, "WINDOW_SENTENCES", 4)
+    (tmp_path / "in").mkdir()
+    for i in range(12):
+        (tmp_path / "in" / f"a{i:02d}.txt").write_text(f"Phrase {i} un. Phrase {i} deux.", encoding="utf-8")
+    live, most = set(), [0]
+    load, release = batch._Pending.load, batch._Pending.release
+
+    def counting_load(self):
+        if self.article.input == "a01.txt":
+            (tmp_path / "in" / "a09.txt").unlink()  # gone after the scan counted it
+        live.add(id(self))
+        most[0] = max(most[0], len(live))
+        return load(self)
+
+    def counting_release(self):
+        live.discard(id(self))
+        release(self)
+
+    monkeypatch.setattr(batch._Pending, "load", counting_load)
+    monkeypatch.setattr(batch._Pending, "release", counting_release)
+    summary = run([tmp_path / "in"], tmp_path / "out", translator(tmp_path, memory=False))
+    status = {a["input"]: a for a in summary["articles"]}
+    assert status["a09.txt"]["status"] == "error" and "it does not exist" in status["a09.txt"]["error"]
+    assert all(a["status"] == "ok" for name, a in status.items() if name != "a09.txt")
+    assert most[0] <= 3 and not live  # a window of 4 sentences: two articles, and the one that filled it
