@@ -6,7 +6,7 @@ is built in a temporary folder. Random weights make outputs meaningless, so ever
 system is forced to produce the reference's token count: min = max new tokens, per
 batch the longest reference in the batch (a single sentence: exactly its own).
 
-    python bench/translate.py [--sentences N] [--baseline-sentences M] [--beam 4]
+    python bench/translate.py [--sentences N] [--baseline-sentences M] [--beam 4] [--systems abcdefghij] [--repeats R]
 
 Systems, each in its own process (peak RSS is that process's):
   (a) transformers sentence by sentence: generate on batches of one, as the
@@ -215,6 +215,7 @@ def main() -> None:
     parser.add_argument("--baseline-sentences", type=int, default=None, metavar="M", help="run (a) on the first M sentences only (default: all of --sentences)")
     parser.add_argument("--beam", type=int, default=4)
     parser.add_argument("--systems", default="abcdefghij")
+    parser.add_argument("--repeats", type=int, default=1, help="run every system this many times, interleaved, and take each one's median (default 1)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -245,23 +246,29 @@ def main() -> None:
         convert_ct2(resolve(str(work / "model")), "int8")  # ahead of time, as `mtpipe models convert` does
         names = {"a": "transformers, 1 sentence at a time", "b": "transformers generate, sorted batches", "c": "mtpipe run --backend transformers", "d": "CTranslate2 int8 translate_batch", "e": "mtpipe run --backend ctranslate2", "f": "CTranslate2 int8, default setup",
                  "g": "(e) on 20-line articles", "h": "(e) on 5-line articles", "i": "(c) on 20-line articles", "j": "(c) on 5-line articles"}
-        results = {}
         print(f"{args.sentences} FLORES sentences, beam {args.beam}, {os.cpu_count()} CPUs, outputs forced to the reference length")
         print(f"{'system':<50} {'sent/s':>8} {'tok/s':>8} {'seconds':>8} {'peak RSS MB':>12}")
-        for system in args.systems:
-            n = args.baseline_sentences if system == "a" and args.baseline_sentences else args.sentences
-            cmd = [sys.executable, __file__, "--child", system, "--work", str(work), "--sentences", str(n), "--beam", str(args.beam)]
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-            if proc.returncode or not line:
-                print(f"({system}) failed:\n{proc.stderr[-2000:]}")
-                continue
-            r = results[system] = json.loads(line[-1][7:])
-            r["rate"] = n / r["seconds"]
-            print(f"({system}) {names[system] + (f' [{n} sentences]' if n != args.sentences else ''):<46} {r['rate']:8.2f} {r['tokens'] / r['seconds']:8.1f} {r['seconds']:8.1f} {r['rss_mb']:12.0f}", flush=True)
-        if "e" in results:
-            e = results["e"]
-            print(f"(e) spent {e['engine_seconds']:.1f} of its {e['seconds']:.1f} s in the backend's generate (tokenise, translate_batch, detokenise): the rest of the pipeline takes {100 * (1 - e['engine_seconds'] / e['seconds']):.1f}%")
+        runs: dict[str, list[dict]] = {}
+        for _ in range(args.repeats):  # interleaved, so that a slow spell of the machine hits every system
+            for system in args.systems:
+                n = args.baseline_sentences if system == "a" and args.baseline_sentences else args.sentences
+                cmd = [sys.executable, __file__, "--child", system, "--work", str(work), "--sentences", str(n), "--beam", str(args.beam)]
+                proc = subprocess.run(cmd, capture_output=True, text=True)
+                line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+                if proc.returncode or not line:
+                    print(f"({system}) failed:\n{proc.stderr[-2000:]}")
+                    continue
+                r = json.loads(line[-1][7:])
+                r["rate"] = n / r["seconds"]
+                runs.setdefault(system, []).append(r)
+                print(f"({system}) {names[system] + (f' [{n} sentences]' if n != args.sentences else ''):<46} {r['rate']:8.2f} {r['tokens'] / r['seconds']:8.1f} {r['seconds']:8.1f} {r['rss_mb']:12.0f}", flush=True)
+        # Each system's median run (by rate) stands for it in the ratios.
+        results = {system: sorted(rs, key=lambda r: r["rate"])[len(rs) // 2] for system, rs in runs.items()}
+        if args.repeats > 1:
+            print(f"medians of {args.repeats} runs: " + ", ".join(f"({s}) {r['rate']:.2f}" for s, r in results.items()))
+        for system in (s for s in MTPIPE_RUNS if s in results):
+            r = results[system]
+            print(f"({system}) spent {r['engine_seconds']:.1f} of its {r['seconds']:.1f} s in the backend's generate (tokenise, translate, detokenise): the rest of the pipeline takes {100 * (1 - r['engine_seconds'] / r['seconds']):.1f}%")
         for a, b in (("e", "a"), ("e", "b"), ("e", "d"), ("e", "f"), ("d", "f"), ("g", "e"), ("h", "e"), ("i", "c"), ("j", "c")):
             if a in results and b in results:
                 print(f"{a}/{b}: {results[a]['rate'] / results[b]['rate']:.2f}x sentences/s, {(results[a]['tokens'] / results[a]['seconds']) / (results[b]['tokens'] / results[b]['seconds']):.2f}x target tokens/s")
