@@ -91,6 +91,10 @@ class Backend(Protocol):
 
 
 BACKENDS: dict[str, Callable[[ModelRef, DecodeSettings], Backend]] = {}
+# Where the batches a Translator plans are translated, by name: something with a
+# Backend's interface, made from the Translator. "local" is its own loaded backend; an
+# engine spread over machines registers itself here.
+EXECUTORS: dict[str, Callable[[Translator], Backend]] = {"local": lambda translator: translator.backend()}
 # What --compute-type means when it is not given, per backend (absent: not applicable).
 DEFAULT_COMPUTE_TYPE = {"ctranslate2": "int8"}
 COMPUTE_TYPES = ("int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16", "float16", "bfloat16", "float32")
@@ -197,10 +201,12 @@ class Translator:
     lost to the memory.
     """
 
-    def __init__(self, model: ModelRef, backend: str, settings: DecodeSettings, memory: TranslationMemory | None):
+    def __init__(self, model: ModelRef, backend: str, settings: DecodeSettings, memory: TranslationMemory | None, executor: str = "local"):
         if backend not in BACKENDS:
             raise ModelError(f"unknown backend {backend!r}: choose one of {', '.join(sorted(BACKENDS))}")
-        self.model, self.backend_name, self.settings, self.memory = model, backend, settings, memory
+        if executor not in EXECUTORS:
+            raise ModelError(f"unknown executor {executor!r}: choose one of {', '.join(sorted(EXECUTORS))}")
+        self.model, self.backend_name, self.settings, self.memory, self.executor = model, backend, settings, memory, executor
         self.warnings: list[str] = []
         self._backend: Backend | None = None
         self._used: dict | None = None
@@ -282,7 +288,7 @@ class Translator:
             for k in dict.fromkeys(group_keys):
                 if k not in known:
                     users.setdefault(k, []).append(index)
-        for finished in translate_stream(self.backend(), list(todo.values()), self.settings.batch_tokens):
+        for finished in translate_stream(EXECUTORS[self.executor](self), list(todo.values()), self.settings.batch_tokens):
             fresh = {keys[i]: t for i, t in finished}
             self._remember({k: (todo[k], t) for k, t in fresh.items()})
             if progress:

@@ -301,3 +301,26 @@ def test_settings_used_say_what_ran(tmp_path: Path) -> None:
     assert planned == {"beam": configured, "device": "cpu", "compute_type": "float32", "threads": torch.get_num_threads(), "batch_tokens": 2048}
     translator.translate(["Bonne conversation."])
     assert translator.backend().beam == configured and translator.backend().device == "cpu" and translator.settings_used() == planned
+
+
+def test_batches_go_to_the_registered_executor(tmp_path: Path, echo_model: ModelRef, monkeypatch) -> None:
+    import pipeline.translate as translate
+
+    handed: list[list[str]] = []
+
+    class Recording:
+        def __init__(self, translator: Translator) -> None:
+            self.inner = translator.backend()
+            self.max_input_tokens = self.inner.max_input_tokens
+            self.count_tokens = self.inner.count_tokens
+
+        def generate(self, texts, max_new_tokens):
+            handed.append(list(texts))
+            return self.inner.generate(texts, max_new_tokens)
+
+    monkeypatch.setitem(translate.EXECUTORS, "recording", Recording)
+    translator = Translator(echo_model, "echo", DecodeSettings(), None, executor="recording")
+    assert [t.text for t in translator.translate(["Un chat.", "Deux chats."])] == ["UN CHAT.", "DEUX CHATS."]
+    assert sorted(t for batch in handed for t in batch) == ["Deux chats.", "Un chat."]
+    with pytest.raises(ModelError, match="unknown executor 'nowhere'"):
+        Translator(echo_model, "echo", DecodeSettings(), None, executor="nowhere")
