@@ -42,7 +42,11 @@ print(json.dumps({"code": code, "seconds": seconds, "written": int(io["wchar"]),
 """
 
 
-def measure(src: Path, out: Path) -> dict:
+def measure(src: Path, articles: dict[str, str], out: Path) -> dict:
+    """Write the articles (name -> text) into src, then run mtpipe on it into out."""
+    src.mkdir()
+    for name, text in articles.items():
+        (src / name).write_text(text, encoding="utf-8")
     args = ["run", str(src), "-o", str(out), "--model", str(TINY_MODEL), "--no-cache", "--beam", "1", "--quiet"]
     done = subprocess.run([sys.executable, "-c", MEASURE, *args], cwd=ROOT, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -52,11 +56,8 @@ def many_small(counts: list[int], root: Path) -> None:
     print("many one-line articles")
     print(f"{'articles':>9} {'seconds':>8} {'s/article':>10} {'MB written':>11} {'kB/article':>11} {'peak RSS MB':>12}")
     for count in counts:
-        src = root / f"small-{count}"
-        src.mkdir()
-        for i in range(count):
-            (src / f"a{i:05d}.txt").write_text(f"{SENTENCES[i % len(SENTENCES)]} Numéro {i}.\n", encoding="utf-8")
-        r = measure(src, root / f"out-small-{count}")
+        articles = {f"a{i:05d}.txt": f"{SENTENCES[i % len(SENTENCES)]} Numéro {i}.\n" for i in range(count)}
+        r = measure(root / f"small-{count}", articles, root / f"out-small-{count}")
         print(f"{count:>9} {r['seconds']:>8.1f} {r['seconds'] / count * 1000:>8.1f}ms {r['written'] / 1e6:>11.1f} {r['written'] / count / 1e3:>11.1f} {r['rss'] / 1e6:>12.0f}")
 
 
@@ -64,13 +65,10 @@ def one_big(megabytes: list[int], root: Path) -> None:
     print("one big article (sentences repeat, so translation is cheap and file handling shows)")
     print(f"{'MB':>4} {'seconds':>8} {'peak RSS MB':>12} {'RSS / article':>14} {'page MB':>8} {'MB written':>11}")
     for mb in megabytes:
-        src = root / f"big-{mb}"
-        src.mkdir()
         paragraph = " ".join(SENTENCES) + "\n"
         text = paragraph * (mb * 1_000_000 // len(paragraph.encode()) + 1)
-        (src / "big.txt").write_text(text, encoding="utf-8")
         out = root / f"out-big-{mb}"
-        r = measure(src, out)
+        r = measure(root / f"big-{mb}", {"big.txt": text}, out)
         size = len(text.encode())
         page = (out / "big.review.html").stat().st_size
         print(f"{mb:>4} {r['seconds']:>8.1f} {r['rss'] / 1e6:>12.0f} {r['rss'] / size:>13.0f}× {page / 1e6:>8.2f} {r['written'] / 1e6:>11.1f}")
