@@ -149,7 +149,8 @@ class _Pending:
 
     def load(self) -> list[str]:
         """Read, parse and segment the article (and its reference); its sentences. When
-        it cannot be read any more, `failed` says why and it has none."""
+        it cannot be read any more, `failed` says why and it has none (as it does when
+        it cannot be translated)."""
         try:
             data = read_regular(self.path)
             self.doc = parse(data, self.article.input)
@@ -246,8 +247,9 @@ def _reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def _kind(mode: int) -> str:
-    return _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+def _not_regular(mode: int) -> str:
+    """Why a path of this mode is not read."""
+    return f"it is {_KINDS.get(stat.S_IFMT(mode), 'not a regular file')}, not a regular file; only regular files are read"
 
 
 @dataclass(frozen=True)
@@ -288,7 +290,7 @@ def _entry(path: Path, rel: str, st: os.stat_result, skip: tuple[int, int] | Non
     if stat.S_ISDIR(st.st_mode):
         return None
     if not stat.S_ISREG(st.st_mode):
-        return Found(path, rel, "error", f"{shown(path)}: it is {_kind(st.st_mode)}, not a regular file; only regular files are read")
+        return Found(path, rel, "error", f"{shown(path)}: {_not_regular(st.st_mode)}")
     if (st.st_dev, st.st_ino) in owned:
         return Found(path, rel, "ignored", f"{shown(path)}: written by mtpipe (an output of an earlier run); not read")
     suffix = os.path.splitext(name)[1].lower()
@@ -359,7 +361,7 @@ def discover(inputs: Sequence[Path], out: Path, owned: set[Path] | frozenset[Pat
         elif stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode):
             found.append(Found(item, shown(item.name)) if shown(item.name) == item.name else _entry(item, item.name, st, skip, owned_ids))
         else:
-            found.append(Found(item, shown(item.name), "error", f"{shown(item)}: it is {_kind(st.st_mode)}, not a regular file; only regular files are read"))
+            found.append(Found(item, shown(item.name), "error", f"{shown(item)}: {_not_regular(st.st_mode)}"))
     return found
 
 
@@ -379,7 +381,7 @@ def read_regular(path: Path) -> bytes:
     with os.fdopen(fd, "rb") as fh:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            raise IngestError(f"it is {_kind(mode)}, not a regular file; only regular files are read")
+            raise IngestError(_not_regular(mode))
         try:
             return fh.read()
         except OSError as exc:
@@ -750,11 +752,7 @@ def _translate_pending(
                 except ModelError:
                     raise
                 except Exception as exc:
-                    del unfinished[index]
-                    item.article.status, item.article.error = "error", f"{shown(item.path)}: translation failed ({type(exc).__name__}: {exc}); please report this"
-                    item.release()
-                    summaries.article_done()
-                    continue
+                    item.failed, translations = f"{shown(item.path)}: translation failed ({type(exc).__name__}: {exc}); please report this", []
                 item.article.seconds = round(time.perf_counter() - t0, 3)
                 finish(index, translations)
             start = pulled

@@ -17,6 +17,7 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
+from typing import TextIO
 
 from .writers import TEMP_PREFIX, TEMP_SUFFIX, atomic_write
 
@@ -53,6 +54,7 @@ class OutputFolder:
         self.root = root
         self._fd: int | None = None
         self._owned: set[str] = set()
+        self._log: TextIO | None = None  # the manifest, open for appending once written to
 
     def __enter__(self) -> OutputFolder:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -67,6 +69,9 @@ class OutputFolder:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
@@ -97,18 +102,25 @@ class OutputFolder:
         new = [rel for rel in rels if rel not in self._owned]
         if not new:
             return
-        path = self.root / MANIFEST
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW, 0o666)
-        with os.fdopen(fd, "a", encoding="utf-8") as fh:
-            if fh.tell() == 0:
-                fh.write(_MANIFEST_HEADER)
-            else:  # a line cut short by a full disk must not swallow the next one
-                with open(path, "rb") as check:
-                    check.seek(-1, os.SEEK_END)
-                    if check.read(1) != b"\n":
-                        fh.write("\n")
-            fh.write("".join(json.dumps(rel, ensure_ascii=False) + "\n" for rel in new))
+        if self._log is None:
+            self._log = self._open_manifest()
+        self._log.write("".join(json.dumps(rel, ensure_ascii=False) + "\n" for rel in new))
+        self._log.flush()  # in the manifest before the file exists
         self._owned.update(new)
+
+    def _open_manifest(self) -> TextIO:
+        """The manifest, open for appending: with its header when new, else after a line
+        break should its last line have been cut short (by a full disk), so that the
+        next line is not swallowed by it."""
+        path = self.root / MANIFEST
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW, 0o666)
+        size = os.fstat(fd).st_size
+        log = os.fdopen(fd, "a", encoding="utf-8")
+        if size == 0:
+            log.write(_MANIFEST_HEADER)
+        elif os.pread(fd, 1, size - 1) != b"\n":
+            log.write("\n")
+        return log
 
     def adopt(self, rels: Iterable[str]) -> None:
         """Take paths as mtpipe's own: those an earlier mtpipe, from before the manifest,

@@ -235,7 +235,7 @@ class Translator:
                 used = plan(self.model, self.settings) if plan else {}
             except ModelError:  # the backend could not run here; the run says so if it needs it
                 used = {"device": self.settings.device}
-            self._used = {"beam": self.settings.beam or _configured_beam(self.model.path), **used, "batch_tokens": self.settings.batch_tokens}
+            self._used = {"beam": _beam(self.model, self.settings), **used, "batch_tokens": self.settings.batch_tokens}
         return self._used
 
     def _memory_key(self, source: str) -> str:
@@ -326,11 +326,14 @@ class Translator:
         self.memory = None
 
 
-def _configured_beam(folder: Path | None) -> int:
-    """The beam size a checkpoint's generation config asks for (1 when it says none)."""
+def _beam(model: ModelRef, settings: DecodeSettings) -> int:
+    """The beam size that runs: --beam, else what the checkpoint's generation config
+    asks for (1 when it says none)."""
+    if settings.beam:
+        return settings.beam
     for name in ("generation_config.json", "config.json"):
         try:
-            beams = json.loads((folder / name).read_text(encoding="utf-8")).get("num_beams")
+            beams = json.loads((model.path / name).read_text(encoding="utf-8")).get("num_beams")
         except (OSError, TypeError, ValueError, AttributeError):
             continue
         if isinstance(beams, int) and beams > 0:
@@ -407,7 +410,7 @@ class TransformersBackend(_MarianTokens):
         import torch
 
         device = settings.device if settings.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-        return {"beam": settings.beam or _configured_beam(model.path), "device": device, "compute_type": "float32", "threads": torch.get_num_threads()}
+        return {"beam": _beam(model, settings), "device": device, "compute_type": "float32", "threads": torch.get_num_threads()}
 
     def options(self, texts: Sequence[str], cap: int) -> dict:
         """generate() keyword arguments; a hook for subclasses (the benchmark).
@@ -515,10 +518,14 @@ def _marian_loader():
 CT2_MARKER = "mtpipe.json"
 
 
+def _ct2_files(folder: Path) -> dict[str, Path]:
+    """Every file of a converted model by its relative name, the marker left out."""
+    return {str(p.relative_to(folder)): p for p in sorted(folder.rglob("*")) if p.is_file() and p != folder / CT2_MARKER}
+
+
 def _ct2_manifest(folder: Path) -> dict[str, dict]:
     """Size and SHA-256 of every file of a converted model, the marker left out."""
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p != folder / CT2_MARKER)
-    return {str(p.relative_to(folder)): {"size": p.stat().st_size, "sha256": file_sha256(p)} for p in files}
+    return {name: {"size": p.stat().st_size, "sha256": file_sha256(p)} for name, p in _ct2_files(folder).items()}
 
 
 def ct2_intact(folder: Path) -> bool:
@@ -528,7 +535,7 @@ def ct2_intact(folder: Path) -> bool:
     cache, 0.2 s from disk)."""
     try:
         recorded = json.loads((folder / CT2_MARKER).read_text(encoding="utf-8"))["files"]
-        files = {str(p.relative_to(folder)): p for p in folder.rglob("*") if p.is_file() and p != folder / CT2_MARKER}
+        files = _ct2_files(folder)
         if not recorded or set(files) != set(recorded) or any(p.stat().st_size != recorded[k]["size"] for k, p in files.items()):
             return False
         return all(file_sha256(p) == recorded[k]["sha256"] for k, p in files.items())
@@ -704,7 +711,7 @@ class CTranslate2Backend(_MarianTokens):
         device = settings.device if settings.device != "auto" else ("cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu")
         workers, threads = ct2_threads(_cores()) if device == "cpu" else (1, 0)
         return {
-            "beam": settings.beam or _configured_beam(model.path),
+            "beam": _beam(model, settings),
             "device": device,
             "compute_type": settings.compute_type or DEFAULT_COMPUTE_TYPE["ctranslate2"],
             "workers": workers,

@@ -1,8 +1,8 @@
 """Writers: the English article, its sentence records, the run summary; atomically.
 
-`english_text` and `sentence_records` are pure; the `write_*` functions are the only
-places that touch the output folder, always through a temporary file and a rename
-so that a reader (or a killed run) never sees half a file.
+`english_text`, `sentence_records`, `jsonl_text` and `json_text` are pure; files are
+written by `atomic_write` (through `outdir` in the output folder), always through a
+temporary file and a rename so that a reader (or a killed run) never sees half a file.
 """
 
 from __future__ import annotations
@@ -113,6 +113,3 @@ def json_text(obj: dict) -> str:
     """Indented JSON, non-ASCII kept readable."""
     return json.dumps(obj, ensure_ascii=False, indent=2) + "\n"
 
-
-def write_json(path: Path, obj: dict) -> None:
-    write_text(path, json_text(obj))
