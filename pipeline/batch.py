@@ -31,6 +31,7 @@ from .ingest import ARTICLE_SUFFIXES, Document, IngestError, parse
 from .outdir import MANIFEST, OutputBusy, OutputConflict, OutputFolder, safe_relative
 from .segment import Segment, segment
 from .translate import Translation, Translator
+from .wordalign import from_pharaoh
 from .writers import english_text, json_text, jsonl_text, sentence_records
 
 __all__ = ["OutputBusy", "OutputConflict", "OutputIsInput", "discover", "output_paths", "rewrite_reports", "run"]
@@ -668,8 +669,20 @@ def _records(path: Path) -> list[dict]:
         record = json.loads(line)
         if not isinstance(record, dict) or not all(isinstance(record.get(k), t) for k, t in _RECORD_TYPES.items()):
             raise ValueError(f"line {number} is not a sentence record")
+        if "words" in record and not _links_fit(record):
+            raise ValueError(f"line {number} has word links that are not pairs of its words")
         records.append(record)
     return records
+
+
+def _links_fit(record: dict) -> bool:
+    """Whether a record's `words` are Pharaoh links within its two sentences' words."""
+    try:
+        links = from_pharaoh(record["words"])
+    except (TypeError, ValueError, AttributeError):
+        return False
+    n_source, n_target = len(record["src"].split()), len(record["mt"].split())
+    return all(s < n_source and t < n_target for s, t in links)
 
 
 def _run_scores(out: Path, articles: list[Article]) -> dict | None:

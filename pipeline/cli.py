@@ -49,6 +49,8 @@ def _model_options() -> argparse.ArgumentParser:
     group.add_argument("--beam", type=int, default=None, metavar="N", help="beam size (default: the model's generation config)")
     group.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="where the model runs (default: auto)")
     group.add_argument("--batch-tokens", type=int, default=2048, metavar="N", help="source tokens per batch, padding included (default: 2048)")
+    group.add_argument("--align-layer", type=int, default=-1, metavar="L", help="decoder layer whose cross-attention gives the word links, 0-based or -1 for the last (default: -1; transformers backend for others)")
+    group.add_argument("--align-head", type=int, default=0, metavar="H", help="attention head of that layer (default: 0, the head OPUS-MT models are trained to align with)")
     group.add_argument("--cache", type=Path, default=None, metavar="PATH", help="translation memory file (default: memory.sqlite3 in the user cache dir)")
     group.add_argument("--no-cache", action="store_true", help="do not read or write the translation memory")
     return common
@@ -127,7 +129,7 @@ def _translator(args: argparse.Namespace):
             memory = TranslationMemory(args.cache or default_path())
         except MemoryFault as exc:  # translate without it, and say so
             fault = str(exc)
-    translator = Translator(model, args.backend, DecodeSettings(args.beam, args.batch_tokens, args.device, args.compute_type), memory)
+    translator = Translator(model, args.backend, DecodeSettings(args.beam, args.batch_tokens, args.device, args.compute_type, args.align_layer, args.align_head), memory)
     translator.warnings += [fault] if fault else []
     return translator
 

@@ -15,6 +15,10 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+# Word links live in a table of their own, so that older mtpipe versions, which
+# insert five values into `translations`, keep working on the same file. A link row
+# counts only for the translation it was made for (`target`) and for the attention
+# head it was read from (`alignment`).
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS translations (
     key TEXT PRIMARY KEY,
@@ -22,7 +26,14 @@ CREATE TABLE IF NOT EXISTS translations (
     target TEXT NOT NULL,
     logprob REAL,
     pieces INTEGER NOT NULL
-)
+);
+CREATE TABLE IF NOT EXISTS word_links (
+    key TEXT NOT NULL,
+    alignment TEXT NOT NULL,
+    target TEXT NOT NULL,
+    links TEXT NOT NULL,
+    PRIMARY KEY (key, alignment)
+);
 """
 _CHUNK = 500  # stays under SQLite's limit on bound parameters
 DEFAULT_TIMEOUT = 30.0  # seconds to wait for another process's lock
@@ -76,7 +87,8 @@ def _code(exc: sqlite3.Error) -> int | None:
 
 
 class TranslationMemory:
-    """A key → (translation, mean log-probability, pieces) store in one SQLite file.
+    """A key → (translation, mean log-probability, pieces, word links) store in one
+    SQLite file.
 
     `timeout`: seconds to wait for a lock held by another process before giving up.
     """
@@ -99,7 +111,7 @@ class TranslationMemory:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             with self._db:
-                self._db.execute(_SCHEMA)
+                self._db.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             self._db.close()
             raise self._fault("opened", exc) from None
@@ -112,31 +124,50 @@ class TranslationMemory:
         values |= {"timeout": self.timeout, "folder": self.path.parent}
         return MemoryFault(f"{what.format(**values)}; {_CONSEQUENCE[action]}: {fix.format(**values)}, {_ELSEWHERE}")
 
-    def get(self, keys: Iterable[str]) -> dict[str, tuple[str, float | None, int]]:
-        """Return the stored (target, logprob, pieces) of every key that is present."""
+    def get(self, keys: Iterable[str], alignment: str = "") -> dict[str, tuple[str, float | None, int, str | None]]:
+        """Return the stored (target, logprob, pieces, links) of every key that is
+        present; links (Pharaoh text) from the `alignment` head, None when there are
+        none for this target."""
         keys = list(dict.fromkeys(keys))
         found = {}
         try:
             for i in range(0, len(keys), _CHUNK):
                 chunk = keys[i : i + _CHUNK]
                 rows = self._db.execute(
-                    f"SELECT key, target, logprob, pieces FROM translations WHERE key IN ({','.join('?' * len(chunk))})", chunk
+                    "SELECT t.key, t.target, t.logprob, t.pieces, w.links FROM translations t "
+                    "LEFT JOIN word_links w ON w.key = t.key AND w.alignment = ? AND w.target = t.target "
+                    f"WHERE t.key IN ({','.join('?' * len(chunk))})",
+                    [alignment, *chunk],
                 )
-                found.update({key: (target, logprob, pieces) for key, target, logprob, pieces in rows})
+                found.update({key: (target, logprob, pieces, links) for key, target, logprob, pieces, links in rows})
         except sqlite3.Error as exc:
             raise self._fault("read", exc) from None
         return found
 
-    def put(self, items: Mapping[str, tuple[str, str, float | None, int]]) -> None:
-        """Store key → (source, target, logprob, pieces) in one transaction."""
+    def put(self, items: Mapping[str, tuple[str, str, float | None, int, str | None]], alignment: str = "") -> None:
+        """Store key → (source, target, logprob, pieces, links) in one transaction
+        (links: Pharaoh text from the `alignment` head, or None)."""
         try:
             with self._db:
                 self._db.executemany(
-                    "INSERT OR REPLACE INTO translations VALUES (?, ?, ?, ?, ?)",
-                    [(key, *value) for key, value in items.items()],
+                    "INSERT OR REPLACE INTO translations VALUES (?, ?, ?, ?, ?)", [(key, *value[:4]) for key, value in items.items()]
                 )
+                self._put_links({key: (value[1], value[4]) for key, value in items.items() if value[4] is not None}, alignment)
         except sqlite3.Error as exc:
             raise self._fault("written", exc) from None
+
+    def put_links(self, items: Mapping[str, tuple[str, str]], alignment: str = "") -> None:
+        """Store key → (target, links) for translations already stored."""
+        try:
+            with self._db:
+                self._put_links(items, alignment)
+        except sqlite3.Error as exc:
+            raise self._fault("written", exc) from None
+
+    def _put_links(self, items: Mapping[str, tuple[str, str]], alignment: str) -> None:
+        self._db.executemany(
+            "INSERT OR REPLACE INTO word_links VALUES (?, ?, ?, ?)", [(key, alignment, target, links) for key, (target, links) in items.items()]
+        )
 
     def close(self) -> None:
         try:

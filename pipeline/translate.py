@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from .hub import ModelError, ModelRef, file_sha256, folder_problem
 from .memory import MemoryFault, TranslationMemory
 from .segment import halve, split_to_fit
+from .wordalign import Links, from_pharaoh, join_links, sentence_links, to_pharaoh
 
 # Output may be this many times longer than its input (plus a constant) before we
 # call it runaway generation and retry on smaller pieces.
@@ -50,32 +51,44 @@ class DecodeSettings:
     batch_tokens: int = 2048
     device: str = "auto"
     compute_type: str | None = None  # None: the backend's default (see DEFAULT_COMPUTE_TYPE)
+    # The cross-attention head read for word links: Marian's guided-alignment head.
+    align_layer: int = -1
+    align_head: int = 0
+
+    @property
+    def alignment(self) -> str:
+        """The word-alignment head, as the memory labels the links it stores."""
+        return f"layer {self.align_layer} head {self.align_head}"
 
 
 @dataclass(frozen=True)
 class Hypothesis:
     """Generated output: its text, summed token log-probability and token count, and
     whether it ran into the length cap. `parts` pairs each source piece with its
-    output once the orchestration has placed it."""
+    output once the orchestration has placed it; `links` are the word links between
+    the source text and `text` (None: the backend gave none)."""
 
     text: str
     logprob_sum: float
     tokens: int
     hit_limit: bool = False
     parts: tuple[tuple[str, str], ...] = ()
+    links: Links | None = None
 
 
 @dataclass(frozen=True)
 class Translation:
     """A sentence's translation, its mean token log-probability, and how it was made:
     in how many pieces, and (when translated now, not recalled) which source piece
-    gave which output."""
+    gave which output; `links`, the word links between the sentence and `text`
+    (None when unknown: never guessed)."""
 
     text: str
     logprob: float | None
     pieces: int = 1
     from_memory: bool = False
     parts: tuple[tuple[str, str], ...] = ()
+    links: Links | None = None
 
 
 class Backend(Protocol):
@@ -88,6 +101,10 @@ class Backend(Protocol):
 
     def generate(self, texts: Sequence[str], max_new_tokens: int) -> list[Hypothesis]:
         """Translate a batch of texts that each fit in max_input_tokens."""
+
+    def align(self, sources: Sequence[str], targets: Sequence[str]) -> list[Links]:
+        """Word links between each source and a given translation of it (forced
+        decoding: the model scores the translation instead of choosing one)."""
 
 
 BACKENDS: dict[str, Callable[[ModelRef, DecodeSettings], Backend]] = {}
@@ -123,12 +140,14 @@ def length_batches(lengths: Sequence[int], budget: int, max_size: int = MAX_BATC
 
 
 def _merge(hyps: Sequence[Hypothesis]) -> Hypothesis:
-    """The translations of consecutive pieces as one, joined with a space."""
+    """The translations of consecutive pieces as one, joined with a space, their word
+    links shifted into the whole's word indices."""
     return Hypothesis(
         " ".join(h.text for h in hyps if h.text),
         sum(h.logprob_sum for h in hyps),
         sum(h.tokens for h in hyps),
         parts=tuple(part for h in hyps for part in h.parts),
+        links=join_links([("".join(source for source, _ in h.parts), h.text, h.links) for h in hyps]),
     )
 
 
@@ -152,7 +171,7 @@ class _Piece:
 def _translation(pieces: Sequence[_Piece]) -> Translation:
     merged = _merge([p.result() for p in pieces])
     logprob = merged.logprob_sum / merged.tokens if merged.tokens else None
-    return Translation(merged.text, logprob, len(merged.parts), parts=merged.parts)
+    return Translation(merged.text, logprob, len(merged.parts), parts=merged.parts, links=merged.links)
 
 
 def translate_stream(backend: Backend, texts: Sequence[str], budget: int) -> Iterator[list[tuple[int, Translation]]]:
@@ -210,6 +229,7 @@ class Translator:
         self.warnings: list[str] = []
         self._backend: Backend | None = None
         self._used: dict | None = None
+        self._relinked: dict[str, Links] = {}  # links computed for recalled translations
         key = {"model": model.name, "revision": model.revision, "backend": backend, "beam": settings.beam, "format": MEMORY_FORMAT}
         if backend in DEFAULT_COMPUTE_TYPE:  # only where it applies, so that older memories stay valid
             key["compute_type"] = settings.compute_type or DEFAULT_COMPUTE_TYPE[backend]
@@ -236,6 +256,8 @@ class Translator:
             except ModelError:  # the backend could not run here; the run says so if it needs it
                 used = {"device": self.settings.device}
             self._used = {"beam": _beam(self.model, self.settings), **used, "batch_tokens": self.settings.batch_tokens}
+            if (self.settings.align_layer, self.settings.align_head) != (-1, 0):
+                self._used["word_alignment"] = self.settings.alignment
         return self._used
 
     def _memory_key(self, source: str) -> str:
@@ -257,17 +279,24 @@ class Translator:
         gets each batch's translations in one transaction, so an interrupted run loses
         at most the batch in flight. `progress(n)` is told after each batch, and for
         sentences recalled from the memory, how many of the groups' sentences are done.
+
+        A recalled translation stored without word links (by an older mtpipe) gets
+        them from the model when it is loaded anyway; otherwise it goes without.
         """
         source = iter(enumerate(groups))
         while True:
             waiting: dict[int, tuple[list[str], dict[str, Translation]]] = {}
             todo: dict[str, str] = {}
+            unlinked: dict[str, str] = {}
             for index, sentences in source:
                 keys = [self._memory_key(s) for s in sentences]
                 known = self._recall(keys)
+                unlinked.update((k, s) for k, s in zip(keys, sentences) if k in known and known[k].links is None)
                 if progress and known:
                     progress(sum(k in known for k in keys))
                 if all(k in known for k in keys):
+                    if self.loaded:
+                        self._relink([known], unlinked)
                     yield index, [known[k] for k in keys]
                     continue
                 waiting[index] = (keys, known)
@@ -276,11 +305,17 @@ class Translator:
                     break
             if not waiting:
                 return
-            yield from self._translate_window(waiting, todo, progress)
+            yield from self._translate_window(waiting, todo, unlinked, progress)
 
     def _translate_window(
-        self, waiting: dict[int, tuple[list[str], dict[str, Translation]]], todo: dict[str, str], progress: Callable[[int], object] | None
+        self,
+        waiting: dict[int, tuple[list[str], dict[str, Translation]]],
+        todo: dict[str, str],
+        unlinked: dict[str, str],
+        progress: Callable[[int], object] | None,
     ) -> Iterator[tuple[int, list[Translation]]]:
+        engine = EXECUTORS[self.executor](self)
+        self._relink([known for _, known in waiting.values()], unlinked, engine)
         keys = list(todo)
         occurrences = Counter(k for group_keys, known in waiting.values() for k in group_keys if k not in known)
         users: dict[str, list[int]] = {}
@@ -288,7 +323,7 @@ class Translator:
             for k in dict.fromkeys(group_keys):
                 if k not in known:
                     users.setdefault(k, []).append(index)
-        for finished in translate_stream(EXECUTORS[self.executor](self), list(todo.values()), self.settings.batch_tokens):
+        for finished in translate_stream(engine, list(todo.values()), self.settings.batch_tokens):
             fresh = {keys[i]: t for i, t in finished}
             self._remember({k: (todo[k], t) for k, t in fresh.items()})
             if progress:
@@ -306,24 +341,52 @@ class Translator:
         if not self.memory:
             return {}
         try:
-            return {k: Translation(*found, from_memory=True) for k, found in self.memory.get(keys).items()}
+            found = self.memory.get(keys, self.settings.alignment)
         except MemoryFault as fault:
             self._drop_memory(fault)
             return {}
+        return {k: Translation(text, logprob, pieces, from_memory=True, links=_stored_links(links)) for k, (text, logprob, pieces, links) in found.items()}
 
     def _remember(self, items: dict[str, tuple[str, Translation]]) -> None:
         """Store key → (source, translation) in one transaction."""
         if self.memory and items:
             try:
-                self.memory.put({k: (source, t.text, t.logprob, t.pieces) for k, (source, t) in items.items()})
+                self.memory.put(
+                    {k: (source, t.text, t.logprob, t.pieces, None if t.links is None else to_pharaoh(t.links)) for k, (source, t) in items.items()},
+                    self.settings.alignment,
+                )
             except MemoryFault as fault:
                 self._drop_memory(fault)
+
+    def _relink(self, recalled: Sequence[dict[str, Translation]], sources: dict[str, str], engine: Backend | None = None) -> None:
+        """Give recalled translations without word links theirs (each distinct one
+        once), by forced decoding on the loaded model, and keep them in the memory."""
+        missing = {k: t.text for known in recalled for k, t in known.items() if t.links is None and k in sources and k not in self._relinked}
+        if missing:
+            engine = engine or EXECUTORS[self.executor](self)
+            found = dict(zip(missing, engine.align([sources[k] for k in missing], list(missing.values()))))
+            self._relinked.update(found)
+            if self.memory:
+                try:
+                    self.memory.put_links({k: (missing[k], to_pharaoh(links)) for k, links in found.items()}, self.settings.alignment)
+                except MemoryFault as fault:
+                    self._drop_memory(fault)
+        for known in recalled:
+            known.update({k: replace(t, links=self._relinked[k]) for k, t in known.items() if t.links is None and k in self._relinked})
 
     def _drop_memory(self, fault: MemoryFault) -> None:
         """Record a memory fault and go on without the memory (it may be shared, so it
         is left open for its owner to close)."""
         self.warnings.append(str(fault))
         self.memory = None
+
+
+def _stored_links(text: str | None) -> Links | None:
+    """Links as the memory stored them; None when absent or unreadable."""
+    try:
+        return None if text is None else from_pharaoh(text)
+    except ValueError:
+        return None
 
 
 def _beam(model: ModelRef, settings: DecodeSettings) -> int:
@@ -362,7 +425,8 @@ def _load_error(model: ModelRef, exc: Exception) -> ModelError:
 
 
 class _MarianTokens:
-    """What both Marian backends share: the checkpoint's tokenizer and its length limits."""
+    """What both Marian backends share: the checkpoint's tokenizer, its length limits,
+    and word links from an attention head."""
 
     tokenizer: Any
 
@@ -374,6 +438,16 @@ class _MarianTokens:
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text)["input_ids"])
+
+    def _links(self, attention: Any, source_tokens: Sequence[str], source: str, target_tokens: Sequence[str], target: str) -> Links:
+        """Word links of one sentence from its head's attention (rows: target tokens)."""
+        specials = frozenset((self.tokenizer.eos_token, self.tokenizer.pad_token))
+        return sentence_links(attention, source_tokens, source, target_tokens, target, specials)
+
+    def _forced_targets(self, targets: Sequence[str]) -> list[list[int]]:
+        """Token ids of given translations, end of sentence left out."""
+        eos = self.tokenizer.eos_token_id
+        return [[i for i in ids if i != eos] for ids in self.tokenizer(text_target=list(targets))["input_ids"]]
 
 
 @register("transformers")
@@ -401,6 +475,13 @@ class TransformersBackend(_MarianTokens):
             raise _load_error(model, exc) from None
         self.model.to(device).eval()
         self.device = device
+        layers, heads = self.model.config.decoder_layers, self.model.config.decoder_attention_heads
+        if not (-layers <= settings.align_layer < layers and 0 <= settings.align_head < heads):
+            raise ModelError(
+                f"--align-layer {settings.align_layer} --align-head {settings.align_head} is not in model {model.name}: "
+                f"it has {layers} decoder layers (0 to {layers - 1}, or -1 for the last) of {heads} heads (0 to {heads - 1})"
+            )
+        self.align_layer, self.align_head = settings.align_layer, settings.align_head
         self._set_limits(self.used, self.model.config.max_position_embeddings, self.model.generation_config)
 
     @staticmethod
@@ -427,32 +508,60 @@ class TransformersBackend(_MarianTokens):
         batch = self.tokenizer(list(texts), return_tensors="pt", padding=True).to(self.device)
         with self.torch.inference_mode():
             sequences = self.model.generate(**batch, num_beams=self.beam, **self.options(texts, cap))
-            sums, lengths = self._score(batch, sequences)
-        texts_out = self.tokenizer.batch_decode(sequences, skip_special_tokens=True)
+            sums, lengths, heads = self._score(batch, sequences)
+        texts_out = [t.strip() for t in self.tokenizer.batch_decode(sequences, skip_special_tokens=True)]
         return [
-            Hypothesis(text.strip(), s, n, hit_limit=n >= cap) for text, s, n in zip(texts_out, sums, lengths)
+            Hypothesis(text, s, n, hit_limit=n >= cap, links=self._links(head, self._tokens(ids), source, self._tokens(out[1:]), text))
+            for text, s, n, head, ids, source, out in zip(texts_out, sums, lengths, heads, batch["input_ids"].tolist(), texts, sequences.tolist())
         ]
 
-    def _score(self, batch, sequences) -> tuple[list[float], list[int]]:
-        """Summed log-probability and length of each output, by one teacher-forced pass.
+    def _tokens(self, ids: Sequence[int]) -> list[str]:
+        return self.tokenizer.convert_ids_to_tokens(list(ids))
+
+    def align(self, sources: Sequence[str], targets: Sequence[str]) -> list[Links]:
+        start = self.model.config.decoder_start_token_id
+        pad, eos = self.model.config.pad_token_id, self.tokenizer.eos_token_id
+        forced = self._forced_targets(targets)
+        width = max(len(ids) for ids in forced) + 2
+        sequences = self.torch.tensor([[start, *ids, eos] + [pad] * (width - len(ids) - 2) for ids in forced], device=self.device)
+        batch = self.tokenizer(list(sources), return_tensors="pt", padding=True).to(self.device)
+        with self.torch.inference_mode():
+            _, _, heads = self._score(batch, sequences)
+        return [
+            self._links(head, self._tokens(ids), s, self._tokens(out), t)
+            for head, ids, s, out, t in zip(heads, batch["input_ids"].tolist(), sources, forced, targets)
+        ]
+
+    def _score(self, batch, sequences) -> tuple[list[float], list[int], list[Any]]:
+        """Summed log-probability and length of each output, and the alignment head's
+        cross-attention (target × source tokens), by one teacher-forced pass.
 
         generate's own per-step scores would hold a vocabulary-wide row per beam and
         step (gigabytes for a batch of opus-mt outputs); this pass holds at most
-        _SCORE_FLOATS logits at a time.
+        _SCORE_FLOATS logits at a time. Attention weights come only from the eager
+        attention code, so the pass switches to it (generation keeps the faster one;
+        both give the same logits to 1e-5).
         """
         targets = sequences[:, 1:]
         mask = targets != self.model.config.pad_token_id
         rows = max(1, _SCORE_FLOATS // max(1, targets.shape[1] * self.model.config.vocab_size))
-        sums = []
-        for i in range(0, len(sequences), rows):
-            logits = self.model(
-                input_ids=batch["input_ids"][i : i + rows],
-                attention_mask=batch["attention_mask"][i : i + rows],
-                decoder_input_ids=sequences[i : i + rows, :-1],
-            ).logits
-            token = logits.float().log_softmax(-1).gather(-1, targets[i : i + rows, :, None]).squeeze(-1)
-            sums += self.torch.where(mask[i : i + rows], token, 0.0).sum(dim=1).tolist()
-        return sums, mask.sum(dim=1).tolist()
+        sums, heads = [], []
+        fast = self.model.config._attn_implementation
+        self.model.set_attn_implementation("eager")
+        try:
+            for i in range(0, len(sequences), rows):
+                out = self.model(
+                    input_ids=batch["input_ids"][i : i + rows],
+                    attention_mask=batch["attention_mask"][i : i + rows],
+                    decoder_input_ids=sequences[i : i + rows, :-1],
+                    output_attentions=True,
+                )
+                token = out.logits.float().log_softmax(-1).gather(-1, targets[i : i + rows, :, None]).squeeze(-1)
+                sums += self.torch.where(mask[i : i + rows], token, 0.0).sum(dim=1).tolist()
+                heads += list(out.cross_attentions[self.align_layer][:, self.align_head].float().cpu().numpy())
+        finally:
+            self.model.set_attn_implementation(fast)
+        return sums, mask.sum(dim=1).tolist(), heads
 
 
 # --- CTranslate2 ------------------------------------------------------------------
@@ -709,6 +818,11 @@ class CTranslate2Backend(_MarianTokens):
         except ImportError:
             raise ModelError(_NEEDS_CT2) from None
         device = settings.device if settings.device != "auto" else ("cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu")
+        if (settings.align_layer, settings.align_head) != (-1, 0):
+            raise ModelError(
+                "CTranslate2 keeps only the last decoder layer's head 0 for word alignment: "
+                "leave --align-layer and --align-head out, or use --backend transformers"
+            )
         workers, threads = ct2_threads(_cores()) if device == "cpu" else (1, 0)
         return {
             "beam": _beam(model, settings),
@@ -724,25 +838,62 @@ class CTranslate2Backend(_MarianTokens):
 
     def generate(self, texts: Sequence[str], max_new_tokens: int) -> list[Hypothesis]:
         cap = min(max_new_tokens, self.max_output_tokens)
-        source = [self.tokenizer.convert_ids_to_tokens(ids) for ids in self.tokenizer(list(texts))["input_ids"]]
+        ids = self.tokenizer(list(texts))["input_ids"]
+        source = [self.tokenizer.convert_ids_to_tokens(i) for i in ids]
         results = self.translator.translate_batch(
             source,
             beam_size=self.beam,
             length_penalty=self.length_penalty,
             return_scores=True,
             return_end_token=True,
-            max_batch_size=math.ceil(len(source) / self.workers),  # one share per worker, run at once
+            return_attention=True,
+            max_batch_size=self._share(source),
             **self.options(texts, cap),
         )
+        first = self._first_rows(source) if self.beam > 1 and len(source) > 1 else None
         hyps = []
-        for result in results:
+        for k, (result, text_in) in enumerate(zip(results, texts)):
             tokens = result.hypotheses[0]
             n = len(tokens)
             words = tokens[:-1] if tokens and tokens[-1] == self.eos else tokens
-            text = self.tokenizer.decode(self.tokenizer.convert_tokens_to_ids(words), skip_special_tokens=True)
+            text = self.tokenizer.decode(self.tokenizer.convert_tokens_to_ids(words), skip_special_tokens=True).strip()
             total = result.scores[0] * (n**self.length_penalty if n else 1.0)
-            hyps.append(Hypothesis(text.strip(), float(total), n, hit_limit=n >= cap))
+            attention = result.attention[0]
+            if first is not None and attention:
+                attention = [first[k], *attention[1:]]
+            links = self._links(attention, source[k], text_in, tokens, text)
+            hyps.append(Hypothesis(text, float(total), n, hit_limit=n >= cap, links=links))
         return hyps
+
+    def _share(self, source: Sequence[Any]) -> int:
+        """A batch size that gives each worker one share, run at once."""
+        return math.ceil(len(source) / self.workers)
+
+    def _first_rows(self, source: list[list[str]]) -> list[list[float]]:
+        """Each sentence's attention at the first decoding step, by a one-step greedy
+        pass. CTranslate2 (4.8) returns a wrong first row when a beam search decodes
+        several sentences at once (another sentence's row); the first step's
+        attention depends on the source alone, so one greedy step gives it."""
+        results = self.translator.translate_batch(
+            source, beam_size=1, max_decoding_length=1, return_attention=True, max_batch_size=self._share(source)
+        )
+        return [r.attention[0][0] for r in results]
+
+    def align(self, sources: Sequence[str], targets: Sequence[str]) -> list[Links]:
+        source = [self.tokenizer.convert_ids_to_tokens(i) for i in self.tokenizer(list(sources))["input_ids"]]
+        forced = [self.tokenizer.convert_ids_to_tokens(ids) for ids in self._forced_targets(targets)]
+        results = self.translator.translate_batch(
+            source,
+            target_prefix=forced,
+            beam_size=1,
+            return_attention=True,
+            max_decoding_length=max(len(f) for f in forced) + 1,
+            max_batch_size=self._share(source),
+        )
+        return [
+            self._links(r.attention[0][: len(f)], s, src, f, t)
+            for r, s, src, f, t in zip(results, source, sources, forced, targets)
+        ]
 
 
 def ct2_threads(cores: int) -> tuple[int, int]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from .ingest import Document
 from .segment import Segment
 from .translate import Translation
+from .wordalign import to_pharaoh
 
 TEMP_PREFIX, TEMP_SUFFIX = ".mtpipe-", ".tmp"
 
@@ -44,7 +45,8 @@ def sentence_records(
     segments: Sequence[Segment], translations: Sequence[Translation], extra: Sequence[dict] | None = None
 ) -> list[dict]:
     """One JSON-ready record per sentence, in document order, each updated with the
-    matching `extra` fields (reference pairing and scores) when given.
+    matching `extra` fields (reference pairing and scores) when given. `words` holds
+    the sentence's word links (Pharaoh "src-tgt" pairs), when they are known.
 
     Records depend only on the article, the model and the settings, never on what
     the translation memory held, so a resumed run writes the same bytes as an
@@ -59,6 +61,7 @@ def sentence_records(
             "mt": tr.text,
             "logprob": None if tr.logprob is None else round(tr.logprob, 4),
             "pieces": tr.pieces,
+            **({} if tr.links is None else {"words": to_pharaoh(tr.links)}),
         }
         for seg, tr in zip(segments, translations, strict=True)
     ]

@@ -33,7 +33,16 @@ class EchoBackend:
 
     def generate(self, texts: Sequence[str], max_new_tokens: int) -> list[Hypothesis]:
         self.batches.append(list(texts))
-        return [Hypothesis(t.upper(), -0.5 * self.count_tokens(t), self.count_tokens(t)) for t in texts]
+        return [Hypothesis(t.upper(), -0.5 * self.count_tokens(t), self.count_tokens(t), links=self._same(t)) for t in texts]
+
+    def align(self, sources: Sequence[str], targets: Sequence[str]) -> list[tuple[tuple[int, int], ...]]:
+        self.aligned = [*getattr(self, "aligned", []), *sources]
+        return [self._same(s, t) for s, t in zip(sources, targets)]
+
+    @staticmethod
+    def _same(source: str, target: str | None = None) -> tuple[tuple[int, int], ...]:
+        """Each word linked to the word at its place: upper-casing keeps words where they are."""
+        return tuple((i, i) for i in range(min(len(source.split()), len((target or source).split()))))
 
 
 BACKENDS["echo"] = EchoBackend

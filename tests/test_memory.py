@@ -19,18 +19,19 @@ from test_reliability import permissions_apply
 def test_memory_stores_and_survives_reopening(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "tm.sqlite3"
     memory = TranslationMemory(path)
-    memory.put({"k1": ("Bonjour.", "Hello.", -0.25, 1), "k2": ("Oui.", "Yes.", None, 2)})
+    memory.put({"k1": ("Bonjour.", "Hello.", -0.25, 1, "0-0"), "k2": ("Oui.", "Yes.", None, 2, None)}, "h")
     memory.close()
     again = TranslationMemory(path)
-    assert again.get(["k2", "k1", "k3"]) == {"k1": ("Hello.", -0.25, 1), "k2": ("Yes.", None, 2)}
+    assert again.get(["k2", "k1", "k3"], "h") == {"k1": ("Hello.", -0.25, 1, "0-0"), "k2": ("Yes.", None, 2, None)}
+    assert again.get(["k1"], "another head") == {"k1": ("Hello.", -0.25, 1, None)}
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_memory_handles_more_keys_than_sqlite_parameters(tmp_path: Path) -> None:
     memory = TranslationMemory(tmp_path / "tm.sqlite3")
-    memory.put({f"k{i}": (f"s{i}", f"t{i}", -1.0, 1) for i in range(2000)})
+    memory.put({f"k{i}": (f"s{i}", f"t{i}", -1.0, 1, None) for i in range(2000)})
     found = memory.get([f"k{i}" for i in range(2500)])
-    assert len(found) == 2000 and found["k1999"] == ("t1999", -1.0, 1)
+    assert len(found) == 2000 and found["k1999"] == ("t1999", -1.0, 1, None)
 
 
 # --- faults: damaged, read-only and locked files -------------------------------------
@@ -43,7 +44,7 @@ def filled(path: Path, n: int = 3000) -> Path:
     """A real memory of n entries spread over many pages, closed (its WAL checkpointed
     into the file)."""
     memory = TranslationMemory(path)
-    memory.put({f"k{i:05d}": (f"phrase source {i} " * 3, f"target sentence {i} " * 3, -1.0, 1) for i in range(n)})
+    memory.put({f"k{i:05d}": (f"phrase source {i} " * 3, f"target sentence {i} " * 3, -1.0, 1, None) for i in range(n)})
     memory.close()
     assert not Path(f"{path}-wal").exists()
     return path
@@ -100,7 +101,7 @@ def test_lock_held_by_another_process_times_out_into_a_warning(tmp_path: Path) -
     try:
         memory = TranslationMemory(path, timeout=0.2)
         with pytest.raises(MemoryFault) as fault:
-            memory.put({"k": ("Oui.", "Yes.", None, 1)})
+            memory.put({"k": ("Oui.", "Yes.", None, 1, None)})
         assert str(fault.value) == (
             f"the translation memory {path} cannot be written: another process held it locked for over 0.2 s (database is locked); "
             "this run's translations are not kept: let the other mtpipe finish first, pass --cache PATH for another file, or --no-cache"
@@ -113,7 +114,7 @@ def test_lock_held_by_another_process_times_out_into_a_warning(tmp_path: Path) -
         assert tr.memory is None and tr.warnings == [str(fault.value)]
     finally:
         other.close()
-    assert TranslationMemory(path).get(["k00001", "k"]) == {"k00001": ("target sentence 1 " * 3, -1.0, 1)}
+    assert TranslationMemory(path).get(["k00001", "k"]) == {"k00001": ("target sentence 1 " * 3, -1.0, 1, None)}
 
 
 def test_memory_locked_exclusively_cannot_be_opened(tmp_path: Path) -> None:

@@ -54,6 +54,7 @@ def test_long_sentence_is_split_translated_and_rejoined(tmp_path: Path) -> None:
     words = [f"mot{i}" for i in range(2000)]
     [result] = translate_texts(backend, [" ".join(words)], budget=64)
     assert result.text.split() == [w.upper() for w in words]
+    assert result.links == tuple((i, i) for i in range(2000))  # each piece's links shifted into place
     assert result.pieces == 2000 // 7 + 1
     assert result.logprob == -0.5  # EchoBackend's -0.5 per token, averaged over all pieces
     assert all(backend.count_tokens(t) <= backend.max_input_tokens for batch in backend.batches for t in batch)
@@ -92,6 +93,7 @@ def test_output_far_shorter_than_input_is_retried_on_halves(tmp_path: Path) -> N
     words = "un deux trois quatre cinq six sept huit neuf dix onze douze".split()
     [result] = translate_texts(backend, [" ".join(words)], budget=64)
     assert result.text.split() == [w.upper() for w in words]
+    assert result.links == tuple((i, i) for i in range(2000))  # each piece's links shifted into place
     assert "".join(src for src, _ in result.parts) == " ".join(words)
     # cut to fit 8 tokens (7 + 5 words), then each dropped piece halved until kept
     assert result.parts == (
@@ -113,7 +115,20 @@ def test_merge_joins_outputs_in_order_and_sums_their_scores() -> None:
         ]
     )
     assert merged == Hypothesis("The cat sleeps.", -3.75, 6, hit_limit=False, parts=(("Le chat ", "The cat"), ("euh ", ""), ("dort", "sleeps"), (".", ".")))
-    assert _merge([]) == Hypothesis("", 0, 0)
+    assert _merge([]) == Hypothesis("", 0, 0, links=())
+
+
+def test_merge_shifts_word_links_into_the_whole_sentence() -> None:
+    merged = _merge(
+        [
+            Hypothesis("The cat", -1, 2, parts=(("Le chat ", "The cat"),), links=((0, 0), (1, 1))),
+            Hypothesis("", -1, 1, parts=(("euh ", ""),), links=()),
+            Hypothesis("sleeps well.", -1, 2, parts=(("dort bien.", "sleeps well."),), links=((0, 0), (1, 1))),
+        ]
+    )
+    assert merged.text == "The cat sleeps well." and merged.links == ((0, 0), (1, 1), (3, 2), (4, 3))
+    unknown = Hypothesis("x", 0, 1, parts=(("y", "x"),))
+    assert _merge([merged, unknown]).links is None  # never guessed
 
 
 def test_translator_uses_memory_and_loads_backend_only_on_a_miss(tmp_path: Path, echo_model: ModelRef) -> None:
@@ -128,6 +143,25 @@ def test_translator_uses_memory_and_loads_backend_only_on_a_miss(tmp_path: Path,
     assert not second.loaded
     other_beam = Translator(echo_model, "echo", DecodeSettings(beam=2), memory)
     assert not any(t.from_memory for t in other_beam.translate(["Un."]))
+
+
+def test_memory_entries_without_links_get_them_only_when_the_model_is_loaded_anyway(echo_model: ModelRef, tmp_path: Path) -> None:
+    """Entries an older mtpipe stored (no word links) are never given invented links:
+    recalled alone they go without; beside a sentence the model must translate, the
+    loaded model aligns them (each once) and the memory keeps the links."""
+    memory = TranslationMemory(tmp_path / "tm.sqlite3")
+    older = Translator(echo_model, "echo", DecodeSettings(), memory)
+    memory.put({older._memory_key(s): (s, s.upper(), -0.5, 1, None) for s in ["Un chat.", "Deux chiens noirs."]})
+    alone = Translator(echo_model, "echo", DecodeSettings(), memory)
+    assert [t.links for t in alone.translate(["Un chat."])] == [None] and not alone.loaded
+    mixed = Translator(echo_model, "echo", DecodeSettings(), memory)
+    out = mixed.translate(["Un chat.", "Il pleut.", "Deux chiens noirs.", "Un chat."])
+    assert [t.links for t in out] == [((0, 0), (1, 1)), ((0, 0), (1, 1)), ((0, 0), (1, 1), (2, 2)), ((0, 0), (1, 1))]
+    assert mixed.backend().aligned == ["Un chat.", "Deux chiens noirs."]
+    again = Translator(echo_model, "echo", DecodeSettings(), memory)
+    assert [t.links for t in again.translate(["Deux chiens noirs."])] == [((0, 0), (1, 1), (2, 2))] and not again.loaded
+    other_head = Translator(echo_model, "echo", DecodeSettings(align_layer=0), memory)
+    assert [t.links for t in other_head.translate(["Deux chiens noirs."])] == [None]  # links of another head are not these
 
 
 def test_unknown_backend_is_a_model_error(echo_model: ModelRef) -> None:
@@ -213,9 +247,9 @@ class CountingMemory(TranslationMemory):
 
     puts = 0
 
-    def put(self, items) -> None:
+    def put(self, items, alignment: str = "") -> None:
         type(self).puts += 1
-        super().put(items)
+        super().put(items, alignment)
 
 
 def articles(count: int, size: int) -> list[list[str]]:
