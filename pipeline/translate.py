@@ -538,30 +538,46 @@ class TransformersBackend(_MarianTokens):
 
         generate's own per-step scores would hold a vocabulary-wide row per beam and
         step (gigabytes for a batch of opus-mt outputs); this pass holds at most
-        _SCORE_FLOATS logits at a time. Attention weights come only from the eager
-        attention code, so the pass switches to it (generation keeps the faster one;
-        both give the same logits to 1e-5).
+        _SCORE_FLOATS logits at a time. The alignment head's weights are computed
+        from that layer's inputs, caught on the way (_head_weights), instead of asking
+        the model for every layer's attention, which only its slower eager attention
+        code returns.
         """
         targets = sequences[:, 1:]
         mask = targets != self.model.config.pad_token_id
         rows = max(1, _SCORE_FLOATS // max(1, targets.shape[1] * self.model.config.vocab_size))
         sums, heads = [], []
-        fast = self.model.config._attn_implementation
-        self.model.set_attn_implementation("eager")
+        layer = self.model.get_decoder().layers[self.align_layer].encoder_attn
+        seen: dict[str, Any] = {}
+        hook = layer.register_forward_pre_hook(lambda _, args, kwargs: seen.update(kwargs, args=args), with_kwargs=True)
         try:
             for i in range(0, len(sequences), rows):
-                out = self.model(
-                    input_ids=batch["input_ids"][i : i + rows],
-                    attention_mask=batch["attention_mask"][i : i + rows],
-                    decoder_input_ids=sequences[i : i + rows, :-1],
-                    output_attentions=True,
-                )
-                token = out.logits.float().log_softmax(-1).gather(-1, targets[i : i + rows, :, None]).squeeze(-1)
+                source_mask = batch["attention_mask"][i : i + rows]
+                logits = self.model(
+                    input_ids=batch["input_ids"][i : i + rows], attention_mask=source_mask, decoder_input_ids=sequences[i : i + rows, :-1]
+                ).logits
+                token = logits.float().log_softmax(-1).gather(-1, targets[i : i + rows, :, None]).squeeze(-1)
                 sums += self.torch.where(mask[i : i + rows], token, 0.0).sum(dim=1).tolist()
-                heads += list(out.cross_attentions[self.align_layer][:, self.align_head].float().cpu().numpy())
+                queries = seen["hidden_states"] if "hidden_states" in seen else seen["args"][0]
+                heads += list(self._head_weights(layer, queries, seen["key_value_states"], source_mask).cpu().numpy())
         finally:
-            self.model.set_attn_implementation(fast)
+            hook.remove()
         return sums, mask.sum(dim=1).tolist(), heads
+
+    def _head_weights(self, attention: Any, queries: Any, keys: Any, source_mask: Any) -> Any:
+        """Attention weights of head `align_head` of a cross-attention module, from its
+        inputs (decoder states, encoder output): softmax(q·kᵀ × scaling) over the
+        source tokens that are not padding, as the module computes them."""
+        size = attention.head_dim
+        rows = slice(self.align_head * size, (self.align_head + 1) * size)
+
+        def project(linear: Any, states: Any) -> Any:
+            bias = None if linear.bias is None else linear.bias[rows]
+            return self.torch.nn.functional.linear(states, linear.weight[rows], bias)
+
+        scores = project(attention.q_proj, queries) @ project(attention.k_proj, keys).transpose(1, 2) * attention.scaling
+        scores = scores.float().masked_fill(~source_mask.bool()[:, None, :], float("-inf"))
+        return scores.softmax(-1)
 
 
 # --- CTranslate2 ------------------------------------------------------------------

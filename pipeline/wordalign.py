@@ -23,8 +23,9 @@ Links = tuple[tuple[int, int], ...]  # (source word, target word), sorted
 
 # Where sentencepiece starts a new word.
 _WORD_START = "▁"
-# A token made of punctuation only: an attention sink for content words.
-_PUNCT = re.compile(r"[\W_]+")
+# A token made of punctuation only (or nothing but a word start): an attention sink
+# for content words.
+_PUNCT = re.compile(r"[\W_]*")
 # French words that carry no content of their own: an unlinked one is no omission.
 STOP_WORDS = frozenset(
     """
@@ -84,8 +85,14 @@ def _matched_words(tokens: Sequence[str], text: str) -> list[int | None]:
     return out
 
 
-def _is_punct(token: str) -> bool:
-    return bool(_PUNCT.fullmatch(token.replace(_WORD_START, "")))
+def _punctuation(tokens: Sequence[str]) -> list[bool]:
+    """Which tokens are punctuation only. A bare "▁" (sentencepiece's space before a
+    token of its own: " ,", " à") is what the token after it is."""
+    out = [bool(_PUNCT.fullmatch(t.replace(_WORD_START, ""))) for t in tokens]
+    for k in range(len(tokens) - 2, -1, -1):
+        if tokens[k] == _WORD_START and not tokens[k + 1].startswith(_WORD_START):
+            out[k] = out[k + 1]
+    return out
 
 
 def attention_links(
@@ -116,8 +123,8 @@ def attention_links(
         return ()
     allowed = np.array([w is not None for w in source_words[:n_source]])[None, :].repeat(weights.shape[0], 0)
     if sinks:
-        source_punct = np.array([_is_punct(t) for t in source_tokens])
-        target_punct = np.array([_is_punct(t) for t in target_tokens[: weights.shape[0]]])
+        source_punct = np.array(_punctuation(source_tokens))
+        target_punct = np.array(_punctuation(target_tokens))[: weights.shape[0]]
         same = allowed & (source_punct[None, :] == target_punct[:, None])
         # an output word whose source has no word tokens keeps every column
         allowed = np.where((same.any(1) | target_punct)[:, None], same, allowed)

@@ -76,6 +76,15 @@ def test_punctuation_with_no_punctuation_in_the_source_stays_unlinked() -> None:
     assert attention_links([[0.9, 0.1]], ["«", "</s>"], [0, None], ["▁quote"], [0]) == ((0, 0),)
 
 
+def test_a_bare_word_start_is_what_follows_it() -> None:
+    """Sentencepiece spells " ," as "▁" then ",": both are punctuation, so the comma
+    word links to the source's comma, whereas "▁" "à" is a word."""
+    source = ["▁oui", "▁", ",", "▁", "à", "</s>"]
+    words = [0, 1, 1, 2, 2, None]
+    assert attention_links([[0.5, 0.0, 0.1, 0.4, 0.0, 0.0]], source, words, ["▁", ","], [0, 0][:1] * 2) == ((1, 0),)
+    assert attention_links([[0.1, 0.5, 0.1, 0.3, 0.0, 0.0]], source, words, ["▁to"], [0]) == ((2, 0),)
+
+
 def test_rows_and_columns_of_padding_are_ignored() -> None:
     attention = [[0.1, 0.9, 0.0], [0.8, 0.1, 0.1], [0.3, 0.3, 0.4]]
     assert attention_links(attention, ["▁a", "▁b"], [0, 1], ["▁x", "▁y"], [0, 1]) == ((0, 1), (1, 0))
