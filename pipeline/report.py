@@ -20,6 +20,7 @@ from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 from . import __version__
+from .wordalign import Links, from_pharaoh, join_links, to_pharaoh, uncovered
 
 # A row is flagged when the length of its English, in characters, is outside these
 # multiples of the French (fr→en output runs at ~0.9×); only checked from MIN_LENGTH_CHARS.
@@ -34,6 +35,7 @@ FLAG_TITLES = {
     "untranslated": "the output is the French source, untranslated",
     "length": f"the English is under {LENGTH_RATIO[0]}× or over {LENGTH_RATIO[1]}× the length of the French",
     "repeated": f"a phrase repeats {REPEATS} or more times in a row, or letters loop inside a word: the model may be looping",
+    "uncovered": "a content word of the French is linked to no English word: the translation may have left it out",
 }
 _WORD = re.compile(r"\w+")
 # One to four letters said six or more times in a row ("icicicicicic"): looping inside a word.
@@ -64,6 +66,7 @@ class Row:
     bleu: float | None = None
     logprob: float | None = None
     flags: tuple[str, ...] = ()
+    links: Links | None = None  # word links between source and mt, when known
 
     @property
     def id(self) -> str:
@@ -104,8 +107,9 @@ def _letters(text: str) -> str:
     return " ".join(_WORD.findall(unicodedata.normalize("NFC", text).casefold()))
 
 
-def flags(source: str, mt: str) -> tuple[str, ...]:
-    """What looks wrong with a translation without a reference to compare it to."""
+def flags(source: str, mt: str, links: Links | None = None) -> tuple[str, ...]:
+    """What looks wrong with a translation without a reference to compare it to
+    (with its word links, when known: source words they leave out)."""
     if not _WORD.search(source):
         return ()
     if not mt.strip():
@@ -117,6 +121,8 @@ def flags(source: str, mt: str) -> tuple[str, ...]:
         found.append("length")
     if _repeat_run(mt) >= max(REPEATS, _repeat_run(source) + 1) or (_LETTER_LOOP.search(mt) and not _LETTER_LOOP.search(source)):
         found.append("repeated")
+    if links is not None and uncovered(source, links):
+        found.append("uncovered")
     return tuple(found)
 
 
@@ -130,6 +136,7 @@ def rows(records: Sequence[dict]) -> list[Row]:
         members = list(group)
         first = members[0]
         logprobs = [r["logprob"] for r in members if r.get("logprob") is not None]
+        links = [None if r.get("words") is None else from_pharaoh(r["words"]) for r in members]
         out.append(
             Row(
                 ids=tuple(r["id"] for r in members),
@@ -140,7 +147,8 @@ def rows(records: Sequence[dict]) -> list[Row]:
                 chrf=first.get("chrf"),
                 bleu=first.get("bleu"),
                 logprob=min(logprobs) if logprobs else None,
-                flags=tuple(dict.fromkeys(f for r in members for f in flags(r["src"], r["mt"]))),
+                flags=tuple(dict.fromkeys(f for r, lk in zip(members, links) for f in flags(r["src"], r["mt"], lk))),
+                links=join_links([(r["src"], r["mt"], lk) for r, lk in zip(members, links)], sep=" "),
             )
         )
     return out
@@ -160,6 +168,8 @@ def _environment():
     env = Environment(loader=PackageLoader("pipeline", "templates"), autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["hue"] = score_hue
     env.filters["href"] = lambda path: quote(path, safe="/")
+    env.filters["pharaoh"] = to_pharaoh
+    env.globals["uncovered"] = uncovered
     env.globals["metric_labels"] = METRIC_LABELS
     return env
 

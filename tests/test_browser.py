@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, SEED, SHARED, TINY_MODEL
+from pipeline import report
+from pipeline.wordalign import to_pharaoh
 
 CHROMIUM = os.environ.get("MTPIPE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 MARKUP = "<script>alert(1)</script> Il a écrit <img src=x onerror=alert(2)> puis </td> et {{ x }} {% if %} « \"guillemets\" » & fin."
@@ -190,6 +192,124 @@ def test_injection_article_runs_no_script(pages: Path, open_page) -> None:
     assert MARKUP in page.page.inner_text("#units")
     assert page.page.evaluate("document.querySelectorAll('img').length") == 0
     assert page.page.evaluate("document.scripts.length") == 1
+
+
+# The indices of the highlighted words of a row's French and English cells.
+LIT = "row => [1, 2].map(c => Array.from(row.cells[c].children).flatMap((w, i) => w.classList.contains('linked') ? [i] : []))"
+# Every row's French and English cells: text as the DOM holds it, text as shown, words as spans.
+CELLS = "rows => rows.map(r => [1, 2].map(c => [r.cells[c].textContent, r.cells[c].innerText, Array.from(r.cells[c].querySelectorAll('span.w'), w => w.textContent)]))"
+
+
+def expected_lit(links: tuple[tuple[int, int], ...], side: int, index: int) -> list[list[int]]:
+    """What hovering word `index` of the French (side 0) or the English (1) lights up."""
+    other = sorted({pair[1 - side] for pair in links if pair[side] == index})
+    return [[index], other] if side == 0 else [other, [index]]
+
+
+def hand_page(directory: Path, records: list[dict]) -> Path:
+    path = directory / "hand.review.html"
+    path.write_text(report.article_html(report.PageInfo("hand.txt"), report.rows(records)), encoding="utf-8")
+    return path
+
+
+def linked_seed_row(pages: Path) -> report.Row:
+    """The seed row with the most word links."""
+    records = [json.loads(line) for line in (pages / "seed.align.jsonl").read_text(encoding="utf-8").splitlines()]
+    return max(report.rows(records), key=lambda r: len(r.links or ()))
+
+
+def test_hovering_a_word_highlights_its_linked_words(pages: Path, open_page) -> None:
+    row = linked_seed_row(pages)
+    assert row.links and len({t for _, t in row.links}) > 1
+    page = open_page(pages / "seed.review.html")
+    tr = page.page.locator(f'tr[id="{row.id}"]')
+    assert tr.get_attribute("data-words") == to_pharaoh(row.links)
+    tr.locator("td").first.hover()
+    spread = False
+    for side, text in enumerate((row.source, row.mt)):
+        words = tr.locator(f"td:nth-child({side + 2}) > span.w")
+        assert words.count() == len(text.split())
+        for i in range(words.count()):
+            words.nth(i).hover()
+            lit = tr.evaluate(LIT)
+            assert lit == expected_lit(row.links, side, i), (side, i)
+            spread |= len(lit[1 - side]) > 1
+    assert spread  # some word lit several words of the other language
+    page.page.hover("h1")
+    assert page.page.evaluate("document.querySelectorAll('.linked').length") == 0
+    assert page.alarms == []
+
+
+def test_tabbing_to_a_word_highlights_its_linked_words(pages: Path, open_page) -> None:
+    records = units(pages, "seed")
+    row = report.rows(records[0])[0]
+    assert row.links
+    page = open_page(pages / "seed.review.html")
+    body = page.page.locator("body")
+    body.press("j")
+    active = "() => { const w = document.activeElement; return w.classList.contains('w') ? [w.parentNode.cellIndex - 1, Array.prototype.indexOf.call(w.parentNode.children, w)] : null; }"
+    body.press("Tab")
+    if page.page.evaluate(active) is None:  # the row's anchor comes first
+        body.press("Tab")
+    words = [(0, i) for i in range(len(row.source.split()))] + [(1, i) for i in range(len(row.mt.split()))]
+    for side, i in words:
+        assert page.page.evaluate(active) == [side, i]
+        assert page.page.locator(f'tr[id="{row.id}"]').evaluate(LIT) == expected_lit(row.links, side, i)
+        page.page.keyboard.press("Tab")
+    # j still moves on to the next row, and the highlight goes with the focus
+    page.page.keyboard.press("Shift+Tab")
+    page.page.keyboard.press("j")
+    assert page.page.evaluate("document.activeElement.id") == records[1][0]["id"]
+    assert page.page.evaluate("document.querySelectorAll('.linked').length") == 0
+
+
+def test_words_become_spans_only_when_their_row_is_used(pages: Path, open_page) -> None:
+    page = open_page(pages / "seed.review.html")
+    assert page.page.evaluate("document.querySelectorAll('span.w').length") == 0
+    before = page.page.eval_on_selector_all("tr.unit", CELLS)
+    page.page.eval_on_selector_all("tr.unit", "rows => rows.forEach(r => r.focus())")
+    after = page.page.eval_on_selector_all("tr.unit", CELLS)
+    expected = [(" ".join(r["src"] for r in u), " ".join(r["mt"] for r in u)) for u in units(pages, "seed")]
+    assert [[c[:2] for c in row] for row in after] == [[c[:2] for c in row] for row in before]
+    assert [[c[2] for c in row] for row in after] == [[src.split(), mt.split()] for src, mt in expected]
+    assert page.alarms == []
+
+
+def test_odd_whitespace_and_markup_stay_as_they_were(tmp_path: Path, open_page) -> None:
+    source = " \u00a0Le\tchat\u2009<b>noir</b>\u200bx\x1cdort\u0085\u3000sur  le\r\ncanapé.\u202f» "
+    mt = "The <script>alert(1)</script> cat\u00a0sleeps <img src=x onerror=alert(2)>."
+    page = open_page(hand_page(tmp_path, [{"id": "p1.s1", "line": 1, "src": source, "mt": mt, "words": "0-0 1-1 7-4"}]))
+    before = page.page.eval_on_selector_all("tr.unit", CELLS)
+    page.page.hover("tr.unit td")
+    after = page.page.eval_on_selector_all("tr.unit", CELLS)
+    assert [[c[:2] for c in row] for row in after] == [[c[:2] for c in row] for row in before]
+    assert after[0][0][2] == source.split() and after[0][1][2] == mt.split()
+    page.page.locator("tr.unit td:nth-child(2) > span.w").nth(7).hover()
+    assert page.page.locator("tr.unit").evaluate(LIT) == [[7], [4]]
+    assert page.page.evaluate("[document.scripts.length, document.images.length]") == [1, 0]
+    assert page.page.inner_text("tr.unit td") == source.replace("\r\n", "\n")  # as HTML reads a CR LF
+    assert page.alarms == []
+
+
+def test_uncovered_rows_show_the_flag_and_stay_flagged_only(tmp_path: Path, open_page) -> None:
+    records = [
+        {"id": "p1.s1", "line": 1, "src": "Le chat noir dort.", "mt": "The cat sleeps.", "words": "0-0 1-1 3-2"},
+        {"id": "p2.s1", "line": 2, "src": "Il pleut.", "mt": "It rains.", "words": "0-0 1-1"},
+        {"id": "p3.s1", "line": 3, "src": "Le chat noir dort.", "mt": "The cat sleeps."},
+    ]
+    page = open_page(hand_page(tmp_path, records))
+    chip = page.page.locator('tr[id="p1.s1"] .flag')
+    assert chip.inner_text() == "uncovered" and chip.is_visible()
+    assert page.page.locator('tr[id="p2.s1"] .flag, tr[id="p3.s1"] .flag').count() == 0
+    page.page.check("#flagged-only")
+    assert page.visible_ids() == ["p1.s1"]
+    # the word left out is underlined, and lights up nothing in the English
+    page.page.hover('tr[id="p1.s1"] td')
+    noir = page.page.locator('tr[id="p1.s1"] span.w').nth(2)
+    assert noir.inner_text() == "noir" and page.page.locator("span.unlinked").all_inner_texts() == ["noir"]
+    noir.hover()
+    assert page.page.locator('tr[id="p1.s1"]').evaluate(LIT) == [[2], []]
+    assert page.alarms == []
 
 
 def test_index_links_every_article_and_sorts(pages: Path, open_page) -> None:

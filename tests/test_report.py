@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import PageParts
-from pipeline.report import PAGE_ROWS, PageInfo, Row, article_html, flags, index_html, rows, score_hue, tmx_text, tsv_text, xml_text
+from pipeline.report import FLAG_TITLES, PAGE_ROWS, PageInfo, Row, article_html, flags, index_html, rows, score_hue, tmx_text, tsv_text, xml_text
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 PAYLOADS = ["<script>alert(1)</script>", '<img src=x onerror="alert(2)">', "</td></tr><b>x", "{{ 7*7 }} {% if 1 %}x{% endif %}", "\"quoted\" 'single' & amp"]
@@ -121,6 +122,68 @@ def test_index_links_pages_and_reports_errors() -> None:
     shown = "".join(parsed.text)
     assert "<img src=x onerror=alert(1)>.txt" in shown and "x.txt: it contains NUL bytes" in shown
     assert "None" not in shown
+
+
+class RowAttributes(HTMLParser):
+    """The attributes of each row of a review page, by row id."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.rows: dict[str, dict[str, str | None]] = {}
+        self.feed(page)
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "tr" and "unit" in (dict(attrs).get("class") or "").split():
+            self.rows[dict(attrs)["id"]] = dict(attrs)
+
+
+def test_article_page_carries_the_word_links_of_each_row() -> None:
+    records = [
+        record("p1.s1", 1, "Un chat.", "A cat.", unit="p1.s1", words="0-0 1-1"),
+        record("p1.s2", 1, "Deux  chiens.", "Two dogs.", unit="p1.s1", words="0-0 1-1 0-1"),
+        record("p2.s1", 2, "Le chat dort.", "The cat sleeps.", words="2-2 0-0 1-1"),
+    ]
+    page = RowAttributes(article_html(PageInfo("a.txt"), rows(records)))
+    # the unit's links index its joined words: "Un chat. Deux  chiens." / "A cat. Two dogs."
+    assert page.rows["p1.s1"]["data-words"] == "0-0 1-1 2-2 2-3 3-3"
+    assert page.rows["p2.s1"]["data-words"] == "0-0 1-1 2-2"
+    assert "data-uncovered" not in page.rows["p2.s1"]
+
+
+def test_article_page_has_no_links_when_records_have_none() -> None:
+    records = [record("p1.s1", 1, "Le chat noir dort.", "The cat sleeps."), record("p2.s1", 2, "Il pleut.", "It rains.", words="0-0 1-1")]
+    page = RowAttributes(article_html(PageInfo("a.txt"), rows(records)))
+    assert "data-words" not in page.rows["p1.s1"] and page.rows["p2.s1"]["data-words"] == "0-0 1-1"
+    # a unit is linked only when all its sentences are
+    joined = [record("p1.s1", 1, "Un.", "One.", unit="p1.s1", words="0-0"), record("p1.s2", 1, "Deux.", "Two.", unit="p1.s1")]
+    assert "data-words" not in RowAttributes(article_html(PageInfo("a.txt"), rows(joined))).rows["p1.s1"]
+
+
+def test_an_unlinked_content_word_flags_its_row_uncovered() -> None:
+    linked = record("p1.s1", 1, "Le chat noir dort.", "The cat sleeps.", words="0-0 1-1 3-2")  # "noir" is linked to nothing
+    units = rows([linked, record("p2.s1", 2, "Le chat dort.", "The cat sleeps.", words="0-0 1-1 2-2")])
+    assert [u.flags for u in units] == [("uncovered",), ()]
+    html = article_html(PageInfo("a.txt"), units)
+    assert f'<span class="flag" title="{FLAG_TITLES["uncovered"]}">uncovered</span>' in html
+    page = RowAttributes(html)
+    assert page.rows["p1.s1"]["class"] == "unit flagged" and page.rows["p1.s1"]["data-uncovered"] == "2"
+    assert page.rows["p2.s1"]["class"] == "unit"
+
+
+@pytest.mark.parametrize(
+    "source, mt, words",
+    [
+        ("Le chat noir dort.", "The cat sleeps.", "0-0 1-1 3-2"),
+        ("Le chat noir dort.", "", ""),
+        ("Bonjour tout le monde.", "Hello everyone.", ""),
+    ],
+)
+def test_records_without_words_are_never_uncovered(source: str, mt: str, words: str) -> None:
+    without = rows([record("p1.s1", 1, source, mt)])[0]
+    assert "uncovered" not in without.flags and without.links is None
+    assert ">uncovered</span>" not in article_html(PageInfo("a.txt"), [without])
+    if mt:  # with their links, the same records are
+        assert "uncovered" in rows([record("p1.s1", 1, source, mt, words=words)])[0].flags
 
 
 def units_from(texts: list[tuple[str, str, str | None]]) -> list[Row]:
