@@ -12,8 +12,7 @@ import codecs
 import hashlib
 import re
 from dataclasses import dataclass
-
-ARTICLE_SUFFIXES = (".txt", ".md")
+from typing import Any
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -36,22 +35,28 @@ class IngestError(ValueError):
 
 @dataclass(frozen=True)
 class Line:
-    """One physical line: its text and the line ending that followed it ("" at EOF)."""
+    """One physical line: its text and the line ending that followed it ("" at EOF).
+    In a document with markup (HTML, Markdown, Word) a line is a block to translate
+    (a paragraph, heading, list item or table cell): its plain text, and the inline
+    markup taken out of it (`pipeline.formats.markup.Inline`), to be put back."""
 
     number: int
     text: str
     newline: str
+    markup: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
 class Document:
-    """A decoded article, line by line, exactly as it was laid out."""
+    """A decoded article, line by line (or block by block), as it was laid out.
+    `layout` is what its format needs to write it back (None for plain text)."""
 
     name: str
     lines: tuple[Line, ...]
     encoding: str
     sha256: str
     markdown: bool = False
+    layout: Any = None
 
     @property
     def text(self) -> str:

@@ -1,0 +1,111 @@
+"""Inline markup put back into the English (pipeline.formats.markup): a table of cases
+and the law that every element comes back once, well nested, whatever the links."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.formats.markup import Inline, Sentence, place
+from pipeline.wordalign import from_pharaoh
+
+
+def render(text: str, markup: list[Inline], sentences: list[Sentence]) -> tuple[str, set[int]]:
+    events, unsure = place(text, markup, sentences)
+    parts = {"text": lambda x: x, "open": lambda i: markup[i].open, "close": lambda i: markup[i].close, "void": lambda i: markup[i].open}
+    return "".join(parts[kind](x) for kind, x in events), unsure
+
+
+def one(text: str, english: str, links: str | None) -> list[Sentence]:
+    return [Sentence(0, len(text), english, None if links is None else from_pharaoh(links))]
+
+
+B, I = ("<b>", "</b>"), ("<i>", "</i>")
+
+
+@pytest.mark.parametrize(
+    ("text", "markup", "sentences", "expected", "unsure"),
+    [
+        # the tag follows the aligned word
+        ("Le chat noir dort.", [Inline(3, 7, *B)], one("Le chat noir dort.", "The black cat sleeps.", "0-0 1-2 2-1 3-3"), "The black <b>cat</b> sleeps.", set()),
+        # adjacent siblings reordered, still siblings
+        ("le chat noir", [Inline(3, 7, *I), Inline(8, 12, *B)], one("le chat noir", "the black cat", "0-0 1-2 2-1"), "the <b>black</b> <i>cat</i>", set()),
+        # nested: the inner tag stays inside the outer one
+        ("le chat noir", [Inline(3, 12, *I), Inline(3, 7, *B)], one("le chat noir", "the black cat", "0-0 1-2 2-1"), "the <i>black <b>cat</b></i>", set()),
+        # a link across two sentences, a line break inside the first
+        (
+            "Le chat noir dort. Il rêve.",
+            [Inline(8, 23, '<a href="x">', "</a>"), Inline(13, 13, "<br>", "", void=True)],
+            [Sentence(0, 18, "The black cat sleeps.", from_pharaoh("0-0 1-2 2-1 3-3")), Sentence(19, 27, "He dreams.", from_pharaoh("0-0 1-1"))],
+            'The <a href="x">black<br> cat sleeps. He dreams.</a>',
+            set(),
+        ),
+        # the source's text before, between and after sentences is kept
+        ("  Un.\n  Deux.  ", [], [Sentence(2, 5, "One.", from_pharaoh("0-0")), Sentence(8, 13, "Two.", from_pharaoh("0-0"))], "  One.\n  Two.  ", set()),
+        # no links: the tag is kept at the proportional place and the sentence reported
+        ("un deux trois quatre", [Inline(8, 13, *B)], one("un deux trois quatre", "one two three four", None), "one two <b>three</b> four", {0}),
+        # a tag around nothing but a space goes after the word before it
+        ("un deux", [Inline(2, 3, *B)], one("un deux", "one two", "0-0 1-1"), "one<b></b> two", {0}),
+        # a protected URL (void) stays after the English of the word before it
+        ("voir  ici", [Inline(5, 5, "https://x.fr", "", void=True)], one("voir  ici", "see here", "0-0 1-1"), "seehttps://x.fr here", set()),
+        # an empty translation keeps every tag
+        ("Oui.", [Inline(0, 3, *B)], one("Oui.", "", "0-0"), "<b></b>", set()),
+    ],
+)
+def test_place(text: str, markup: list[Inline], sentences: list[Sentence], expected: str, unsure: set[int]) -> None:
+    assert render(text, markup, sentences) == (expected, unsure)
+
+
+@st.composite
+def blocks(draw: st.DrawFn) -> tuple[str, list[Inline], list[Sentence]]:
+    """A block of words, nested/adjacent/void markup over it, one or two sentences with
+    random links (or none)."""
+    n = draw(st.integers(1, 8))
+    words = [f"w{i}" for i in range(n)]
+    text = " ".join(words)
+    starts = [len(" ".join(words[:i])) + (i > 0) for i in range(n)]
+    ends = [s + len(w) for s, w in zip(starts, words)]
+    markup = []
+    for _ in range(draw(st.integers(0, 5))):
+        a = draw(st.integers(0, n - 1))
+        if draw(st.booleans()):
+            markup.append(Inline(starts[a], starts[a], "<br>", "", void=True))
+        else:
+            b = draw(st.integers(a, n - 1))
+            markup.append(Inline(starts[a], ends[b], f"<t{len(markup)}>", f"</t{len(markup)}>"))
+    # keep only a well-nested set, as a parser would give
+    kept: list[Inline] = []
+    for m in markup:
+        if all(m.void or k.void or m.end <= k.start or k.end <= m.start or (k.start <= m.start and m.end <= k.end) or (m.start <= k.start and k.end <= m.end) for k in kept):
+            kept.append(m)
+    cut = draw(st.integers(1, n))
+    spans = [(0, ends[cut - 1])] + ([(starts[cut], ends[-1])] if cut < n else [])
+    sentences = []
+    for a, b in spans:
+        n_src, n_tgt = len(text[a:b].split()), draw(st.integers(0, 6))
+        links = draw(st.none() | st.sets(st.tuples(st.integers(0, n_src - 1), st.integers(0, max(0, n_tgt - 1))), max_size=8))
+        english = " ".join(f"e{j}" for j in range(n_tgt))
+        sentences.append(Sentence(a, b, english, None if links is None else tuple(sorted(links))))
+    return text, kept, sentences
+
+
+@given(blocks())
+@settings(max_examples=300, deadline=None)
+def test_every_element_comes_back_once_and_well_nested(block) -> None:
+    text, markup, sentences = block
+    events, _ = place(text, markup, sentences)
+    stack, opened, voids = [], [], []
+    for kind, i in events:
+        if kind == "open":
+            stack.append(i)
+            opened.append(i)
+        elif kind == "close":
+            assert stack and stack[-1] == i, events
+            stack.pop()
+        elif kind == "void":
+            voids.append(i)
+    assert not stack
+    assert sorted(opened + voids) == list(range(len(markup)))
+    words = [x for kind, x in events if kind == "text" for x in x.split()]
+    assert words == [w for s in sentences for w in s.english.split()]  # every English word, in order
