@@ -1,0 +1,415 @@
+"""HTML format: blocks read with their inline markup, written back with every tag and
+every byte outside the translated text kept. Fake translations, no model: `_identity`
+(English = French) and `str.upper`, both linking each word to the word at its place."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from html import unescape
+from html.parser import HTMLParser
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.formats.base import FORMATS, Written
+from pipeline.formats.html import Html
+from pipeline.formats.markup import Inline
+from pipeline.ingest import Document, IngestError
+from pipeline.segment import segment
+from pipeline.translate import Translation
+
+HTML = Html()
+
+
+@dataclass(frozen=True)
+class Case:
+    """A source page; `keep`: strings that must come out byte-identical (never
+    translated); `expect`: strings in the upper-cased English; `lines`: the blocks' text
+    the model sees; `exact`: the identity translation rebuilds the source byte for byte
+    (false where a tag sits inside a word or a block has whitespace runs or entities)."""
+
+    id: str
+    source: str
+    keep: tuple[str, ...] = ()
+    expect: tuple[str, ...] = ()
+    lines: tuple[str, ...] | None = None
+    exact: bool = True
+    encoding: str = "utf-8"
+
+    @property
+    def data(self) -> bytes:
+        return self.source.encode(self.encoding)
+
+
+CASES = [
+    Case("paragraph", "<p>Le chat dort. Le chien aboie.</p>", expect=("<p>LE CHAT DORT. LE CHIEN ABOIE.</p>",)),
+    Case("nested-inline", "<p>Le <b>très <i>petit</i> chien</b> aboie.</p>", expect=("<b>TRÈS <i>PETIT</i> CHIEN</b>",)),
+    Case(
+        "adjacent-in-word",
+        "<p><b>c</b><i>h</i><a href=x>at</a> noir</p>",
+        expect=("<b><i><a href=x>CHAT</a></i></b> NOIR",),
+        lines=("chat noir",),
+        exact=False,
+    ),
+    Case(
+        "adjacent-words",
+        "<p><b>le</b> <i>petit</i> <a href=x>chien</a></p>",
+        expect=("<b>LE</b> <i>PETIT</i> <a href=x>CHIEN</a>",),
+    ),
+    Case(
+        "link-across-sentences",
+        '<p>Il pleut. <a href="/meteo">Le ciel est gris. Il fait froid</a> ce matin.</p>',
+        expect=('<a href="/meteo">LE CIEL EST GRIS. IL FAIT FROID</a> CE MATIN.',),
+    ),
+    Case("elision", "<p>Les règles de l'<em>UE</em> changent.</p>", expect=("<em>L'UE</em>",), lines=("Les règles de l'UE changent.",), exact=False),
+    Case("hyphen", "<p>Les <b>anti</b>-vaccins manifestent.</p>", expect=("<b>ANTI-VACCINS</b>",), lines=("Les anti-vaccins manifestent.",), exact=False),
+    Case("br-mid-sentence", "<p>Le chat <br> dort ici.</p>", expect=("CHAT <br> DORT",), lines=("Le chat dort ici.",)),
+    Case("br-between-words", "<p>Un poème<br>sans fin</p>", expect=("POÈME<br> SANS FIN",), lines=("Un poème sans fin",), exact=False),
+    Case("double-br", "<p>Premier bloc<br><br>Second bloc</p>", expect=("PREMIER BLOC<br><br>SECOND BLOC",), lines=("Premier bloc", "Second bloc")),
+    Case(
+        "entities",
+        '<p>Il est 10&nbsp;h, l&#8217;heure &amp; <a href="/a?x=1&amp;y=2">le lien</a>.</p>',
+        keep=('<a href="/a?x=1&amp;y=2">',),
+        expect=("L’HEURE &amp; <a href",),
+        lines=("Il est 10\u00a0h, l’heure & le lien.",),
+        exact=False,
+    ),
+    Case(
+        "script",
+        '<p>Avant.</p><script>var s = "<p>texte</p>";</script><p>Après.</p>',
+        keep=('<script>var s = "<p>texte</p>";</script>',),
+        lines=("Avant.", "Après."),
+    ),
+    Case(
+        "doctype-unquoted",
+        "<!DOCTYPE html>\n<html><body class=main><p id=intro>Bonjour à tous.</p></body></html>",
+        keep=("<!DOCTYPE html>\n<html><body class=main><p id=intro>",),
+    ),
+    Case(
+        "figure",
+        '<figure><img src="chat.jpg" alt="Un chat noir"><figcaption>Le chat de la voisine.</figcaption></figure>',
+        expect=('alt="UN CHAT NOIR"', "<figcaption>LE CHAT DE LA VOISINE.</figcaption>"),
+        lines=("Un chat noir", "Le chat de la voisine."),
+    ),
+    Case(
+        "title-attribute",
+        "<p><abbr title=\"Union européenne\">UE</abbr> et <a href=x title='Le site'>le site</a> ici.</p>",
+        expect=('<abbr title="UNION EUROPÉENNE">UE</abbr>', "<a href=x title='LE SITE'>LE SITE</a>"),
+        lines=("UE et le site ici.", "Union européenne", "Le site"),
+    ),
+    Case(
+        "lang",
+        "<html lang=\"fr\"><body><p lang='fr-FR'>Bonjour.</p><p lang=de>Guten Tag.</p></body></html>",
+        expect=('<html lang="en">', "<p lang='en'>", "<p lang=de>"),
+        exact=False,
+    ),
+    Case(
+        "malformed",
+        "<div><p>Un paragraphe non fermé<p>Un autre</div></div><b>gras",
+        expect=("FERMÉ<p>UN AUTRE</div></div><b>GRAS",),
+        lines=("Un paragraphe non fermé", "Un autre", "gras"),
+    ),
+    Case("unclosed-inline", "<p>Un <b>gras sans fin.</p><p>Après.</p>", expect=("<b>GRAS SANS FIN.</p><p>APRÈS.</p>",)),
+    Case("stray-inline-end", "<p>Texte </i> suite.</p>", expect=("TEXTE </i> SUITE.",), lines=("Texte suite.",)),
+    Case("crlf", "<html>\r\n<body>\r\n<p>Premier.</p>\r\n<p>Second.</p>\r\n</body>\r\n</html>\r\n", keep=("</p>\r\n<p>", "</body>\r\n</html>\r\n")),
+    Case(
+        "whitespace-runs",
+        "<ul>\r\n  <li>\r\n    Premier\r\n    point.\r\n  </li>\r\n</ul>",
+        keep=("<ul>\r\n  <li>\r\n    ", "\r\n  </li>\r\n</ul>"),
+        lines=("Premier point.",),
+        exact=False,
+    ),
+    Case(
+        "latin-1",
+        '<html><head><meta charset="iso-8859-1"></head><body><p>Été à Montréal.</p></body></html>',
+        expect=("ÉTÉ À MONTRÉAL.",),
+        encoding="latin-1",
+    ),
+    Case(
+        "url-email",
+        "<p>Écrivez à contact@exemple.fr ou voyez https://exemple.fr/page?id=3&amp;v=2 pour plus.</p>",
+        keep=("contact@exemple.fr", "https://exemple.fr/page?id=3&amp;v=2"),
+        expect=("ÉCRIVEZ À contact@exemple.fr OU VOYEZ https://exemple.fr/page?id=3&amp;v=2 POUR PLUS.",),
+        lines=("Écrivez à ou voyez pour plus.",),
+    ),
+    Case(
+        "translate-no",
+        '<p>Il lit <span translate="no">Le Monde</span> et <i class="notranslate titre">Libération</i> chaque jour.</p>'
+        '<div translate="no"><p>Ne pas traduire.</p></div><p>Fin.</p>',
+        keep=('<span translate="no">Le Monde</span>', '<i class="notranslate titre">Libération</i>', '<div translate="no"><p>Ne pas traduire.</p></div>'),
+        lines=("Il lit et chaque jour.", "Fin."),
+    ),
+    Case(
+        "comments",
+        "<!-- en-tête --><p>Le texte <!-- note : à revoir --> continue ici.</p><!-- fin -->",
+        keep=("<!-- en-tête -->", "<!-- note : à revoir -->", "<!-- fin -->"),
+        lines=("Le texte continue ici.",),
+    ),
+    Case(
+        "pre-code",
+        "<p>Lancez <code>make test</code> puis <kbd>Ctrl</kbd> ensuite.</p><pre>  garder   <b>tel</b> quel\n</pre><samp>sortie</samp>",
+        keep=("<code>make test</code>", "<kbd>Ctrl</kbd>", "<pre>  garder   <b>tel</b> quel\n</pre><samp>sortie</samp>"),
+        lines=("Lancez puis ensuite.",),
+    ),
+    Case(
+        "table",
+        "<table><tr><th>Nom</th><th>Ville</th></tr>\n<tr><td>Jean</td><td>Paris</td></tr></table>",
+        expect=("<th>NOM</th><th>VILLE</th>", "<td>JEAN</td><td>PARIS</td>"),
+        lines=("Nom", "Ville", "Jean", "Paris"),
+    ),
+    Case(
+        "list",
+        "<ul>\n  <li>Premier point.</li>\n  <li>Deuxième <em>point</em> important.</li>\n</ul>",
+        expect=("<li>DEUXIÈME <em>POINT</em> IMPORTANT.</li>",),
+    ),
+    Case(
+        "title-element",
+        "<html><head><title>Le journal du soir</title><style>p { color: red; }</style></head><body><h1>Une</h1></body></html>",
+        keep=("<style>p { color: red; }</style>",),
+        lines=("Le journal du soir", "Une"),
+    ),
+    Case(
+        "escaped-markup-text",
+        "<p>La balise &lt;script&gt; est dangereuse.</p>",
+        expect=("LA BALISE &lt;SCRIPT&gt; EST",),
+        lines=("La balise <script> est dangereuse.",),
+    ),
+    Case("body-text", "<body>Texte libre <b>ici</b> encore<div>Dans un div.</div></body>", lines=("Texte libre ici encore", "Dans un div.")),
+    Case(
+        "image-link",
+        '<p><a href="/"><img src=logo.png alt="Le logo"></a> Le site du journal.</p>',
+        expect=('<p><a href="/"><img src=logo.png alt="LE LOGO"></a> LE SITE',),
+        lines=("Le site du journal.", "Le logo"),
+    ),
+    Case(
+        "link-around-code",
+        "<p>Voir <a href=x><code>foo</code></a> pour plus.</p>",
+        keep=("<code>foo</code>",),
+        expect=("VOIR <a href=x><code>foo</code></a> POUR",),
+    ),
+    Case(
+        "void-after-element",
+        "<p>Voir <a href=x>le site</a> <img src=i> ou <em>Le Monde</em> https://lemonde.fr ici.</p>",
+        keep=("https://lemonde.fr",),
+        expect=("VOIR <a href=x>LE SITE</a> <img src=i> OU <em>LE MONDE</em> https://lemonde.fr ICI.",),
+        lines=("Voir le site ou Le Monde ici.",),
+    ),
+    Case(
+        "unclosed-code",
+        "<p>Voir <code>non fermé</p><p>Après.</p>",
+        keep=("<code>non fermé</p>",),
+        expect=("<p>APRÈS.</p>",),
+        lines=("Voir", "Après."),
+    ),
+    Case(
+        "unclosed-code-at-end",
+        "<p>Voir <a href=x>ce lien</a> <code>pas fermé",
+        keep=("<code>pas fermé",),
+        expect=("<p>VOIR <a href=x>CE LIEN</a> <code>pas fermé",),
+    ),
+    Case(
+        "unclosed-comment-at-end",
+        "<p>Texte <b>gras</b><!-- pas fermé <p>caché</p>",
+        keep=("<!-- pas fermé <p>caché</p>",),
+        expect=("<p>TEXTE <b>GRAS</b><!--",),
+    ),
+    Case("inline-across-sentences", "<p>Il <em>pleut. Le ciel</em> est gris.</p>", expect=("IL <em>PLEUT. LE CIEL</em> EST GRIS.",)),
+]
+IDS = [case.id for case in CASES]
+
+_TAG = re.compile(r"<!--.*?-->|<![^>]*>|<\?[^>]*>|</?[A-Za-z][^\s/>]*(?:[^>\"']|\"[^\"]*\"|'[^']*')*>", re.DOTALL)
+_TRANSLATED = re.compile(r"""(\s(?:alt|title)\s*=\s*)("[^"]*"|'[^']*'|[^\s>]*)""", re.IGNORECASE)
+_LANG_FR = re.compile(r"""(\slang\s*=\s*["']?)fr[\w-]*""", re.IGNORECASE)
+_ENTITY = re.compile(r"&(?:#\w+|\w+);")
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+def _same(text: str) -> tuple[tuple[int, int], ...]:
+    return tuple((i, i) for i in range(len(text.split())))
+
+
+def _identity(text: str) -> str:
+    return text
+
+
+def _translate(doc: Document, english: Callable[[str], str]) -> Written:
+    """The document written back, each sentence's English = english(French)."""
+    segments = segment(doc)
+    return HTML.write(doc, segments, [Translation(english(s.text), None, links=_same(s.text)) for s in segments])
+
+
+def _tags(page: str) -> Counter[str]:
+    """Every tag, comment and declaration; alt/title values unescaped and case-folded,
+    lang="fr…" as lang="en…", so source and English compare."""
+
+    def value(m: re.Match[str]) -> str:
+        return m.group(1) + unescape(m.group(2).strip("\"'")).casefold()
+
+    return Counter(_LANG_FR.sub(r"\1en", _TRANSLATED.sub(value, tag)) for tag in _TAG.findall(page))
+
+
+class _Nesting(HTMLParser):
+    """Whether every end tag closes the element opened last."""
+
+    def __init__(self, page: str):
+        super().__init__()
+        self.stack: list[str] = []
+        self.nested = True
+        self.feed(page)
+        self.close()
+        self.nested = self.nested and not self.stack
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag not in _VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack.pop() != tag:
+            self.nested = False
+
+
+def _read(case: Case) -> Document:
+    return HTML.read(case.data, f"{case.id}.html")
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.exact], ids=[c.id for c in CASES if c.exact])
+def test_identity_translation_rebuilds_source_bytes(case: Case) -> None:
+    """Everything outside the translated text is copied: French in, the same bytes out."""
+    assert _translate(_read(case), _identity).data == case.data
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_every_tag_kept_once_and_nested(case: Case) -> None:
+    """The English has exactly the source's tags, well nested wherever the source is."""
+    english = _translate(_read(case), str.upper).data.decode(case.encoding)
+    assert _tags(english) == _tags(case.source)
+    if _Nesting(case.source).nested:
+        assert _Nesting(english).nested
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_protected_text_byte_identical(case: Case) -> None:
+    """Never-translated content comes out as it went in, as many times."""
+    english = _translate(_read(case), str.upper).data
+    for kept in case.keep:
+        assert english.count(kept.encode(case.encoding)) == case.data.count(kept.encode(case.encoding)) > 0, kept
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_every_block_translated(case: Case) -> None:
+    """Upper-cased English leaves no lower-case letter outside markup, entities and
+    protected text: every block went to the model and came back."""
+    english = _translate(_read(case), str.upper).data.decode(case.encoding)
+    for kept in case.keep:
+        english = english.replace(kept, "")
+    rest = _ENTITY.sub("", _TAG.sub("", english))
+    assert not [c for c in rest if c.islower()], rest
+    assert english != case.source
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.expect], ids=[c.id for c in CASES if c.expect])
+def test_expected_english(case: Case) -> None:
+    """What the upper-cased English looks like around its markup."""
+    english = _translate(_read(case), str.upper).data.decode(case.encoding)
+    for expected in case.expect:
+        assert expected in english
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.lines], ids=[c.id for c in CASES if c.lines])
+def test_blocks_the_model_sees(case: Case) -> None:
+    """Blocks in document order, tags out, entities decoded, protected text left out."""
+    assert tuple(line.text for line in _read(case).lines) == case.lines
+
+
+_PIECES = [
+    "<p>", "</p>", "<b>", "</b>", "<i>", "</i>", "<a href=x>", "</a>", "<br>", "<div>", "</div>", "<li>", "</ul>",
+    "<em>", "</span>", "<img alt='Une image'>", "<span class=notranslate>", "<!-- c -->", "<code>x y</code>",
+    "<script>s()</script>", "Le", "chat", "dort.", "l'", "&amp;", "&nbsp;", " ", "\n", "\r\n", "https://a.fr/x", "<", "-",
+]  # fmt: skip
+
+
+def _text(page: str) -> Counter[str]:
+    """The characters a reader sees, whitespace aside."""
+    return Counter(c for c in unescape(_TAG.sub("", page)) if not c.isspace())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=30))
+def test_any_tag_soup_keeps_every_tag_and_character(pieces: list[str]) -> None:
+    """Whatever the nesting (or lack of it), no tag is lost, added or changed, and the
+    identity translation neither loses nor invents a character."""
+    page = "".join(pieces)
+    try:
+        doc = HTML.read(page.encode(), "a.html")
+    except IngestError:
+        return
+    assert _tags(_translate(doc, str.upper).data.decode()) == _tags(page)
+    assert _text(_translate(doc, _identity).data.decode()) == _text(page)
+
+
+def test_markup_is_the_source_text() -> None:
+    """A block's markup: each element's source tags around its plain text span; protected
+    text as void markup taking the space before it."""
+    [line] = HTML.read(b'<p>Voir <a href="x">ce lien</a> https://a.fr ici.</p>', "a.html").lines
+    assert (line.text, line.newline) == ("Voir ce lien ici.", "")
+    assert line.markup == (Inline(5, 12, '<a href="x">', "</a>"), Inline(13, 13, " https://a.fr", "", void=True))
+
+
+def test_reordered_words_carry_their_tags() -> None:
+    """Tags follow the word links, not the word positions."""
+    doc = HTML.read(b"<p>le chat <b>noir</b></p>", "a.html")
+    [seg] = segment(doc)
+    written = HTML.write(doc, [seg], [Translation("the black cat", None, links=((0, 0), (1, 2), (2, 1)))])
+    assert written.data == b"<p>the <b>black</b> cat</p>"
+    assert written.unsure == frozenset()
+
+
+def test_markup_without_links_is_kept_and_flagged() -> None:
+    """No word links: the tag stays (at a guessed place) and its sentence is flagged."""
+    doc = HTML.read(b"<p>Le <b>chat</b> dort.</p><p>Sans balise.</p>", "a.html")
+    segments = segment(doc)
+    written = HTML.write(doc, segments, [Translation(s.text.upper(), None) for s in segments])
+    assert written.data.count(b"<b>") == written.data.count(b"</b>") == 1
+    assert written.unsure == frozenset({"p1.s1"})
+
+
+def test_attribute_english_escaped_for_its_quotes() -> None:
+    """English in an attribute is escaped for its quote; a bare value gets quotes when
+    it needs them."""
+    doc = HTML.read(b"<img alt=\"a\" title='b'><img alt=c><img alt=d>", "a.html")
+    english = iter(['Tom & "Jerry"', "it's", "one word", "word"])
+    written = _translate(doc, lambda _: next(english))
+    assert written.data == b"<img alt=\"Tom &amp; &quot;Jerry&quot;\" title='it&#x27;s'><img alt=\"one word\"><img alt=word>"
+
+
+def test_declared_encoding_kept_and_missing_characters_referenced() -> None:
+    """A Latin-1 page comes out in Latin-1 (as browsers read it: windows-1252), with
+    characters it lacks as character references."""
+    case = next(c for c in CASES if c.id == "latin-1")
+    doc = _read(case)
+    assert doc.encoding == "cp1252"
+    written = _translate(doc, lambda _: "Summer in Montréal → Łódź’s")
+    assert b"<p>Summer in Montr\xe9al &#8594; &#321;\xf3d&#378;\x92s</p>" in written.data
+
+
+def test_byte_order_mark_kept() -> None:
+    """A page with a byte-order mark is written back in the same encoding, mark first."""
+    data = "<p>Été.</p>".encode("utf-16-be")
+    written = _translate(HTML.read(b"\xfe\xff" + data, "a.html"), str.upper)
+    assert written.data == b"\xfe\xff" + "<p>ÉTÉ.</p>".encode("utf-16-be")
+
+
+@pytest.mark.parametrize("data", [b"", b"<script>var x;</script><!-- rien -->", b'<p translate="no">Rien.</p>'])
+def test_nothing_to_translate_is_refused(data: bytes) -> None:
+    """No text outside markup and protected elements: refused with a reason."""
+    with pytest.raises(IngestError):
+        HTML.read(data, "a.html")
+
+
+def test_registered_for_html_suffixes() -> None:
+    """Importing the module registers it for .html and .htm."""
+    assert isinstance(FORMATS[".html"], Html) and isinstance(FORMATS[".htm"], Html)
