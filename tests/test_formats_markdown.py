@@ -1,0 +1,254 @@
+"""Markdown format: blocks read as plain text with their markup, English written in
+place, everything else byte for byte (fake translations, no model)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from pipeline.formats import FORMATS
+from pipeline.formats.markdown import Markdown
+from pipeline.ingest import Document, IngestError
+from pipeline.segment import segment
+from pipeline.translate import Translation
+from pipeline.wordalign import from_pharaoh
+
+MARKDOWN = Markdown()
+
+
+def same_words(text: str) -> tuple[tuple[int, int], ...]:
+    return tuple((i, i) for i in range(len(text.split())))
+
+
+def upper(text: str) -> Translation:
+    """Each sentence's English: its text upper-cased, word for word."""
+    return Translation(text.upper(), -0.1, links=same_words(text))
+
+
+def identity(text: str) -> Translation:
+    """Each sentence's English: its text, whitespace runs as single spaces."""
+    return Translation(" ".join(text.split()), -0.1, links=same_words(text))
+
+
+def read(source: str | bytes) -> Document:
+    return MARKDOWN.read(source.encode() if isinstance(source, str) else source, "article.md")
+
+
+def translate(doc: Document, english: Callable[[str], Translation]) -> bytes:
+    segments = segment(doc)
+    return MARKDOWN.write(doc, segments, [english(s.text) for s in segments]).data
+
+
+@dataclass(frozen=True)
+class Case:
+    source: str
+    blocks: tuple[str, ...]  # each block's plain text, as the model sees it
+    kept: tuple[str, ...]  # source that must come out byte-identical
+    upper: str  # the article with the upper-case translation
+
+
+CASES = {
+    "atx headings": Case("# Le *grand* titre ##\n\n## Un sous-titre\n", ("Le grand titre", "Un sous-titre"), ("# ", " ##\n\n## "), "# LE *GRAND* TITRE ##\n\n## UN SOUS-TITRE\n"),
+    "setext headings": Case("Un titre\n========\n\nUn sous-titre\n---\n", ("Un titre", "Un sous-titre"), ("\n========\n\n", "\n---\n"), "UN TITRE\n========\n\nUN SOUS-TITRE\n---\n"),
+    "strong": Case("Du **gras**, du __gras__ et du ***très gras***.\n", ("Du gras, du gras et du très gras.",), (), "DU **GRAS**, DU __GRAS__ ET DU ***TRÈS GRAS***.\n"),
+    "emphasis": Case(
+        "De *l'italique* et de _l'italique_ (*voir*) ici.\n", ("De l'italique et de l'italique (voir) ici.",), (), "DE *L'ITALIQUE* ET DE _L'ITALIQUE_ (*VOIR*) ICI.\n"
+    ),
+    "strikethrough": Case("Un mot ~~barré~~ ici.\n", ("Un mot barré ici.",), (), "UN MOT ~~BARRÉ~~ ICI.\n"),
+    "link with title": Case(
+        'Voir [le site](https://exemple.fr/page "Le titre") demain.\n',
+        ("Voir le site demain.",),
+        ('](https://exemple.fr/page "Le titre")',),
+        'VOIR [LE SITE](https://exemple.fr/page "Le titre") DEMAIN.\n',
+    ),
+    "reference links": Case(
+        'Voir [la page][réf] et [le guide][] ou [la carte].\n\n[réf]: https://exemple.fr/a "Titre"\n[le guide]: https://exemple.fr/b\n[la carte]: <https://exemple.fr/c>\n',
+        ("Voir la page et le guide ou la carte.",),
+        ("][réf]", '[réf]: https://exemple.fr/a "Titre"\n[le guide]: https://exemple.fr/b\n[la carte]: <https://exemple.fr/c>\n'),
+        'VOIR [LA PAGE][réf] ET [LE GUIDE][] OU [LA CARTE].\n\n[réf]: https://exemple.fr/a "Titre"\n[le guide]: https://exemple.fr/b\n[la carte]: <https://exemple.fr/c>\n',
+    ),
+    "autolinks": Case(
+        "Écrivez à <jean@exemple.fr> ou voir <https://exemple.fr/a_b> maintenant.\n",
+        ("Écrivez à ou voir maintenant.",),
+        (" <jean@exemple.fr>", " <https://exemple.fr/a_b>"),
+        "ÉCRIVEZ À <jean@exemple.fr> OU VOIR <https://exemple.fr/a_b> MAINTENANT.\n",
+    ),
+    "hard breaks": Case(
+        "Première ligne  \ndeuxième ligne\\\ntroisième ligne.\n",
+        ("Première ligne deuxième ligne troisième ligne.",),
+        ("  \n", "\\\n"),
+        "PREMIÈRE LIGNE  \nDEUXIÈME LIGNE\\\nTROISIÈME LIGNE.\n",
+    ),
+    "ordered list": Case("1) premier point\n2) second point\n", ("premier point", "second point"), ("1) ", "\n2) "), "1) PREMIER POINT\n2) SECOND POINT\n"),
+    "nested list": Case(
+        "- les fruits\n  - la pomme\n  - la poire\n- les légumes\n",
+        ("les fruits", "la pomme", "la poire", "les légumes"),
+        ("- ", "\n  - ", "\n- "),
+        "- LES FRUITS\n  - LA POMME\n  - LA POIRE\n- LES LÉGUMES\n",
+    ),
+    "block quote": Case(
+        "> Une citation\n> sur deux lignes.\n>\n> Un second paragraphe\nparesseux.\n",
+        ("Une citation sur deux lignes.", "Un second paragraphe paresseux."),
+        ("> ", "\n> ", "\n>\n> "),
+        "> UNE CITATION\n> SUR DEUX LIGNES.\n>\n> UN SECOND PARAGRAPHE\nPARESSEUX.\n",
+    ),
+    "table": Case(
+        "| Nom | Couleur |\n|:----|-------:|\n| le chat | noir |\n| la souris \\| le rat | `gris` |\n",
+        ("Nom", "Couleur", "le chat", "noir", "la souris | le rat"),
+        ("|:----|-------:|", "| `gris` |"),
+        "| NOM | COULEUR |\n|:----|-------:|\n| LE CHAT | NOIR |\n| LA SOURIS \\| LE RAT | `gris` |\n",
+    ),
+    "inline html": Case("La note <sup>un</sup> et <br> la suite.\n", ("La note un et la suite.",), ("<sup>", "</sup>", " <br>"), "LA NOTE <sup>UN</sup> ET <br> LA SUITE.\n"),
+    "front matter": Case(
+        "---\ntitre: Mon article\nauteur: Jean\n---\n\nLe texte commence ici.\n",
+        ("Le texte commence ici.",),
+        ("---\ntitre: Mon article\nauteur: Jean\n---\n",),
+        "---\ntitre: Mon article\nauteur: Jean\n---\n\nLE TEXTE COMMENCE ICI.\n",
+    ),
+    "escapes": Case("Un \\*astérisque\\* et un \\_tiret\\_ bas.\n", ("Un *astérisque* et un _tiret_ bas.",), (), "UN \\*ASTÉRISQUE\\* ET UN \\_TIRET\\_ BAS.\n"),
+    "escaped block syntax": Case("1984\\. Une année.\n\n\\# Pas un titre\n", ("1984. Une année.", "# Pas un titre"), (), "1984\\. UNE ANNÉE.\n\n\\# PAS UN TITRE\n"),
+    "entities": Case("L&#39;&eacute;t&eacute; arrive.\n", ("L'été arrive.",), (), "L&#39;ÉTÉ ARRIVE.\n"),
+    "fenced code": Case(
+        'Du code :\n\n```python\n# Problèmes de sommeil.\nprint("bonjour")\n```\n',
+        ("Du code :",),
+        ('```python\n# Problèmes de sommeil.\nprint("bonjour")\n```\n',),
+        'DU CODE :\n\n```python\n# Problèmes de sommeil.\nprint("bonjour")\n```\n',
+    ),
+    "indented code": Case(
+        "Un exemple :\n\n    x = « bonjour »\n    # commentaire\n\nFin de l'exemple.\n",
+        ("Un exemple :", "Fin de l'exemple."),
+        ("\n\n    x = « bonjour »\n    # commentaire\n\n",),
+        "UN EXEMPLE :\n\n    x = « bonjour »\n    # commentaire\n\nFIN DE L'EXEMPLE.\n",
+    ),
+    "thematic breaks": Case(
+        "Avant la ligne.\n\n***\n\nAprès la ligne.\n\n---\n\nLa fin.\n",
+        ("Avant la ligne.", "Après la ligne.", "La fin."),
+        ("\n\n***\n\n", "\n\n---\n\n"),
+        "AVANT LA LIGNE.\n\n***\n\nAPRÈS LA LIGNE.\n\n---\n\nLA FIN.\n",
+    ),
+    "crlf": Case("# Le titre\r\n\r\nLe chat dort.\r\nIl rêve.\r\n", ("Le titre", "Le chat dort. Il rêve."), ("\r\n\r\n", ".\r\n"), "# LE TITRE\r\n\r\nLE CHAT DORT.\r\nIL RÊVE.\r\n"),
+    "wrapped paragraph": Case(
+        "Le chat noir dort sur\nle canapé. Il rêve.\n", ("Le chat noir dort sur le canapé. Il rêve.",), (), "LE CHAT NOIR DORT SUR\nLE CANAPÉ. IL RÊVE.\n"
+    ),
+    "url and e-mail": Case(
+        "Voir https://exemple.fr/a?b=1 ou écrire à jean.dupont@exemple.fr demain.\n",
+        ("Voir ou écrire à demain.",),
+        (" https://exemple.fr/a?b=1", " jean.dupont@exemple.fr"),
+        "VOIR https://exemple.fr/a?b=1 OU ÉCRIRE À jean.dupont@exemple.fr DEMAIN.\n",
+    ),
+    "html block": Case(
+        '<div class="note">\nUn bloc HTML en français.\n</div>\n\nUn paragraphe.\n',
+        ("Un paragraphe.",),
+        ('<div class="note">\nUn bloc HTML en français.\n</div>\n',),
+        '<div class="note">\nUn bloc HTML en français.\n</div>\n\nUN PARAGRAPHE.\n',
+    ),
+    "code span": Case("La fonction `print()` écrit du texte.\n", ("La fonction écrit du texte.",), (" `print()`",), "LA FONCTION `print()` ÉCRIT DU TEXTE.\n"),
+    "code glued to a word": Case("Des `Promise`s ici.\n", ("Des ici.",), (" `Promise`s",), "DES `Promise`s ICI.\n"),
+    "code ending an emphasis": Case("Une note *très `x`.* Fin.\n", ("Une note très. Fin.",), (" `x`",), "UNE NOTE *TRÈS `x`.* FIN.\n"),
+    "link around code only": Case(
+        "Voir [`print()`](https://docs.python.org) ici.\n", ("Voir ici.",), (" [`print()`](https://docs.python.org)",), "VOIR [`print()`](https://docs.python.org) ICI.\n"
+    ),
+    "image": Case('Une image ![un chat](chat.png "Le chat") ici.\n', ("Une image ici.",), (' ![un chat](chat.png "Le chat")',), 'UNE IMAGE ![un chat](chat.png "Le chat") ICI.\n'),
+}
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_blocks_are_the_text_the_model_sees(case: Case) -> None:
+    """Each block is one line, numbered in order, its markup and markers taken out."""
+    doc = read(case.source)
+    assert [line.text for line in doc.lines] == list(case.blocks)
+    assert [line.number for line in doc.lines] == list(range(1, len(doc.lines) + 1))
+    assert not doc.markdown and all(line.newline == "" for line in doc.lines)
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_identity_translation_rebuilds_the_source(case: Case) -> None:
+    assert translate(read(case.source), identity) == case.source.encode()
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_upper_case_translation(case: Case) -> None:
+    assert translate(read(case.source), upper).decode() == case.upper
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_protected_source_is_kept(case: Case) -> None:
+    """Code, front matter, destinations, definitions, URLs, HTML blocks: byte-identical."""
+    out = translate(read(case.source), upper).decode()
+    for kept in case.kept:
+        assert kept in case.source
+        assert out.count(kept) == case.source.count(kept), kept
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_every_marker_is_kept(case: Case) -> None:
+    """Every piece of inline markup comes out as often as it went in."""
+    doc = read(case.source)
+    out = translate(doc, upper).decode()
+    for raw in {raw for line in doc.lines for m in line.markup for raw in (m.open, m.close) if raw}:
+        assert out.count(raw) == case.source.count(raw), raw
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_every_block_is_translated(case: Case) -> None:
+    """Outside kept source and markup, no French (lower-case) word is left."""
+    doc = read(case.source)
+    rest = translate(doc, upper).decode()
+    for verbatim in (*case.kept, *(raw for line in doc.lines for m in line.markup for raw in (m.open, m.close) if raw)):
+        rest = rest.replace(verbatim, "")
+    assert not re.search(r"[a-zà-ÿ]{2,}", rest)
+
+
+HAND_MADE = {
+    "reordered emphasis": ("le chat **noir**\n", "the black cat", "0-0 1-2 2-1", "the **black** cat\n"),
+    "reordered link": ("le [chat](https://x.fr) noir\n", "the black cat", "0-0 1-2 2-1", "the black [cat](https://x.fr)\n"),
+    "collapsed reference made full": ("Voir [le guide][].\n\n[le guide]: https://x.fr\n", "See the guide.", "0-0 1-1 2-2", "See [the guide][le guide].\n\n[le guide]: https://x.fr\n"),
+    "shortcut reference made full": ("Voir [le guide].\n\n[le guide]: https://x.fr\n", "See the guide.", "0-0 1-1 2-2", "See [the guide][le guide].\n\n[le guide]: https://x.fr\n"),
+    "void keeps its punctuation": ("Voir `x`.\n", "See.", "0-0", "See `x`.\n"),
+    "breaks landing together": ("un\ndeux\ntrois\n", "one two three", "0-0 1-0 2-2", "one\ntwo three\n"),
+    "break with no english after it": ("un\ndeux\n", "two one", "0-1 1-0", "two one\n"),
+    "break before list syntax": ("Il est\narrivé premier.\n", "He came - first.", "0-0 1-1 2-2 3-3", "He came\n\\- first.\n"),
+    "block start as heading": ("Numéro un des ventes.\n", "# 1 in sales.", "0-0 1-1 2-2 3-3", "\\# 1 in sales.\n"),
+    "list item start as ordered list": ("- Numéro un des ventes.\n", "1. in sales.", "0-0 1-0 2-1 3-2", "- 1\\. in sales.\n"),
+    "escaped character in english": ("Un \\*mot\\* ici.\n", "A *word* here.", "0-0 1-1 2-2", "A \\*word\\* here.\n"),
+    "pipe in a table cell": ("| le chat |\n|---|\n", "the | cat", "0-0 1-2", "| the \\| cat |\n|---|\n"),
+    "quote lines keep their markers": ("> le chat\n> noir dort\n", "the black cat sleeps", "0-0 1-2 2-1 3-3", "> the black cat\n> sleeps\n"),
+}
+
+
+@pytest.mark.parametrize("source, english, links, expected", HAND_MADE.values(), ids=HAND_MADE.keys())
+def test_hand_made_translation(source: str, english: str, links: str, expected: str) -> None:
+    doc = read(source)
+    [segment_] = segment(doc)
+    written = MARKDOWN.write(doc, [segment_], [Translation(english, -0.1, links=from_pharaoh(links))])
+    assert written.data.decode() == expected
+    assert written.unsure == frozenset()
+
+
+def test_markup_placed_without_links_is_flagged() -> None:
+    doc = read("le `x` chat\n")
+    [segment_] = segment(doc)
+    written = MARKDOWN.write(doc, [segment_], [Translation("the cat", -0.1)])
+    assert written.data == b"the `x` cat\n"
+    assert written.unsure == {segment_.id}
+
+
+def test_registered_for_markdown_suffixes() -> None:
+    assert isinstance(FORMATS[".md"], Markdown) and isinstance(FORMATS[".markdown"], Markdown)
+
+
+@pytest.mark.parametrize("data", [b"  \n\n", b"```\ncode seulement\n```\n", b"<div>\nrien\n</div>\n"])
+def test_refuses_nothing_to_translate(data: bytes) -> None:
+    with pytest.raises(IngestError):
+        read(data)
+
+
+def test_written_back_in_its_own_encoding() -> None:
+    """A legacy encoding round-trips byte for byte; what it lacks becomes a character reference."""
+    data = "Le café coûte 2 €.\n".encode("cp1252")
+    doc = read(data)
+    assert translate(doc, identity) == data
+    assert translate(doc, lambda text: Translation("Coffee → 2 €.", -0.1, links=same_words(text))) == "Coffee &#8594; 2 €.\n".encode("cp1252")
