@@ -1,0 +1,446 @@
+"""Word documents: blocks read from paragraphs, cells, headers, footers and footnotes,
+and written back in English with their styles, formatting, hyperlinks and pictures.
+
+The "translation" upper-cases each sentence with each word linked to itself, unless
+a test gives the English and its links; no model is needed.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zipfile
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import docx
+import pytest
+from docx.blkcntnr import BlockItemContainer
+from docx.document import Document as WordDocument
+from docx.drawing import Drawing
+from docx.opc.constants import CONTENT_TYPE as CT
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.opc.packuri import PackURI
+from docx.opc.part import Part
+from docx.oxml import OxmlElement, parse_xml
+from docx.oxml.ns import nsdecls, qn
+from docx.table import Table
+from docx.text.paragraph import Paragraph
+
+from pipeline.formats.base import FORMATS, Written
+from pipeline.formats.docx import Docx
+from pipeline.ingest import Document, IngestError
+from pipeline.segment import segment
+from pipeline.translate import Translation
+
+Links = tuple[tuple[int, int], ...]
+Build = Callable[[WordDocument], None]
+URL = "https://example.org/monde"
+
+
+def _png() -> bytes:
+    """A 1×1 white PNG."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\xff\xff\xff")) + chunk(b"IEND", b"")
+
+
+def _hyperlink(paragraph: Paragraph, text: str, url: str) -> None:
+    """Append a hyperlink to the paragraph (python-docx has no call for it)."""
+    link = OxmlElement("w:hyperlink")
+    link.set(qn("r:id"), paragraph.part.relate_to(url, RT.HYPERLINK, is_external=True))
+    link.append(parse_xml(f'<w:r {nsdecls("w")}><w:rPr><w:rStyle w:val="Hyperlink"/></w:rPr><w:t>{text}</w:t></w:r>'))
+    paragraph._p.append(link)
+
+
+def _field(paragraph: Paragraph, code: str, result: str) -> None:
+    """Append a complex field (begin, code, separate, result, end) to the paragraph."""
+    begin, separate, end = (f'<w:fldChar w:fldCharType="{kind}"/>' for kind in ("begin", "separate", "end"))
+    for xml in (begin, f"<w:instrText> {code} </w:instrText>", separate, f"<w:t>{result}</w:t>", end):
+        paragraph._p.append(parse_xml(f"<w:r {nsdecls('w')}>{xml}</w:r>"))
+
+
+def _plain(d: WordDocument) -> None:
+    d.add_paragraph("Le chat dort sur le canapé. Il rêve.")
+
+
+def _split_word(d: WordDocument) -> None:
+    """A word split across two runs of the same look (the second with another language),
+    a spelling mark between them."""
+    p = d.add_paragraph()
+    p.add_run("Bon")
+    p._p.append(parse_xml(f'<w:proofErr {nsdecls("w")} w:type="spellStart"/>'))
+    second = p.add_run("jour à tous.")
+    second._r.set(qn("w:rsidR"), "00A1B2C3")
+    second._r.get_or_add_rPr().append(parse_xml(f'<w:lang {nsdecls("w")} w:val="en-US"/>'))
+
+
+def _bold(d: WordDocument) -> None:
+    p = d.add_paragraph("Le chat ")
+    p.add_run("noir").bold = True
+    p.add_run(" dort.")
+
+
+def _bold_first(d: WordDocument) -> None:
+    p = d.add_paragraph()
+    p.add_run("Paris").bold = True
+    p.add_run(" est la capitale.")
+
+
+def _mostly_bold(d: WordDocument) -> None:
+    p = d.add_paragraph()
+    p.add_run("Le chat ").bold = True
+    p.add_run("noir")
+    p.add_run(" dort sur le lit.").bold = True
+
+
+def _bold_space(d: WordDocument) -> None:
+    p = d.add_paragraph("Le chat")
+    p.add_run(" ").bold = True
+    p.add_run("noir dort.")
+
+
+def _hyphen(d: WordDocument) -> None:
+    p = d.add_paragraph("Un porte")
+    p.add_run()._r.append(OxmlElement("w:noBreakHyphen"))
+    p.add_run("monnaie neuf.")
+
+
+def _link(d: WordDocument) -> None:
+    p = d.add_paragraph("Lisez ")
+    _hyperlink(p, "l'article du Monde", URL)
+    p.add_run(" aujourd'hui.")
+
+
+def _linked_picture(d: WordDocument) -> None:
+    """A hyperlink around a space and a picture, after a sentence."""
+    p = d.add_paragraph("Le logo du journal.")
+    _hyperlink(p, " ", URL)
+    p.hyperlinks[0]._hyperlink.append(p.add_run()._r)
+    p.hyperlinks[0].runs[-1].add_picture(io.BytesIO(_png()))
+
+
+def _content_control(d: WordDocument) -> None:
+    """A word in an inline content control (w:sdt) with a name."""
+    p = d.add_paragraph("Le ")
+    p._p.append(parse_xml(f'<w:sdt {nsdecls("w")}><w:sdtPr><w:alias w:val="Nom"/></w:sdtPr><w:sdtContent><w:r><w:t>maire</w:t></w:r></w:sdtContent></w:sdt>'))
+    p.add_run(" parle.")
+
+
+def _text_box(d: WordDocument) -> None:
+    """A paragraph with a (VML) text box holding a paragraph of its own."""
+    box = '<w:pict><v:shape><v:textbox><w:txbxContent><w:p><w:r><w:t>Dans la boîte.</w:t></w:r></w:p></w:txbxContent></v:textbox></v:shape></w:pict>'
+    p = d.add_paragraph("Voir l'encadré.")
+    p._p.append(parse_xml(f'<w:r {nsdecls("w")} xmlns:v="urn:schemas-microsoft-com:vml">{box}</w:r>'))
+
+
+def _table(d: WordDocument) -> None:
+    table = d.add_table(rows=2, cols=2)
+    table.cell(0, 0).text = "Un chien"
+    table.cell(1, 1).text = "Deux chats"
+    table.cell(0, 1).add_table(rows=1, cols=1).cell(0, 0).text = "Trois oiseaux"
+
+
+def _header_footer(d: WordDocument) -> None:
+    """A header, a first-page header, a footer with a page number; a second section
+    whose header and footer are the first's."""
+    section = d.sections[0]
+    section.header.paragraphs[0].text = "En-tête du journal"
+    section.different_first_page_header_footer = True
+    section.first_page_header.paragraphs[0].text = "Première page"
+    footer = section.footer.paragraphs[0]
+    footer.add_run("Page ")
+    _field(footer, "PAGE", "1")
+    footer.add_run(" sur 3.")
+    d.add_paragraph("Corps du texte.")
+    d.add_section()
+    d.add_paragraph("Suite du texte.")
+
+
+def _heading(d: WordDocument) -> None:
+    d.add_heading("Titre de la section", level=1)
+    d.add_paragraph("Un texte.", style="List Bullet")
+
+
+def _empty(d: WordDocument) -> None:
+    d.add_paragraph("Avant.")
+    d.add_paragraph("")
+    d.add_paragraph("Après.")
+
+
+def _picture(d: WordDocument) -> None:
+    p = d.add_paragraph("Voici une image ")
+    p.add_run().add_picture(io.BytesIO(_png()))
+    p.add_run(" au milieu.")
+
+
+def _bookmark(d: WordDocument) -> None:
+    """A bookmark around a word."""
+    p = d.add_paragraph("Voir la ")
+    p._p.append(parse_xml(f'<w:bookmarkStart {nsdecls("w")} w:id="0" w:name="section"/>'))
+    p.add_run("section")
+    p._p.append(parse_xml(f'<w:bookmarkEnd {nsdecls("w")} w:id="0"/>'))
+    p.add_run(" deux.")
+
+
+def _tab(d: WordDocument) -> None:
+    p = d.add_paragraph("Nom :")
+    p.add_run().add_tab()
+    p.add_run("Dupont")
+
+
+_FOOTNOTES = (
+    f"<w:footnotes {nsdecls('w')}>"
+    '<w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:footnote>'
+    '<w:footnote w:id="1"><w:p><w:r><w:footnoteRef/></w:r><w:r><w:t xml:space="preserve"> Source : le ministère.</w:t></w:r></w:p></w:footnote>'
+    "</w:footnotes>"
+)
+
+
+def _footnote(d: WordDocument) -> None:
+    """A footnote (python-docx has no call for it: the part is made by hand)."""
+    part = Part(PackURI("/word/footnotes.xml"), CT.WML_FOOTNOTES, _FOOTNOTES.encode(), d.part.package)
+    d.part.relate_to(part, RT.FOOTNOTES)
+    d.add_paragraph("Le chiffre est connu.").add_run()._r.append(parse_xml(f'<w:footnoteReference {nsdecls("w")} w:id="1"/>'))
+
+
+CASES: dict[str, Build] = {
+    "plain": _plain,
+    "split word": _split_word,
+    "bold": _bold,
+    "mostly bold": _mostly_bold,
+    "non-breaking hyphen": _hyphen,
+    "hyperlink": _link,
+    "linked picture": _linked_picture,
+    "content control": _content_control,
+    "text box": _text_box,
+    "table": _table,
+    "header and footer": _header_footer,
+    "heading": _heading,
+    "empty paragraph": _empty,
+    "picture": _picture,
+    "bookmark": _bookmark,
+    "tab": _tab,
+    "footnote": _footnote,
+}
+
+
+def _source(build: Build, tmp_path: Path) -> bytes:
+    """A new Word document made by `build`, as saved."""
+    d = docx.Document()
+    build(d)
+    path = tmp_path / "a.docx"
+    d.save(path)
+    return path.read_bytes()
+
+
+def _read(data: bytes) -> Document:
+    return FORMATS[".docx"].read(data, "a.docx")
+
+
+def _english(data: bytes, given: dict[str, tuple[str, Links]] | None = None) -> Written:
+    """The document written back with each sentence in `given` English, else upper-cased."""
+    doc = _read(data)
+    segments = segment(doc)
+    translations = []
+    for s in segments:
+        text, links = (given or {}).get(s.text) or (s.text.upper(), tuple((i, i) for i in range(len(s.text.split()))))
+        translations.append(Translation(text, -1.0, links=links))
+    return FORMATS[".docx"].write(doc, segments, translations)
+
+
+def _paragraphs(container: WordDocument | BlockItemContainer) -> list[Paragraph]:
+    """The paragraphs of a body, header or cell, those of its tables (nested too) in place."""
+    out: list[Paragraph] = []
+    for item in container.iter_inner_content():
+        if isinstance(item, Table):
+            out += [p for row in item.rows for cell in row.cells for p in _paragraphs(cell)]
+        else:
+            out.append(item)
+    return out
+
+
+def _all_paragraphs(d: WordDocument) -> list[Paragraph]:
+    """The body's paragraphs, then each section's own headers' and footers'."""
+    out = _paragraphs(d)
+    for section in d.sections:
+        for story in (section.header, section.first_page_header, section.even_page_header, section.footer, section.first_page_footer, section.even_page_footer):
+            if not story.is_linked_to_previous:
+                out += _paragraphs(story)
+    return out
+
+
+def _open(data: bytes) -> WordDocument:
+    return docx.Document(io.BytesIO(data))
+
+
+@pytest.mark.parametrize("build", CASES.values(), ids=CASES.keys())
+def test_english_document_keeps_the_structure(build: Build, tmp_path: Path) -> None:
+    """The English opens with python-docx, with the source's paragraphs, styles and
+    hyperlink targets, every paragraph with text in English, none flagged."""
+    source = _source(build, tmp_path)
+    written = _english(source)
+    before, after = _all_paragraphs(_open(source)), _all_paragraphs(_open(written.data))
+    assert len(after) == len(before)
+    assert [p.style.name for p in after] == [p.style.name for p in before]
+    assert [p.text for p in after] == [p.text.upper() for p in before]
+    assert [h.url for p in after for h in p.hyperlinks] == [h.url for p in before for h in p.hyperlinks]
+    assert written.unsure == frozenset()
+
+
+SLEEPS = {"Le chat noir dort.": ("THE BLACK CAT SLEEPS.", ((0, 0), (1, 2), (2, 1), (3, 3)))}
+
+
+@pytest.mark.parametrize(
+    "build, given, runs",
+    [
+        (_plain, None, [("LE CHAT DORT SUR LE CANAPÉ. IL RÊVE.", None)]),
+        (_split_word, None, [("BONJOUR À TOUS.", None)]),
+        (_bold, None, [("LE CHAT ", None), ("NOIR", True), (" DORT.", None)]),
+        (_bold, SLEEPS, [("THE ", None), ("BLACK", True), (" CAT SLEEPS.", None)]),
+        (_mostly_bold, None, [("LE CHAT ", True), ("NOIR", None), (" DORT SUR LE LIT.", True)]),
+        (_bold_space, None, [("LE CHAT NOIR DORT.", None)]),
+    ],
+    ids=["plain", "split word", "bold", "bold reordered", "mostly bold", "bold space"],
+)
+def test_formatting_follows_the_aligned_words(
+    build: Build, given: dict[str, tuple[str, Links]] | None, runs: list[tuple[str, bool | None]], tmp_path: Path
+) -> None:
+    """Each run's formatting lands on the English words aligned to its French words; runs
+    that look the same make one run."""
+    paragraph = _open(_english(_source(build, tmp_path), given).data).paragraphs[-1]
+    assert [(r.text, r.bold) for r in paragraph.runs] == runs
+
+
+@pytest.mark.parametrize(
+    "build, text, markup",
+    [
+        (_split_word, "Bonjour à tous.", []),
+        (_hyphen, "Un porte-monnaie neuf.", []),
+        (_bold_space, "Le chat noir dort.", []),
+        (_bold, "Le chat noir dort.", [("noir", "<w:r w:b>")]),
+        (_bold_first, "Paris est la capitale.", [("Paris", "<w:r w:b>")]),
+        (_mostly_bold, "Le chat noir dort sur le lit.", [("noir", "<w:r>")]),
+        (_link, "Lisez l'article du Monde aujourd'hui.", [("l'article du Monde", "<w:hyperlink>"), ("l'article du Monde", "<w:r w:rStyle>")]),
+        (_linked_picture, "Le logo du journal. ", [(" ", "<w:hyperlink/>")]),
+        (_tab, "Nom : Dupont", [(" ", "<w:tab/>")]),
+    ],
+    ids=["split word", "non-breaking hyphen", "bold space", "bold", "bold first", "mostly bold", "hyperlink", "linked picture", "tab"],
+)
+def test_read_takes_out_only_the_markup_that_shows(build: Build, text: str, markup: list[tuple[str, str]], tmp_path: Path) -> None:
+    """A block's markup: a span for the runs that look unlike most of the text (not for
+    white space alone) and one for a hyperlink with text; a void for a hyperlink without
+    text and for a tab, which a space stands for; none for a run split without a change of look."""
+    [line] = _read(_source(build, tmp_path)).lines
+    assert line.text == text
+    assert [(line.text[m.start : m.end + m.void], m.open) for m in line.markup] == markup
+
+
+def test_hyperlink_keeps_its_target_around_the_english(tmp_path: Path) -> None:
+    """The hyperlink holds the English of its French words, with the same target."""
+    paragraph = _open(_english(_source(_link, tmp_path)).data).paragraphs[-1]
+    assert [(h.url, h.text) for h in paragraph.hyperlinks] == [(URL, "L'ARTICLE DU MONDE")]
+    assert [r.text for r in paragraph.runs] == ["LISEZ ", " AUJOURD'HUI."]
+
+
+def test_content_control_keeps_its_properties(tmp_path: Path) -> None:
+    """A content control holds the English of its word and keeps its name."""
+    paragraph = _open(_english(_source(_content_control, tmp_path)).data).paragraphs[-1]
+    assert paragraph._p.xpath("string(.//w:sdt/w:sdtContent)") == "MAIRE"
+    assert paragraph._p.xpath("string(.//w:sdt/w:sdtPr/w:alias/@w:val)") == "Nom"
+
+
+def test_text_box_is_translated_inside_its_paragraph(tmp_path: Path) -> None:
+    """A text box's paragraph is a block of its own, after the one that holds it, and
+    both are in English."""
+    source = _source(_text_box, tmp_path)
+    assert [line.text for line in _read(source).lines] == ["Voir l'encadré.", "Dans la boîte."]
+    paragraph = _open(_english(source).data).paragraphs[-1]
+    assert paragraph.text == "VOIR L'ENCADRÉ."
+    assert paragraph._p.xpath("string(.//w:txbxContent)") == "DANS LA BOÎTE."
+
+
+def test_headers_and_footers_are_read_once_and_keep_their_fields(tmp_path: Path) -> None:
+    """Headers and footers are blocks after the body, a section's linked ones not again;
+    a page number field stays a field, between the English words."""
+    source = _source(_header_footer, tmp_path)
+    assert [line.text for line in _read(source).lines] == ["Corps du texte.", "Suite du texte.", "En-tête du journal", "Première page", "Page  sur 3."]
+    section = _open(_english(source).data).sections[0]
+    assert section.header.paragraphs[0].text == "EN-TÊTE DU JOURNAL"
+    assert section.first_page_header.paragraphs[0].text == "PREMIÈRE PAGE"
+    footer = section.footer.paragraphs[0]
+    assert footer.text == "PAGE 1 SUR 3."
+    assert footer._p.xpath("string(.//w:instrText)") == " PAGE "
+
+
+def test_pictures_tabs_and_bookmarks_keep_their_place(tmp_path: Path) -> None:
+    """A picture stays between the words it stood between, a tab stays a tab, and a
+    bookmark still starts and ends at its word."""
+    picture = _open(_english(_source(_picture, tmp_path)).data).paragraphs[-1]
+    content = [type(x).__name__ if isinstance(x, Drawing) else x for r in picture.runs for x in r.iter_inner_content()]
+    assert content == ["VOICI UNE IMAGE ", "Drawing", " AU MILIEU."]
+    tab = _open(_english(_source(_tab, tmp_path)).data).paragraphs[-1]
+    assert tab.text == "NOM :\tDUPONT"
+    bookmark = _open(_english(_source(_bookmark, tmp_path)).data).paragraphs[-1]
+    parts = [child.xpath("string(.)") or child.tag.split("}")[1] for child in bookmark._p]
+    assert parts == ["VOIR LA ", "bookmarkStart", "SECTION", "bookmarkEnd", " DEUX."]
+
+
+def test_footnotes_are_translated(tmp_path: Path) -> None:
+    """A footnote's text is a block; its mark and the body's reference to it stay."""
+    english = _open(_english(_source(_footnote, tmp_path)).data)
+    notes = parse_xml(english.part.part_related_by(RT.FOOTNOTES).blob)
+    [note] = [n for n in notes.iter(qn("w:footnote")) if n.get(qn("w:type")) is None]
+    assert "".join(t.text for t in note.iter(qn("w:t"))) == " SOURCE : LE MINISTÈRE."
+    assert len(list(note.iter(qn("w:footnoteRef")))) == 1
+    assert english.paragraphs[-1].text == "LE CHIFFRE EST CONNU."
+    assert [r.get(qn("w:id")) for r in english.element.body.iter(qn("w:footnoteReference"))] == ["1"]
+
+
+def _zip_without_document(tmp_path: Path) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("notes.txt", "bonjour")
+    return out.getvalue()
+
+
+def _macro_enabled(tmp_path: Path) -> bytes:
+    """A Word document saved with macros (.docm), renamed .docx."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(_source(_plain, tmp_path))) as source, zipfile.ZipFile(out, "w") as z:
+        for name in source.namelist():
+            data = source.read(name)
+            z.writestr(name, data.replace(CT.WML_DOCUMENT_MAIN.encode(), b"application/vnd.ms-word.document.macroEnabled.main+xml"))
+    return out.getvalue()
+
+
+def _truncated(tmp_path: Path) -> bytes:
+    data = _source(_plain, tmp_path)
+    return data[: len(data) // 2]
+
+
+@pytest.mark.parametrize(
+    "make, reason",
+    [
+        (lambda tmp_path: b"Ceci n'est pas un document Word.", "not a Word document"),
+        (_zip_without_document, "not a Word document"),
+        (_truncated, "not a Word document"),
+        (_macro_enabled, r"not a Word document \(its content is .*macroEnabled"),
+        (lambda tmp_path: _source(lambda d: d.add_paragraph(" "), tmp_path), "no text"),
+    ],
+    ids=["not a zip", "zip without a document", "truncated", "macro-enabled", "no text"],
+)
+def test_read_refuses_what_it_cannot_translate(make: Callable[[Path], bytes], reason: str, tmp_path: Path) -> None:
+    """IngestError, one sentence saying why, for a file that is not a Word document or
+    has no text."""
+    with pytest.raises(IngestError, match=reason):
+        _read(make(tmp_path))
+
+
+def test_registered_for_docx() -> None:
+    """Files ending in .docx are read as Word documents."""
+    assert isinstance(FORMATS[".docx"], Docx) and FORMATS[".docx"].name == "docx"
