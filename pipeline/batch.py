@@ -27,12 +27,13 @@ from typing import NamedTuple, Protocol
 from . import __version__, evaluate, report
 from .align import pair_reference
 from .hub import ModelError
-from .ingest import ARTICLE_SUFFIXES, Document, IngestError, parse
+from .formats import FORMATS, Written, format_for
+from .ingest import Document, IngestError
 from .outdir import MANIFEST, OutputBusy, OutputConflict, OutputFolder, safe_relative
 from .segment import Segment, segment
 from .translate import Translation, Translator
 from .wordalign import from_pharaoh
-from .writers import english_text, json_text, jsonl_text, sentence_records
+from .writers import json_text, jsonl_text, sentence_records
 
 __all__ = ["OutputBusy", "OutputConflict", "OutputIsInput", "discover", "output_paths", "rewrite_reports", "run"]
 
@@ -154,7 +155,7 @@ class _Pending:
         it cannot be translated)."""
         try:
             data = read_regular(self.path)
-            self.doc = parse(data, self.article.input)
+            self.doc = _format(self.article.input).read(data, self.article.input)
         except IngestError as exc:
             self.failed = f"{shown(self.path)}: {exc}"
             return []
@@ -294,11 +295,17 @@ def _entry(path: Path, rel: str, st: os.stat_result, skip: tuple[int, int] | Non
         return Found(path, rel, "error", f"{shown(path)}: {_not_regular(st.st_mode)}")
     if (st.st_dev, st.st_ino) in owned:
         return Found(path, rel, "ignored", f"{shown(path)}: written by mtpipe (an output of an earlier run); not read")
-    suffix = os.path.splitext(name)[1].lower()
-    if suffix not in ARTICLE_SUFFIXES:
-        kind = f"a {suffix} file" if suffix else "a file without a suffix"
-        return Found(path, rel, "unsupported", f"{shown(path)}: {kind}; mtpipe reads {' and '.join(ARTICLE_SUFFIXES)} articles")
+    if format_for(name) is None:
+        return Found(path, rel, "unsupported", _unsupported(path, name))
     return Found(path, rel)
+
+
+def _unsupported(path: Path, name: str) -> str:
+    """Why a file is not read: its type, and the types mtpipe reads."""
+    suffix = os.path.splitext(name)[1].lower()
+    kind = f"a {suffix} file" if suffix else "a file without a suffix"
+    known = sorted(FORMATS)
+    return f"{shown(path)}: {kind}; mtpipe reads {', '.join(known[:-1])} and {known[-1]} articles"
 
 
 def _walk(root: Path, skip: tuple[int, int] | None, owned: set[tuple[int, int]]) -> Iterator[Found]:
@@ -346,7 +353,7 @@ def discover(inputs: Sequence[Path], out: Path, owned: set[Path] | frozenset[Pat
     Folders are walked recursively without following symbolic links (a link is an
     error entry). The output folder, hidden names and the files in `owned` (mtpipe's
     own outputs) are listed as ignored; files of other types as unsupported. A file
-    named on the command line is read whatever its suffix.
+    of another type named on the command line is an error.
     """
     skip = _identity(out)
     owned_ids = {ident for ident in map(_identity, owned) if ident}
@@ -359,11 +366,21 @@ def discover(inputs: Sequence[Path], out: Path, owned: set[Path] | frozenset[Pat
             continue
         if stat.S_ISDIR(st.st_mode):
             found += _walk(item, skip, owned_ids)
+        elif stat.S_ISREG(st.st_mode) and shown(item.name) == item.name and format_for(item.name) is None:
+            found.append(Found(item, shown(item.name), "error", _unsupported(item, item.name)))
         elif stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode):
             found.append(Found(item, shown(item.name)) if shown(item.name) == item.name else _entry(item, item.name, st, skip, owned_ids))
         else:
             found.append(Found(item, shown(item.name), "error", f"{shown(item)}: {_not_regular(st.st_mode)}"))
     return found
+
+
+def _format(name: str):
+    """The format of an article (discovery let only supported ones through)."""
+    fmt = format_for(name)
+    if fmt is None:
+        raise IngestError(f"mtpipe does not read {os.path.splitext(name)[1] or 'files without a suffix'} files")
+    return fmt
 
 
 def read_regular(path: Path) -> bytes:
@@ -416,7 +433,7 @@ def _read_reference(article: Article, path: Path) -> Document | None:
     try:
         data = read_regular(path)
         article.reference_sha256 = hashlib.sha256(data).hexdigest()
-        return parse(data, str(path))
+        return _format(article.input).read(data, str(path))
     except IngestError as exc:
         article.reference_error = f"{shown(path)}: {exc}"
         return None
@@ -581,7 +598,7 @@ def _run(
                 article.sentences, article.from_memory = prior.sentences, prior.from_memory
                 article.pairing, article.scores, article.flagged = prior.pairing, prior.scores, prior.flagged
                 continue
-            pending.append(_Pending(path, article, len(segment(parse(data, rel))), ref_path))
+            pending.append(_Pending(path, article, len(segment(_format(rel).read(data, rel))), ref_path))
         except (IngestError, OutputConflict) as exc:
             article.status, article.error = "error", f"{shown(path)}: {exc}"
 
@@ -777,9 +794,13 @@ def _write_article(item: _Pending, translations: list[Translation], folder: Outp
     try:
         extra = _score_reference(item, translations) if item.reference else None
         names = _output_names(article.input)
+        english: Written = _format(article.input).write(item.doc, item.segments, translations)
         records = sentence_records(item.segments, translations, extra)
+        for record in records:
+            if record["id"] in english.unsure:
+                record["markup"] = "unsure"
         review, article.flagged = _review_files(_page_info(article, _meta(translator), date), records)
-        texts = [english_text(item.doc, item.segments, translations).encode("utf-8"), jsonl_text(records).encode("utf-8")]
+        texts = [english.data, jsonl_text(records).encode("utf-8")]
         _write_all(folder, list(zip(names, texts + review)))
     except OutputConflict as exc:
         article.status, article.error = "error", f"{shown(item.path)}: {exc}"

@@ -210,7 +210,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     totals = summary["totals"]
     _warn(summary.get("warnings", []))
     code = _report_failures(summary)
-    others = "".join(f", {totals[s]} {s}" for s in ("unsupported", "ignored") if totals.get(s))
+    kinds = sorted({os.path.splitext(a["input"])[1].lower() or "no suffix" for a in summary["articles"] if a["status"] == "unsupported"})
+    others = "".join(f", {totals[s]} {s}" + (f": {', '.join(kinds)}" if s == "unsupported" else "") for s in ("unsupported", "ignored") if totals.get(s))
     print(
         f"{totals['ok']} translated, {totals['skipped']} unchanged, {totals['error']} failed{others}; "
         f"{totals['sentences']} sentences ({totals['from_memory']} from memory) in {summary['seconds']:.1f} s; "
@@ -249,20 +250,21 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_translate(args: argparse.Namespace) -> int:
-    from .ingest import IngestError, parse
+    from .formats import FORMATS, format_for
+    from .ingest import IngestError
     from .segment import segment
-    from .writers import english_text
 
     name = "<stdin>" if args.file == "-" else args.file
+    fmt = format_for(name) or FORMATS[".txt"]  # standard input, or any other file, is plain text
     try:
         data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
-        doc = parse(data, name)
+        doc = fmt.read(data, name)
     except (OSError, IngestError) as exc:
         raise _unreadable("translate", name, exc) from None
     segments = segment(doc)
     translator = _translator(args)
     translations = translator.translate([s.text for s in segments])
-    sys.stdout.buffer.write(english_text(doc, segments, translations).encode("utf-8"))
+    sys.stdout.buffer.write(fmt.write(doc, segments, translations).data)
     sys.stdout.flush()
     _warn(translator.warnings)
     return EXIT_OK

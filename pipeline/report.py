@@ -36,6 +36,7 @@ FLAG_TITLES = {
     "length": f"the English is under {LENGTH_RATIO[0]}× or over {LENGTH_RATIO[1]}× the length of the French",
     "repeated": f"a phrase repeats {REPEATS} or more times in a row, or letters loop inside a word: the model may be looping",
     "uncovered": "a content word of the French is linked to no English word: the translation may have left it out",
+    "markup": "the word links could not say where an inline tag (a link, emphasis) of this sentence goes: check its place",
 }
 _WORD = re.compile(r"\w+")
 # One to four letters said six or more times in a row ("icicicicicic"): looping inside a word.
@@ -147,7 +148,9 @@ def rows(records: Sequence[dict]) -> list[Row]:
                 chrf=first.get("chrf"),
                 bleu=first.get("bleu"),
                 logprob=min(logprobs) if logprobs else None,
-                flags=tuple(dict.fromkeys(f for r, lk in zip(members, links) for f in flags(r["src"], r["mt"], lk))),
+                flags=tuple(
+                    dict.fromkeys([*(f for r, lk in zip(members, links) for f in flags(r["src"], r["mt"], lk)), *(["markup"] if any(r.get("markup") for r in members) else [])])
+                ),
                 links=join_links([(r["src"], r["mt"], lk) for r, lk in zip(members, links)], sep=" "),
             )
         )

@@ -145,7 +145,7 @@ def test_adversarial_folder_completes_with_every_path_accounted_for(adversarial)
         ("fifo.txt", "it is a named pipe (FIFO), not a regular file"),
         ("zero.txt", "it is a character device, not a regular file"),
         ("link.txt", "symbolic link"),
-        ("notes.pdf", "a .pdf file; mtpipe reads .txt and .md articles"),
+        ("notes.pdf", "a .pdf file; mtpipe reads .docx, .htm, .html, .markdown, .md and .txt articles"),
         (".hidden.txt", "hidden"),
     ],
 )
