@@ -27,7 +27,7 @@ from typing import NamedTuple, Protocol
 from . import __version__, evaluate, report
 from .align import pair_reference
 from .hub import ModelError
-from .formats import FORMATS, Written, format_for
+from .formats import FORMATS, Format, Written, format_for
 from .ingest import Document, IngestError
 from .outdir import MANIFEST, OutputBusy, OutputConflict, OutputFolder, safe_relative
 from .segment import Segment, segment
@@ -375,7 +375,7 @@ def discover(inputs: Sequence[Path], out: Path, owned: set[Path] | frozenset[Pat
     return found
 
 
-def _format(name: str):
+def _format(name: str) -> Format:
     """The format of an article (discovery let only supported ones through)."""
     fmt = format_for(name)
     if fmt is None:

@@ -138,6 +138,9 @@ def rows(records: Sequence[dict]) -> list[Row]:
         first = members[0]
         logprobs = [r["logprob"] for r in members if r.get("logprob") is not None]
         links = [None if r.get("words") is None else from_pharaoh(r["words"]) for r in members]
+        found = [f for r, lk in zip(members, links) for f in flags(r["src"], r["mt"], lk)]
+        if any(r.get("markup") for r in members):  # its format placed inline markup without links
+            found.append("markup")
         out.append(
             Row(
                 ids=tuple(r["id"] for r in members),
@@ -148,9 +151,7 @@ def rows(records: Sequence[dict]) -> list[Row]:
                 chrf=first.get("chrf"),
                 bleu=first.get("bleu"),
                 logprob=min(logprobs) if logprobs else None,
-                flags=tuple(
-                    dict.fromkeys([*(f for r, lk in zip(members, links) for f in flags(r["src"], r["mt"], lk)), *(["markup"] if any(r.get("markup") for r in members) else [])])
-                ),
+                flags=tuple(dict.fromkeys(found)),
                 links=join_links([(r["src"], r["mt"], lk) for r, lk in zip(members, links)], sep=" "),
             )
         )

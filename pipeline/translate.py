@@ -60,6 +60,11 @@ class DecodeSettings:
         """The word-alignment head, as the memory labels the links it stores."""
         return f"layer {self.align_layer} head {self.align_head}"
 
+    @property
+    def other_alignment(self) -> bool:
+        """Whether another head than the guided-alignment one was asked for."""
+        return (self.align_layer, self.align_head) != (-1, 0)
+
 
 @dataclass(frozen=True)
 class Hypothesis:
@@ -256,7 +261,7 @@ class Translator:
             except ModelError:  # the backend could not run here; the run says so if it needs it
                 used = {"device": self.settings.device}
             self._used = {"beam": _beam(self.model, self.settings), **used, "batch_tokens": self.settings.batch_tokens}
-            if (self.settings.align_layer, self.settings.align_head) != (-1, 0):
+            if self.settings.other_alignment:
                 self._used["word_alignment"] = self.settings.alignment
         return self._used
 
@@ -834,7 +839,7 @@ class CTranslate2Backend(_MarianTokens):
         except ImportError:
             raise ModelError(_NEEDS_CT2) from None
         device = settings.device if settings.device != "auto" else ("cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu")
-        if (settings.align_layer, settings.align_head) != (-1, 0):
+        if settings.other_alignment:
             raise ModelError(
                 "CTranslate2 keeps only the last decoder layer's head 0 for word alignment: "
                 "leave --align-layer and --align-head out, or use --backend transformers"
@@ -854,8 +859,7 @@ class CTranslate2Backend(_MarianTokens):
 
     def generate(self, texts: Sequence[str], max_new_tokens: int) -> list[Hypothesis]:
         cap = min(max_new_tokens, self.max_output_tokens)
-        ids = self.tokenizer(list(texts))["input_ids"]
-        source = [self.tokenizer.convert_ids_to_tokens(i) for i in ids]
+        source = self._source_tokens(texts)
         results = self.translator.translate_batch(
             source,
             beam_size=self.beam,
@@ -881,6 +885,10 @@ class CTranslate2Backend(_MarianTokens):
             hyps.append(Hypothesis(text, float(total), n, hit_limit=n >= cap, links=links))
         return hyps
 
+    def _source_tokens(self, texts: Sequence[str]) -> list[list[str]]:
+        """Each text as the tokens CTranslate2 takes, end of sentence included."""
+        return [self.tokenizer.convert_ids_to_tokens(ids) for ids in self.tokenizer(list(texts))["input_ids"]]
+
     def _share(self, source: Sequence[Any]) -> int:
         """A batch size that gives each worker one share, run at once."""
         return math.ceil(len(source) / self.workers)
@@ -896,7 +904,7 @@ class CTranslate2Backend(_MarianTokens):
         return [r.attention[0][0] for r in results]
 
     def align(self, sources: Sequence[str], targets: Sequence[str]) -> list[Links]:
-        source = [self.tokenizer.convert_ids_to_tokens(i) for i in self.tokenizer(list(sources))["input_ids"]]
+        source = self._source_tokens(sources)
         forced = [self.tokenizer.convert_ids_to_tokens(ids) for ids in self._forced_targets(targets)]
         results = self.translator.translate_batch(
             source,
