@@ -12,6 +12,7 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import docx
@@ -27,6 +28,7 @@ from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
 from docx.table import Table
 from docx.text.paragraph import Paragraph
+from lxml import etree
 
 from pipeline.formats.base import FORMATS, Written
 from pipeline.formats.docx import Docx
@@ -57,11 +59,67 @@ def _hyperlink(paragraph: Paragraph, text: str, url: str) -> None:
     paragraph._p.append(link)
 
 
-def _field(paragraph: Paragraph, code: str, result: str) -> None:
-    """Append a complex field (begin, code, separate, result, end) to the paragraph."""
+def _field(paragraph: Paragraph, code: str, result: str, rpr: str = "") -> None:
+    """Append a complex field (begin, code, separate, result, end) to the paragraph, each
+    run with the run properties `rpr` (XML)."""
     begin, separate, end = (f'<w:fldChar w:fldCharType="{kind}"/>' for kind in ("begin", "separate", "end"))
     for xml in (begin, f"<w:instrText> {code} </w:instrText>", separate, f"<w:t>{result}</w:t>", end):
-        paragraph._p.append(parse_xml(f"<w:r {nsdecls('w')}>{xml}</w:r>"))
+        paragraph._p.append(parse_xml(f"<w:r {nsdecls('w')}>{rpr}{xml}</w:r>"))
+
+
+def _lang(val: str, east_asia: str = "", bidi: str = "") -> str:
+    """A language tag's XML: for text in `val`, East Asian text in `east_asia`, right-to-left text in `bidi`."""
+    others = "".join(f' w:{name}="{tag}"' for name, tag in (("eastAsia", east_asia), ("bidi", bidi)) if tag)
+    return f'<w:lang w:val="{val}"{others}/>'
+
+
+def _tag(rpr: etree._Element, val: str, east_asia: str = "", bidi: str = "") -> None:
+    """Add a language tag to run properties."""
+    rpr.append(parse_xml(f'<w:rPr {nsdecls("w")}>{_lang(val, east_asia, bidi)}</w:rPr>')[0])
+
+
+def _french_mark(p: Paragraph) -> None:
+    """Tag the paragraph's mark French."""
+    p._p.get_or_add_pPr().append(parse_xml(f'<w:rPr {nsdecls("w")}>{_lang("fr-FR")}</w:rPr>'))
+
+
+def _in_french(d: WordDocument) -> None:
+    """Styles of a document written in French: French by default, a French (Canada) heading,
+    a German quote."""
+    default = d.styles.element.find(f"{qn('w:docDefaults')}/{qn('w:rPrDefault')}/{qn('w:rPr')}/{qn('w:lang')}")
+    default.set(qn("w:val"), "fr-FR")
+    _tag(d.styles["Heading 1"].element.get_or_add_rPr(), "fr-CA")
+    _tag(d.styles["Quote"].element.get_or_add_rPr(), "de-DE")
+
+
+def _french_runs(d: WordDocument) -> None:
+    """A French paragraph mark, a French run also tagged Chinese and Arabic for other
+    scripts, a German word in bold."""
+    _in_french(d)
+    p = d.add_paragraph()
+    _french_mark(p)
+    _tag(p.add_run("Le mot ")._r.get_or_add_rPr(), "fr-FR", "zh-CN", "ar-SA")
+    german = p.add_run("Zeitgeist")
+    german.bold = True
+    _tag(german._r.get_or_add_rPr(), "de-DE")
+    p.add_run(" est allemand.")
+
+
+def _british_quote(d: WordDocument) -> None:
+    """French text around an English word in italics that the author tagged British."""
+    _in_french(d)
+    p = d.add_paragraph()
+    _tag(p.add_run("Il a dit ")._r.get_or_add_rPr(), "fr-FR")
+    quote = p.add_run("hello")
+    quote.italic = True
+    _tag(quote._r.get_or_add_rPr(), "en-GB")
+
+
+def _untranslated_mark(d: WordDocument) -> None:
+    """A paragraph with text, then an empty one whose mark is French."""
+    _in_french(d)
+    d.add_paragraph("Un texte.")
+    _french_mark(d.add_paragraph())
 
 
 def _plain(d: WordDocument) -> None:
@@ -138,6 +196,26 @@ def _text_box(d: WordDocument) -> None:
     p._p.append(parse_xml(f'<w:r {nsdecls("w")} xmlns:v="urn:schemas-microsoft-com:vml">{box}</w:r>'))
 
 
+def _text_box_with_fallback(fallback: str) -> Build:
+    """A paragraph with a text box as Word writes it: for Word 2010 and later (mc:Choice)
+    and in VML for older versions (mc:Fallback), the fallback holding `fallback`."""
+
+    def build(d: WordDocument) -> None:
+        content = "<w:txbxContent><w:p><w:r><w:t>{}</w:t></w:r></w:p></w:txbxContent>".format
+        shape = "http://schemas.microsoft.com/office/word/2010/wordprocessingShape"
+        box = (
+            '<mc:AlternateContent><mc:Choice Requires="wps"><w:drawing><wp:inline><a:graphic>'
+            f'<a:graphicData uri="{shape}"><wps:wsp><wps:txbx>{content("Dans la boîte.")}</wps:txbx></wps:wsp></a:graphicData>'
+            f"</a:graphic></wp:inline></w:drawing></mc:Choice>"
+            f"<mc:Fallback><w:pict><v:shape><v:textbox>{content(fallback)}</v:textbox></v:shape></w:pict></mc:Fallback></mc:AlternateContent>"
+        )
+        namespaces = f'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" xmlns:wps="{shape}" xmlns:v="urn:schemas-microsoft-com:vml"'
+        p = d.add_paragraph("Voir l'encadré.")
+        p._p.append(parse_xml(f'<w:r {nsdecls("w", "wp", "a")} {namespaces}>{box}</w:r>'))
+
+    return build
+
+
 def _table(d: WordDocument) -> None:
     table = d.add_table(rows=2, cols=2)
     table.cell(0, 0).text = "Un chien"
@@ -193,19 +271,50 @@ def _tab(d: WordDocument) -> None:
     p.add_run("Dupont")
 
 
-_FOOTNOTES = (
-    f"<w:footnotes {nsdecls('w')}>"
-    '<w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:footnote>'
-    '<w:footnote w:id="1"><w:p><w:r><w:footnoteRef/></w:r><w:r><w:t xml:space="preserve"> Source : le ministère.</w:t></w:r></w:p></w:footnote>'
-    "</w:footnotes>"
-)
+@dataclass(frozen=True)
+class _Notes:
+    """Footnotes or endnotes: their part's kind and their element's name."""
+
+    reltype: str
+    content_type: str
+    name: str  # footnote, endnote
+
+    def build(self, d: WordDocument) -> None:
+        """A note (python-docx has no call for it: the part is made by hand)."""
+        name = self.name
+        xml = (
+            f"<w:{name}s {nsdecls('w')}>"
+            f'<w:{name} w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:{name}>'
+            f'<w:{name} w:id="1"><w:p><w:r><w:{name}Ref/></w:r><w:r><w:t xml:space="preserve"> Source : le ministère.</w:t></w:r></w:p></w:{name}>'
+            f"</w:{name}s>"
+        )
+        part = Part(PackURI(f"/word/{name}s.xml"), self.content_type, xml.encode(), d.part.package)
+        d.part.relate_to(part, self.reltype)
+        d.add_paragraph("Le chiffre est connu.").add_run()._r.append(parse_xml(f'<w:{name}Reference {nsdecls("w")} w:id="1"/>'))
 
 
-def _footnote(d: WordDocument) -> None:
-    """A footnote (python-docx has no call for it: the part is made by hand)."""
-    part = Part(PackURI("/word/footnotes.xml"), CT.WML_FOOTNOTES, _FOOTNOTES.encode(), d.part.package)
-    d.part.relate_to(part, RT.FOOTNOTES)
-    d.add_paragraph("Le chiffre est connu.").add_run()._r.append(parse_xml(f'<w:footnoteReference {nsdecls("w")} w:id="1"/>'))
+FOOTNOTES = _Notes(RT.FOOTNOTES, CT.WML_FOOTNOTES, "footnote")
+ENDNOTES = _Notes(RT.ENDNOTES, CT.WML_ENDNOTES, "endnote")
+
+
+def _comment(d: WordDocument) -> None:
+    """A comment on a sentence."""
+    p = d.add_paragraph("Le chiffre est connu.")
+    d.add_comment(p.runs[0], text="Vérifier la source.", author="Rédaction")
+
+
+def _complex_field(d: WordDocument) -> None:
+    """A cross reference showing a heading's French text, its runs tagged French."""
+    p = d.add_paragraph("Voir la section ")
+    _field(p, "REF _Ref1 \\h", "Méthodes", f"<w:rPr>{_lang('fr-FR')}</w:rPr>")
+    p.add_run(" plus bas.")
+
+
+def _simple_field(d: WordDocument) -> None:
+    """A page number as a simple field."""
+    p = d.add_paragraph("Voir la page ")
+    p._p.append(parse_xml(f'<w:fldSimple {nsdecls("w")} w:instr=" PAGEREF _Ref1 "><w:r><w:t>3</w:t></w:r></w:fldSimple>'))
+    p.add_run(" plus bas.")
 
 
 CASES: dict[str, Build] = {
@@ -218,6 +327,7 @@ CASES: dict[str, Build] = {
     "linked picture": _linked_picture,
     "content control": _content_control,
     "text box": _text_box,
+    "text box with fallback": _text_box_with_fallback("Dans la boîte."),
     "table": _table,
     "header and footer": _header_footer,
     "heading": _heading,
@@ -225,7 +335,10 @@ CASES: dict[str, Build] = {
     "picture": _picture,
     "bookmark": _bookmark,
     "tab": _tab,
-    "footnote": _footnote,
+    "footnote": FOOTNOTES.build,
+    "endnote": ENDNOTES.build,
+    "comment": _comment,
+    "French styles and runs": _french_runs,
 }
 
 
@@ -364,6 +477,23 @@ def test_text_box_is_translated_inside_its_paragraph(tmp_path: Path) -> None:
     assert paragraph._p.xpath("string(.//w:txbxContent)") == "DANS LA BOÎTE."
 
 
+@pytest.mark.parametrize(
+    "fallback, sentences, boxes",
+    [
+        ("Dans la boîte.", ["Voir l'encadré.", "Dans la boîte."], ["DANS LA BOÎTE.", "DANS LA BOÎTE."]),
+        ("Dans la vieille boîte.", ["Voir l'encadré.", "Dans la boîte.", "Dans la vieille boîte."], ["DANS LA BOÎTE.", "DANS LA VIEILLE BOÎTE."]),
+    ],
+    ids=["same copy", "different copy"],
+)
+def test_text_box_fallback_is_written_not_read(fallback: str, sentences: list[str], boxes: list[str], tmp_path: Path) -> None:
+    """A text box's VML copy for older Word (mc:Fallback) is not translated again: it gets
+    the English of the box it copies; one that differs is translated on its own."""
+    source = _source(_text_box_with_fallback(fallback), tmp_path)
+    assert [s.text for s in segment(_read(source))] == sentences
+    paragraph = _open(_english(source).data).paragraphs[-1]
+    assert [box.xpath("string(.)") for box in paragraph._p.iter(qn("w:txbxContent"))] == boxes
+
+
 def test_headers_and_footers_are_read_once_and_keep_their_fields(tmp_path: Path) -> None:
     """Headers and footers are blocks after the body, a section's linked ones not again;
     a page number field stays a field, between the English words."""
@@ -390,15 +520,94 @@ def test_pictures_tabs_and_bookmarks_keep_their_place(tmp_path: Path) -> None:
     assert parts == ["VOIR LA ", "bookmarkStart", "SECTION", "bookmarkEnd", " DEUX."]
 
 
-def test_footnotes_are_translated(tmp_path: Path) -> None:
-    """A footnote's text is a block; its mark and the body's reference to it stay."""
-    english = _open(_english(_source(_footnote, tmp_path)).data)
-    notes = parse_xml(english.part.part_related_by(RT.FOOTNOTES).blob)
-    [note] = [n for n in notes.iter(qn("w:footnote")) if n.get(qn("w:type")) is None]
+@pytest.mark.parametrize("notes", [FOOTNOTES, ENDNOTES], ids=["footnote", "endnote"])
+def test_notes_are_translated(notes: _Notes, tmp_path: Path) -> None:
+    """A note's text is a block; its mark and the body's reference to it stay."""
+    english = _open(_english(_source(notes.build, tmp_path)).data)
+    root = parse_xml(english.part.part_related_by(notes.reltype).blob)
+    [note] = [n for n in root.iter(qn(f"w:{notes.name}")) if n.get(qn("w:type")) is None]
     assert "".join(t.text for t in note.iter(qn("w:t"))) == " SOURCE : LE MINISTÈRE."
-    assert len(list(note.iter(qn("w:footnoteRef")))) == 1
+    assert len(list(note.iter(qn(f"w:{notes.name}Ref")))) == 1
     assert english.paragraphs[-1].text == "LE CHIFFRE EST CONNU."
-    assert [r.get(qn("w:id")) for r in english.element.body.iter(qn("w:footnoteReference"))] == ["1"]
+    assert [r.get(qn("w:id")) for r in english.element.body.iter(qn(f"w:{notes.name}Reference"))] == ["1"]
+
+
+@pytest.mark.parametrize(
+    "build, lines, comments",
+    [
+        (_comment, ["Le chiffre est connu.", "Vérifier la source."], ["VÉRIFIER LA SOURCE."]),
+        (_plain, ["Le chat dort sur le canapé. Il rêve."], []),
+    ],
+    ids=["comment", "none"],
+)
+def test_comments_are_translated(build: Build, lines: list[str], comments: list[str], tmp_path: Path) -> None:
+    """A comment's text is a block, after the body's, written back in English; a document
+    without comments gets none."""
+    source = _source(build, tmp_path)
+    assert [line.text for line in _read(source).lines] == lines
+    english = _open(_english(source).data)
+    assert [rel.reltype for rel in english.part.rels.values()].count(RT.COMMENTS) == len(comments)
+    assert [c.text for c in english.comments] == comments
+
+
+def _fields(paragraph: Paragraph) -> list[bytes]:
+    """The XML of a paragraph's fields: each run of a complex field (begin to end), each simple field."""
+    out, depth = [], 0
+    for child in paragraph._p:
+        kinds = [c.get(qn("w:fldCharType")) for c in child.findall(qn("w:fldChar"))]
+        depth += kinds.count("begin")
+        if depth or child.tag == qn("w:fldSimple"):
+            out.append(etree.tostring(child))
+        depth -= kinds.count("end")
+    return out
+
+
+@pytest.mark.parametrize(
+    "build, text, fields",
+    [(_complex_field, "Voir la section  plus bas.", 5), (_simple_field, "Voir la page  plus bas.", 1)],
+    ids=["complex field", "simple field"],
+)
+def test_fields_are_kept_as_they_are(build: Build, text: str, fields: int, tmp_path: Path) -> None:
+    """A field's code and result are not translated (Word computes the result): they are
+    left out of the block, and written back byte for byte, language tags included."""
+    source = _source(build, tmp_path)
+    assert [line.text for line in _read(source).lines] == [text]
+    before, after = _open(source).paragraphs[-1], _open(_english(source).data).paragraphs[-1]
+    assert len(_fields(before)) == fields
+    assert _fields(after) == _fields(before)
+
+
+def _langs(element: etree._Element) -> list[tuple[str | None, ...]]:
+    """The language tags under the element, each as (text, East Asian, right-to-left)."""
+    return [tuple(lang.get(qn(f"w:{name}")) for name in ("val", "eastAsia", "bidi")) for lang in element.iter(qn("w:lang"))]
+
+
+FRENCH_STYLES = [("en-US", "en-US", "ar-SA"), ("en-US", None, None), ("de-DE", None, None)]
+
+
+@pytest.mark.parametrize(
+    "build, paragraph, styles",
+    [
+        (
+            _french_runs,
+            [("en-US", None, None), ("en-US", "zh-CN", "ar-SA"), ("de-DE", None, None), ("en-US", "zh-CN", "ar-SA")],
+            FRENCH_STYLES,
+        ),
+        (_british_quote, [("en-GB", None, None), ("en-GB", None, None)], [("en-GB", "en-US", "ar-SA"), ("en-GB", None, None), ("de-DE", None, None)]),
+        (_untranslated_mark, [("fr-FR", None, None)], FRENCH_STYLES),
+        (_plain, [], [("en-US", "en-US", "ar-SA")]),
+    ],
+    ids=["French runs", "British quote", "untranslated paragraph", "English styles"],
+)
+def test_language_tags_name_english_where_they_named_french(
+    build: Build, paragraph: list[tuple[str | None, ...]], styles: list[tuple[str | None, ...]], tmp_path: Path
+) -> None:
+    """In the English runs, their paragraph's mark and the styles, a language tag naming
+    French names English instead (en-US, or the variant the source names for English);
+    other languages, and paragraphs not translated, keep theirs."""
+    english = _open(_english(_source(build, tmp_path)).data)
+    assert _langs(english.paragraphs[-1]._p) == paragraph
+    assert _langs(english.styles.element) == styles
 
 
 def _zip_without_document(tmp_path: Path) -> bytes:

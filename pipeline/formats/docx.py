@@ -1,7 +1,7 @@
 """Word (.docx): every paragraph with text is a block, translated whole — in the body,
 in table cells (nested ones too), text boxes, each section's headers and footers,
-footnotes and endnotes — and its formatting is put back around the English words
-aligned to the French words it covered (`markup.place`).
+footnotes, endnotes and comments — and its formatting is put back around the English
+words aligned to the French words it covered (`markup.place`).
 
 A block's inline markup: each run of text whose formatting (`w:rPr`) differs from
 the paragraph's usual one is a span, and so is each element that wraps runs (a
@@ -11,12 +11,18 @@ to the English as it was. Runs split only by editing history or spelling marks,
 with the same look, give no span. Writing re-opens the source, finds each block's
 paragraph again by the same walk, and rebuilds its runs from the placed events;
 the paragraph's properties (style, numbering) and everything else stay as they were.
+
+A text box's copy for older versions of Word gets the English of the box. A field's
+code and result (a page number, a cross reference's text) are kept as they are: Word
+computes the result, and shows it in English once fields are updated. The language tags that name French in the English runs, in the paragraph marks and in the
+styles name English instead, so that Word checks the spelling in English.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+from collections import Counter
 from collections.abc import Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field, replace
@@ -25,8 +31,8 @@ from itertools import groupby
 from docx.document import Document as WordDocument
 from docx.opc.constants import CONTENT_TYPE as CT
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
-from docx.opc.part import Part
-from docx.oxml import OxmlElement, parse_xml
+from docx.opc.part import PartFactory, XmlPart
+from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.package import Package
 from lxml import etree
@@ -38,9 +44,8 @@ from .base import Written, placed_blocks, register
 from .markup import Event, Inline
 
 # Elements that wrap runs inside a paragraph: a span around the English of their text.
-_WRAPPERS = frozenset(
-    qn(tag) for tag in ("w:hyperlink", "w:ins", "w:moveTo", "w:smartTag", "w:customXml", "w:fldSimple", "w:dir", "w:bdo", "w:sdt", "w:sdtContent")
-)
+# Not a simple field (w:fldSimple): like a complex one, its result is Word's to compute.
+_WRAPPERS = frozenset(qn(tag) for tag in ("w:hyperlink", "w:ins", "w:moveTo", "w:smartTag", "w:customXml", "w:dir", "w:bdo", "w:sdt", "w:sdtContent"))
 # Properties of a paragraph or of a wrapper: they stay where they are (in the wrapper's copy).
 _PROPERTIES = frozenset(qn(tag) for tag in ("w:pPr", "w:rPr", "w:smartTagPr", "w:customXmlPr", "w:sdtPr", "w:sdtEndPr"))
 # Run content that stands for white space: a space in the plain text keeps the words
@@ -52,6 +57,20 @@ _DROPPED = frozenset(qn(tag) for tag in ("w:proofErr", "w:lastRenderedPageBreak"
 _INVISIBLE = frozenset(qn(tag) for tag in ("w:lang", "w:noProof"))
 _TEXT, _HYPHEN, _FIELD = qn("w:t"), qn("w:noBreakHyphen"), qn("w:fldChar")
 _XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+_PARAGRAPH = qn("w:p")
+_MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
+_ALTERNATE, _CHOICE, _FALLBACK = (_MC + name for name in ("AlternateContent", "Choice", "Fallback"))
+_LANG = qn("w:lang")
+_LANG_NAMES = tuple(qn(f"w:{name}") for name in ("val", "eastAsia", "bidi"))
+_ENGLISH = "en-US"
+
+# python-docx has no part class for footnotes and endnotes (nor for comments before 1.2):
+# it would load them as a plain Part, which holds bytes, and saving writes each part's
+# `blob`, for a Part a read-only property over the private `_blob`. Its XmlPart parses a
+# part on opening and `blob` serializes its `element`, as for the body; PartFactory is how
+# client code chooses a part's class (a class python-docx registers itself is kept).
+for _type in (CT.WML_FOOTNOTES, CT.WML_ENDNOTES, CT.WML_COMMENTS):
+    PartFactory.part_type_for.setdefault(_type, XmlPart)
 
 
 @dataclass(frozen=True)
@@ -234,33 +253,92 @@ def _open(data: bytes) -> WordDocument:
     return main.document
 
 
-def _stories(document: WordDocument) -> list[tuple[etree._Element, Part | None]]:
+def _stories(document: WordDocument) -> list[etree._Element]:
     """The roots holding the text, in a fixed order: the body, each section's headers and
-    footers (one linked to the previous section's is that one, already read), footnotes
-    and endnotes; with the part to serialize again for those python-docx keeps as bytes."""
-    stories: list[tuple[etree._Element, Part | None]] = [(document.element.body, None)]
+    footers (one linked to the previous section's is that one, already read), footnotes,
+    endnotes and comments."""
+    roots = [document.element.body]
     for section in document.sections:
         for story in (section.header, section.first_page_header, section.even_page_header, section.footer, section.first_page_footer, section.even_page_footer):
             if not story.is_linked_to_previous:
-                stories.append((story.part.element, None))
-    for reltype in (RT.FOOTNOTES, RT.ENDNOTES):
-        for rel in document.part.rels.values():
-            if rel.reltype == reltype and not rel.is_external:
-                stories.append((parse_xml(rel.target_part.blob), rel.target_part))
-    return stories
+                roots.append(story.part.element)
+    return roots + [root for reltype in (RT.FOOTNOTES, RT.ENDNOTES, RT.COMMENTS) for root in _related(document, reltype)]
 
 
-def _paragraphs(stories: Sequence[tuple[etree._Element, Part | None]]) -> list[etree._Element]:
-    """Every paragraph of the stories, in document order."""
-    return [p for root, _ in stories for p in root.iter(qn("w:p"))]
+def _related(document: WordDocument, reltype: str) -> list[etree._Element]:
+    """The XML of the document's parts of a kind; none when it has none (`document.comments`
+    and `document.styles` would add an empty one to the English)."""
+    return [rel.target_part.element for rel in document.part.rels.values() if rel.reltype == reltype and not rel.is_external]
 
 
-def _rebuild(paragraph: etree._Element, parsed: _Paragraph, events: Sequence[Event]) -> None:
+def _paragraphs(roots: Sequence[etree._Element]) -> tuple[list[etree._Element], dict[etree._Element, list[etree._Element]]]:
+    """Every paragraph of the stories to read, in document order; and, by paragraph, its
+    copies, to write the same English into.
+
+    Word writes a text box twice: for Word 2010 and later (mc:Choice) and in VML for older
+    versions (mc:Fallback). A fallback paragraph that reads the same (text and markup) as
+    the one in its place in the choice is its copy, not a block; one that does not (Word
+    writes the same content twice, but another program may not) is read as a block of its
+    own, so that none is left in French."""
+    copies: dict[etree._Element, list[etree._Element]] = {}
+    copied: set[etree._Element] = set()
+    for root in roots:
+        for alternate in root.iter(_ALTERNATE):
+            choice, fallback = alternate.find(_CHOICE), alternate.find(_FALLBACK)
+            if choice is None or fallback is None or _fallback_depth(alternate):
+                continue
+            originals, fallbacks = _own(choice), _own(fallback)
+            if len(originals) != len(fallbacks):
+                continue
+            for original, copy in zip(originals, fallbacks):
+                if _reads_as(original) == _reads_as(copy):
+                    copies.setdefault(original, []).append(copy)
+                    copied.add(copy)
+    return [p for root in roots for p in root.iter(_PARAGRAPH) if p not in copied], copies
+
+
+def _fallback_depth(element: etree._Element) -> int:
+    """How many mc:Fallback elements hold the element, itself included."""
+    return sum(1 for _ in element.iterancestors(_FALLBACK)) + (element.tag == _FALLBACK)
+
+
+def _own(element: etree._Element) -> list[etree._Element]:
+    """The paragraphs of a choice or fallback, not those of the fallbacks nested in it."""
+    depth = _fallback_depth(element)
+    return [p for p in element.iter(_PARAGRAPH) if _fallback_depth(p) == depth]
+
+
+def _reads_as(paragraph: etree._Element) -> tuple[str, list[Inline]]:
+    """A paragraph's plain text and markup."""
+    parsed = _parse(paragraph)
+    return parsed.text, parsed.markup
+
+
+def _english_tag(roots: Sequence[etree._Element]) -> str:
+    """The language tag for the English: the English variant the source's tags name most
+    (its author's, for the English it quotes), else en-US."""
+    tags = Counter(lang.get(_LANG_NAMES[0]) or "" for root in roots for lang in root.iter(_LANG))
+    return next((tag for tag, _ in tags.most_common() if tag.lower().startswith("en-")), _ENGLISH)
+
+
+def _retag(element: etree._Element, english: str) -> None:
+    """Name English where the language tags under the element name French (fr, fr-XX);
+    other languages stay."""
+    for lang in element.iter(_LANG):
+        for name in _LANG_NAMES:
+            if (lang.get(name) or "").split("-")[0].lower() == "fr":
+                lang.set(name, english)
+
+
+def _rebuild(paragraph: etree._Element, parsed: _Paragraph, events: Sequence[Event], english: str) -> None:
     """Replace the paragraph's content by the English: runs with the formatting of the
     innermost open formatting span (the base outside any), inside copies of the open
-    wrappers; voids moved in as they were."""
+    wrappers, tagged `english` where they were French, as is the paragraph mark; voids
+    moved in as they were."""
     for child in list(paragraph):
-        if child.tag != qn("w:pPr"):
+        if child.tag == qn("w:pPr"):
+            _retag(child, english)
+        else:
             paragraph.remove(child)
     stack: list[tuple[etree._Element, etree._Element | None]] = [(paragraph, parsed.base)]  # container, formatting
     last: etree._Element | None = None  # the text just written (a w:t), that more text may join
@@ -274,6 +352,7 @@ def _rebuild(paragraph: etree._Element, parsed: _Paragraph, events: Sequence[Eve
             run = OxmlElement("w:r")
             if rpr is not None:
                 run.append(deepcopy(rpr))
+                _retag(run, english)
             last = OxmlElement("w:t")
             last.set(_XML_SPACE, "preserve")
             last.text = ""
@@ -317,7 +396,8 @@ class Docx:
     def read(self, data: bytes, name: str) -> Document:
         lines: list[Line] = []
         where: list[int] = []
-        for index, paragraph in enumerate(_paragraphs(_stories(_open(data)))):
+        paragraphs, _ = _paragraphs(_stories(_open(data)))
+        for index, paragraph in enumerate(paragraphs):
             parsed = _parse(paragraph)
             if parsed.text.strip():
                 where.append(index)
@@ -329,15 +409,19 @@ class Docx:
     def write(self, doc: Document, segments: Sequence[Segment], translations: Sequence[Translation]) -> Written:
         blocks, unsure = placed_blocks(doc, segments, translations)
         document = _open(doc.layout.data)
-        stories = _stories(document)
-        paragraphs = _paragraphs(stories)
-        targets = [paragraphs[doc.layout.paragraphs[number - 1]] for number in blocks]
-        parsed = [_parse(p) for p in targets]  # as read: before any change (a text box's paragraphs sit in another's run)
-        for paragraph, source, events in zip(targets, parsed, blocks.values()):
-            _rebuild(paragraph, source, events)
-        for root, part in stories:
-            if part is not None:  # python-docx keeps footnotes as bytes: no public way to replace them
-                part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+        roots = _stories(document)
+        styles = _related(document, RT.STYLES)
+        english = _english_tag([*roots, *styles])
+        paragraphs, copies = _paragraphs(roots)
+        targets: list[tuple[etree._Element, list[Event]]] = []
+        for number, events in blocks.items():
+            paragraph = paragraphs[doc.layout.paragraphs[number - 1]]
+            targets += [(p, events) for p in (paragraph, *copies.get(paragraph, ()))]
+        parsed = [_parse(p) for p, _ in targets]  # as read: before any change (a text box's paragraphs sit in another's run)
+        for (paragraph, events), source in zip(targets, parsed):
+            _rebuild(paragraph, source, events, english)
+        for root in styles:
+            _retag(root, english)
         out = io.BytesIO()
         document.save(out)
         return Written(out.getvalue(), unsure)
