@@ -4,6 +4,10 @@ Keys are hashes of (model, revision, backend, decoding settings, source sentence
 computed by the translator; this module only stores and fetches. WAL mode and one
 transaction per batch mean a killed run loses at most the batch in flight.
 
+Human translations (post-edits, CAT-tool memories) live in a table of their own, keyed
+by the source sentence alone (see human_key): they hold whatever the model and settings,
+so a run serves them before asking the model.
+
 Every SQLite failure (a damaged or read-only file, a lock held too long by another
 process) is raised as MemoryFault, whose message names the file, SQLite's reason and
 what to do: the memory only saves work, so callers go on without it.
@@ -12,13 +16,18 @@ what to do: the memory only saves work, so callers go on without it.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Protocol
 
 # Word links live in a table of their own, so that older mtpipe versions, which
 # insert five values into `translations`, keep working on the same file. A link row
 # counts only for the translation it was made for (`target`) and for the attention
-# head it was read from (`alignment`).
+# head it was read from (`alignment`). Human translations too have their own table,
+# which older versions never see.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS translations (
     key TEXT PRIMARY KEY,
@@ -34,6 +43,13 @@ CREATE TABLE IF NOT EXISTS word_links (
     links TEXT NOT NULL,
     PRIMARY KEY (key, alignment)
 );
+CREATE TABLE IF NOT EXISTS human (
+    source_key TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    target TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    added TEXT NOT NULL
+);
 """
 _CHUNK = 500  # stays under SQLite's limit on bound parameters
 DEFAULT_TIMEOUT = 30.0  # seconds to wait for another process's lock
@@ -47,6 +63,11 @@ _CONSEQUENCE = {
     "written": "this run's translations are not kept",
 }
 _ELSEWHERE = "pass --cache PATH for another file, or --no-cache"
+# The memory commands (import, export, stats) need the file: what a failure means there.
+_NOT_IMPORTED = "none of these human translations is kept"
+_NOT_LISTED = "its human translations cannot be listed"
+_NOT_COUNTED = "its entries cannot be counted"
+_COMMAND_ELSEWHERE = "or pass --cache PATH for another file"
 _DAMAGED = ("{where} is damaged ({reason})", "delete it (it only saves translating sentences again; the next run starts a new one)")
 _HELD = ("{where} cannot be {action}: another process held it locked for over {timeout:g} s ({reason})", "let the other mtpipe finish first")
 # How each SQLite result code (extended first, then primary) is told: what happened, the fix.
@@ -65,6 +86,45 @@ _OTHER_FAULT = ("{where} cannot be {action} ({reason})", "check the file and its
 class MemoryFault(RuntimeError):
     """The translation memory cannot be opened, read or written; the message is one
     sentence naming the file, SQLite's reason, what it means for the run and the fix."""
+
+
+@dataclass(frozen=True)
+class HumanEntry:
+    """A human translation held in the memory: the source as imported, its translation,
+    where it came from (file and place in it) and when it was added (UTC, ISO 8601)."""
+
+    source: str
+    target: str
+    origin: str
+    added: str
+
+
+class HumanPair(Protocol):
+    """What add_human stores: corrections.Pair and HumanEntry both are one."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def target(self) -> str: ...
+    @property
+    def origin(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class HumanChanges:
+    """What an add_human did, as human keys: new entries, entries whose target changed,
+    and entries that already held that target (left as they were, origin and date too)."""
+
+    added: tuple[str, ...]
+    replaced: tuple[str, ...]
+    unchanged: tuple[str, ...]
+
+
+def human_key(source: str) -> str:
+    """The key of a human translation: its source in Unicode NFC, every run of
+    whitespace (NBSP and the narrow NBSP of French typography too) one space, stripped;
+    so that the same sentence typed or exported differently finds the same entry."""
+    return " ".join(unicodedata.normalize("NFC", source).split())
 
 
 def default_path() -> Path:
@@ -88,7 +148,7 @@ def _code(exc: sqlite3.Error) -> int | None:
 
 class TranslationMemory:
     """A key → (translation, mean log-probability, pieces, word links) store in one
-    SQLite file.
+    SQLite file, beside the human translations keyed by their source (human_key).
 
     `timeout`: seconds to wait for a lock held by another process before giving up.
     """
@@ -116,13 +176,15 @@ class TranslationMemory:
             self._db.close()
             raise self._fault("opened", exc) from None
 
-    def _fault(self, action: str, exc: sqlite3.Error) -> MemoryFault:
-        """One sentence for a SQLite error: the file, what failed, SQLite's reason, the fix."""
+    def _fault(self, action: str, exc: sqlite3.Error, command: str | None = None) -> MemoryFault:
+        """One sentence for a SQLite error: the file, what failed, SQLite's reason, what it
+        means (for a run, or the `command` consequence for a memory command), the fix."""
         code = _code(exc)
         what, fix = _FAULTS.get(code) or _FAULTS.get(code & 0xFF if code is not None else None, _OTHER_FAULT)
         values = {"where": f"the translation memory {self.path}", "action": action, "reason": str(exc).strip() or type(exc).__name__}
         values |= {"timeout": self.timeout, "folder": self.path.parent}
-        return MemoryFault(f"{what.format(**values)}; {_CONSEQUENCE[action]}: {fix.format(**values)}, {_ELSEWHERE}")
+        consequence, elsewhere = (command, _COMMAND_ELSEWHERE) if command else (_CONSEQUENCE[action], _ELSEWHERE)
+        return MemoryFault(f"{what.format(**values)}; {consequence}: {fix.format(**values)}, {elsewhere}")
 
     def get(self, keys: Iterable[str], alignment: str = "") -> dict[str, tuple[str, float | None, int, str | None]]:
         """Return the stored (target, logprob, pieces, links) of every key that is
@@ -168,6 +230,66 @@ class TranslationMemory:
         self._db.executemany(
             "INSERT OR REPLACE INTO word_links VALUES (?, ?, ?, ?)", [(key, alignment, target, links) for key, (target, links) in items.items()]
         )
+
+    def get_human(self, sources: Iterable[str]) -> dict[str, HumanEntry]:
+        """Return the human translation of every source that has one, keyed by the
+        source as given (looked up by its human_key)."""
+        sources = list(dict.fromkeys(sources))
+        keys = {source: human_key(source) for source in sources}
+        try:
+            found = self._human_rows(keys.values())
+        except sqlite3.Error as exc:
+            raise self._fault("read", exc) from None
+        return {source: found[key] for source, key in keys.items() if key in found}
+
+    def add_human(self, pairs: Iterable[HumanPair], added: str | None = None) -> HumanChanges:
+        """Store each pair as the human translation of its source (by human_key), all in
+        one transaction: a failure keeps none of them. When a key repeats among the
+        pairs, the last one wins. `added`: the date recorded, by default now (UTC)."""
+        rows = {human_key(pair.source): (pair.source, pair.target, pair.origin) for pair in pairs}
+        added = added or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        try:
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")  # what is held cannot change before the write
+                held = self._human_rows(rows)
+                fresh = {key: row for key, row in rows.items() if key not in held or held[key].target != row[1]}
+                self._db.executemany(
+                    "INSERT INTO human VALUES (?, ?, ?, ?, ?) ON CONFLICT (source_key) DO UPDATE SET "
+                    "source = excluded.source, target = excluded.target, origin = excluded.origin, added = excluded.added",
+                    [(key, *row, added) for key, row in fresh.items()],
+                )
+        except sqlite3.Error as exc:
+            raise self._fault("written", exc, _NOT_IMPORTED) from None
+        return HumanChanges(
+            added=tuple(key for key in fresh if key not in held),
+            replaced=tuple(key for key in fresh if key in held),
+            unchanged=tuple(key for key in rows if key not in fresh),
+        )
+
+    def human_entries(self) -> Iterator[HumanEntry]:
+        """Every human translation, in the order first added (for an export)."""
+        try:
+            cursor = self._db.execute("SELECT source, target, origin, added FROM human ORDER BY rowid")
+            while rows := cursor.fetchmany(_CHUNK):
+                yield from (HumanEntry(*row) for row in rows)
+        except sqlite3.Error as exc:
+            raise self._fault("read", exc, _NOT_LISTED) from None
+
+    def counts(self) -> dict[str, int]:
+        """How many entries the memory holds by kind: machine translations and human ones."""
+        try:
+            return {kind: self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for kind, table in (("machine", "translations"), ("human", "human"))}
+        except sqlite3.Error as exc:
+            raise self._fault("read", exc, _NOT_COUNTED) from None
+
+    def _human_rows(self, keys: Iterable[str]) -> dict[str, HumanEntry]:
+        keys = list(keys)
+        found = {}
+        for i in range(0, len(keys), _CHUNK):
+            chunk = keys[i : i + _CHUNK]
+            rows = self._db.execute(f"SELECT source_key, source, target, origin, added FROM human WHERE source_key IN ({','.join('?' * len(chunk))})", chunk)
+            found.update({key: HumanEntry(*entry) for key, *entry in rows})
+        return found
 
     def close(self) -> None:
         try:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -10,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT  # conftest registers the "echo" backend
+from pipeline.corrections import Pair
 from pipeline.hub import ModelRef
-from pipeline.memory import MemoryFault, TranslationMemory
+from pipeline.memory import HumanChanges, HumanEntry, MemoryFault, TranslationMemory, human_key
 from pipeline.translate import DecodeSettings, Translator
 from test_reliability import permissions_apply
 
@@ -136,8 +138,9 @@ import json, sys
 from pathlib import Path
 sys.path.insert(0, "tests")
 from conftest import EchoBackend  # registers the "echo" backend
+from pipeline.corrections import Pair
 from pipeline.hub import ModelRef
-from pipeline.memory import MemoryFault, TranslationMemory
+from pipeline.memory import HumanChanges, HumanEntry, MemoryFault, TranslationMemory, human_key
 from pipeline.translate import DecodeSettings, Translator
 try:
     memory = TranslationMemory(Path(sys.argv[1]))
@@ -185,3 +188,149 @@ def test_memory_in_a_read_only_folder_cannot_be_opened(tmp_path: Path) -> None:
         "open": f"the translation memory {path} cannot be opened (attempt to write a readonly database: its folder is read-only); "
         f"translations are neither recalled from it nor kept: make {folder} writable, pass --cache PATH for another file, or --no-cache"
     }
+
+
+# --- human translations ---------------------------------------------------------------
+
+ADDED = "2024-05-01T12:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("source", "key"),
+    [
+        ("Le chat dort.", "Le chat dort."),
+        ("  Le  chat\tdort.\n", "Le chat dort."),
+        ("Quoi\u00a0?\u202f!", "Quoi ? !"),  # French typography's no-break spaces are spaces
+        ("Ve\u0301lo", "V\u00e9lo"),  # decomposed é → composed (NFC)
+        ("\ufb01n", "\ufb01n"),  # NFC, not NFKC: the ligature stays
+        (" \n ", ""),
+    ],
+)
+def test_human_key_is_nfc_with_whitespace_collapsed(source: str, key: str) -> None:
+    assert human_key(source) == key
+
+
+# Each step adds its pairs to the same memory and says what changed, as keys.
+HUMAN_STEPS = [
+    ([("Un chat.", "A cat."), ("Il pleut.", "It rains.")], HumanChanges(("Un chat.", "Il pleut."), (), ())),
+    ([("Un  chat.", "A cat."), ("Il pleut.", "It is raining.")], HumanChanges((), ("Il pleut.",), ("Un chat.",))),
+    ([("Oui.", "Yes."), ("Oui.", "Yes!"), ("Il pleut.", "It is raining.")], HumanChanges(("Oui.",), (), ("Il pleut.",))),  # the last of a repeated key wins
+    ([], HumanChanges((), (), ())),
+]
+
+
+def test_human_entries_are_added_replaced_or_left_unchanged(tmp_path: Path) -> None:
+    memory = TranslationMemory(tmp_path / "tm.sqlite3")
+    for number, (pairs, changes) in enumerate(HUMAN_STEPS):
+        assert memory.add_human([Pair(s, t, f"f{number}.tmx line 1") for s, t in pairs], added=f"2024-05-0{number + 1}T00:00:00Z") == changes
+    # An unchanged entry keeps its origin and date; a replaced one takes the new ones.
+    assert list(memory.human_entries()) == [
+        HumanEntry("Un chat.", "A cat.", "f0.tmx line 1", "2024-05-01T00:00:00Z"),
+        HumanEntry("Il pleut.", "It is raining.", "f1.tmx line 1", "2024-05-02T00:00:00Z"),
+        HumanEntry("Oui.", "Yes!", "f2.tmx line 1", "2024-05-03T00:00:00Z"),
+    ]
+    assert memory.counts() == {"machine": 0, "human": 3}
+
+
+def test_human_date_defaults_to_now_in_utc(tmp_path: Path) -> None:
+    memory = TranslationMemory(tmp_path / "tm.sqlite3")
+    memory.add_human([Pair("Oui.", "Yes.", "a.json unit 1 (s1)")])
+    (entry,) = memory.human_entries()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", entry.added) and entry.added[:4] >= "2024"
+
+
+@pytest.mark.parametrize(
+    ("stored", "asked", "found"),
+    [
+        ("Le chat dort.", "Le chat dort.", True),
+        ("Le chat dort.", "  Le\u00a0chat   dort.\n", True),
+        ("Le  chat\tdort.", "Le chat dort.", True),
+        ("Il a e\u0301te\u0301 la\u0300.", "Il a \u00e9t\u00e9 l\u00e0.", True),
+        ("Le chat dort.", "le chat dort.", False),  # case counts
+        ("Le chat dort.", "Le chat dort", False),  # punctuation counts
+    ],
+)
+def test_human_lookup_normalises_the_source(tmp_path: Path, stored: str, asked: str, found: bool) -> None:
+    memory = TranslationMemory(tmp_path / "tm.sqlite3")
+    memory.add_human([Pair(stored, "The cat sleeps.", "a.tmx line 3")], added=ADDED)
+    expected = {asked: HumanEntry(stored, "The cat sleeps.", "a.tmx line 3", ADDED)} if found else {}
+    assert memory.get_human([asked, "Absent."]) == expected
+
+
+def test_human_lookup_handles_more_sources_than_sqlite_parameters(tmp_path: Path) -> None:
+    memory = TranslationMemory(tmp_path / "tm.sqlite3")
+    changes = memory.add_human([Pair(f"Phrase {i}.", f"Sentence {i}.", "a.tmx") for i in range(1200)])
+    assert len(changes.added) == 1200
+    found = memory.get_human(f"Phrase  {i}." for i in range(1500))
+    assert len(found) == 1200 and found["Phrase  1199."].target == "Sentence 1199."
+
+
+def test_memory_of_the_old_schema_gains_the_human_table_and_stays_usable_by_old_versions(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)  # an mtpipe from before word links and human translations
+    old.execute("CREATE TABLE translations (key TEXT PRIMARY KEY, source TEXT NOT NULL, target TEXT NOT NULL, logprob REAL, pieces INTEGER NOT NULL)")
+    old.execute("INSERT INTO translations VALUES ('k1', 'Oui.', 'Yes.', -0.5, 1)")
+    old.commit()
+    memory = TranslationMemory(path)
+    assert memory.counts() == {"machine": 1, "human": 0}
+    memory.add_human([Pair("Non.", "No.", "a.tmx line 2")])
+    assert memory.get(["k1"]) == {"k1": ("Yes.", -0.5, 1, None)} and memory.get_human(["Non."])["Non."].target == "No."
+    memory.close()
+    old.execute("INSERT INTO translations VALUES ('k2', 'Non.', 'No.', -0.5, 1)")  # what an old version writes
+    old.commit()
+    assert [row[0] for row in old.execute("SELECT key FROM translations ORDER BY key")] == ["k1", "k2"]
+    old.close()
+    assert TranslationMemory(path).counts() == {"machine": 2, "human": 1}
+
+
+def test_failure_amid_an_import_keeps_none_of_it(tmp_path: Path) -> None:
+    path = tmp_path / "tm.sqlite3"
+    memory = TranslationMemory(path)
+    memory.add_human([Pair("Un.", "One.", "a.tmx line 1")], added=ADDED)
+    # The third row's insert fails, after two rows have been written.
+    memory._db.execute("CREATE TRIGGER boom BEFORE INSERT ON human WHEN NEW.source = 'Trois.' BEGIN SELECT RAISE(ABORT, 'boom'); END")
+    pairs = [Pair("Un.", "One!", "b.tmx line 1"), Pair("Deux.", "Two.", "b.tmx line 2"), Pair("Trois.", "Three.", "b.tmx line 3"), Pair("Quatre.", "Four.", "b.tmx line 4")]
+    with pytest.raises(MemoryFault) as fault:
+        memory.add_human(pairs)
+    assert str(fault.value) == (
+        f"the translation memory {path} cannot be written (boom); none of these human translations is kept: "
+        "check the file and its folder, or pass --cache PATH for another file"
+    )
+    assert list(TranslationMemory(path).human_entries()) == [HumanEntry("Un.", "One.", "a.tmx line 1", ADDED)]
+
+
+def test_import_into_a_locked_memory_is_a_memory_fault(tmp_path: Path) -> None:
+    path = filled(tmp_path / "tm.sqlite3", 10)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        memory = TranslationMemory(path, timeout=0.1)
+        with pytest.raises(MemoryFault) as fault:
+            memory.add_human([Pair("Oui.", "Yes.", "a.tmx line 1")])
+        assert memory.counts() == {"machine": 10, "human": 0}  # readers go on
+    finally:
+        other.close()
+    assert str(fault.value) == (
+        f"the translation memory {path} cannot be written: another process held it locked for over 0.1 s (database is locked); "
+        "none of these human translations is kept: let the other mtpipe finish first, or pass --cache PATH for another file"
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "message"),
+    [
+        (lambda memory: memory.counts(), "its entries cannot be counted"),
+        (lambda memory: list(memory.human_entries()), "its human translations cannot be listed"),
+        (lambda memory: memory.get_human(["Oui."]), "this run translates without it"),
+    ],
+)
+def test_human_reads_of_a_damaged_memory_are_memory_faults(tmp_path: Path, method, message: str) -> None:
+    path = tmp_path / "tm.sqlite3"
+    memory = TranslationMemory(path)
+    memory.add_human([Pair(f"Phrase {i} " * 20, f"Sentence {i} " * 20, "a.tmx") for i in range(3000)])
+    memory.put({f"k{i}": (f"s{i} " * 30, f"t{i} " * 30, None, 1, None) for i in range(3000)})
+    memory.close()
+    overwrite(path, 4096, path.stat().st_size)
+    with pytest.raises(MemoryFault) as fault:
+        method(TranslationMemory(path))
+    assert str(fault.value).startswith(f"the translation memory {path} is damaged (database disk image is malformed); {message}: delete it")

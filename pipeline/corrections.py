@@ -1,0 +1,323 @@
+"""Human translations to import into the memory, and their export.
+
+Two kinds of file hold them: TMX 1.4b memories written by CAT tools (OmegaT, Trados,
+memoQ), and the review page's "Export corrections" files. Reading is all or nothing per
+file: a file that cannot be read as a whole (malformed XML, a corrections file off its
+schema) raises CorrectionsError, one sentence naming the file, what is wrong and what to
+do; a pair that cannot be used (empty, not French→English) is refused with where and why,
+and the others are read.
+
+Texts are kept exactly as written, spaces included: the memory's key normalises the
+source (memory.human_key), the target is served as the translator wrote it; so
+write_tmx → read_tmx gives back the very same pairs.
+
+The corrections file, UTF-8 JSON, with exactly these keys:
+
+    {
+      "mtpipe": "corrections",   what the file is
+      "version": 1,              this schema; a newer one is refused
+      "article": str,            the article of the page
+      "model": str,              the model that made the MT
+      "revision": str | null,    the model's revision, when known
+      "units": [                 one per edited row, in page order
+        {"ids": [str, ...],      the unit's sentence ids (at least one)
+         "src": str,             its French
+         "mt": str,              the model's English
+         "edit": str}            the editor's English: the human translation
+      ]
+    }
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.parsers import expat
+
+from . import __version__
+from .memory import HumanEntry
+from .report import xml_text
+
+
+class CorrectionsError(ValueError):
+    """A file of human translations cannot be read at all; the message is one sentence
+    naming the file, what is wrong and what to do."""
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A human translation read from a file: French source, English target, and where it
+    was read (file name and place in it)."""
+
+    source: str
+    target: str
+    origin: str
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A pair that cannot be used: where it is and why."""
+
+    where: str
+    why: str
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a file gave: its pairs and its refusals, each in file order."""
+
+    pairs: tuple[Pair, ...]
+    refusals: tuple[Refusal, ...]
+
+
+def _reading(items: Iterable[Pair | Refusal]) -> Reading:
+    items = list(items)
+    return Reading(tuple(i for i in items if isinstance(i, Pair)), tuple(i for i in items if isinstance(i, Refusal)))
+
+
+def _checked(source: str, target: str, where: str) -> Pair | Refusal:
+    """The pair, or its refusal when a side holds nothing but whitespace."""
+    for side, text in (("French", source), ("English", target)):
+        if not text.strip():
+            return Refusal(where, f"the {side} is empty")
+    return Pair(source, target, where)
+
+
+# --- TMX -----------------------------------------------------------------------------
+
+# Inline elements of a <seg> holding native code (or, for <sub>, a text of its own, such
+# as a footnote inside a tag): none of their content is the segment's text. <hi> is
+# text with formatting, kept.
+_CODE = frozenset({"bpt", "ept", "ph", "it", "ut", "sub"})
+_ANY_SOURCE = "*all*"
+
+
+def _language(tag: str) -> str:
+    """The primary language of a language tag, lower case: fr-CA, FR_fr → fr."""
+    return re.split(r"[-_]", tag.strip().lower(), maxsplit=1)[0]
+
+
+@dataclass
+class _Unit:
+    """A <tu> being read: where it starts, and the text of each language's <tuv>."""
+
+    line: int
+    tuid: str | None
+    srclang: str | None
+    segs: dict[str, str] = field(default_factory=dict)
+    languages: list[str] = field(default_factory=list)
+
+
+class _TmxReader:
+    """Reads a TMX with expat, streaming: XML line numbers for every <tu>, and entity
+    declarations refused (TMX needs none; their expansion can exhaust memory)."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.items: list[Pair | Refusal] = []
+        self.srclang: str | None = None
+        self.unit: _Unit | None = None
+        self.lang: str | None = None
+        self.seg: list[str] | None = None  # text of the <seg> being read
+        self.skip = 0  # depth inside code elements of the <seg>
+        self.root: str | None = None
+        self.parser = expat.ParserCreate()
+        self.parser.buffer_text = True
+        self.parser.StartElementHandler = self.start
+        self.parser.EndElementHandler = self.end
+        self.parser.CharacterDataHandler = self.text
+        self.parser.EntityDeclHandler = self.entity_declared
+        self.parser.SkippedEntityHandler = self.entity_skipped
+
+    def read(self, data: bytes) -> Reading:
+        try:
+            self.parser.Parse(data, True)
+        except expat.ExpatError as exc:
+            raise CorrectionsError(
+                f"{self.name} is not well-formed XML at line {exc.lineno}, column {exc.offset + 1} ({expat.errors.messages[exc.code]}): "
+                "correct it there, or export it again from its CAT tool"
+            ) from None
+        return _reading(self.items)
+
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
+        if self.root is None:
+            self.root = tag
+            if tag != "tmx":
+                raise CorrectionsError(f"{self.name} is not a TMX file (its root element is <{tag}>, not <tmx>): give a TMX file exported from a CAT tool")
+        if self.seg is not None:
+            if self.skip or tag in _CODE:
+                self.skip += 1
+        elif tag == "header":
+            self.srclang = attrs.get("srclang")
+        elif tag == "tu":
+            self.unit = _Unit(self.parser.CurrentLineNumber, attrs.get("tuid"), attrs.get("srclang", self.srclang))
+        elif tag == "tuv":
+            self.lang = attrs.get("xml:lang", attrs.get("lang"))  # `lang` before TMX 1.4
+        elif tag == "seg" and self.unit is not None and self.lang is not None:
+            self.seg = []
+
+    def end(self, tag: str) -> None:
+        if self.skip:
+            self.skip -= 1
+        elif tag == "seg" and self.seg is not None:
+            self.unit.languages.append(self.lang)
+            self.unit.segs.setdefault(_language(self.lang), "".join(self.seg))  # the first <tuv> of a language counts
+            self.seg = None
+        elif tag == "tuv":
+            self.lang = None
+        elif tag == "tu" and self.unit is not None:
+            self.items.append(self.judged(self.unit))
+            self.unit = None
+
+    def text(self, data: str) -> None:
+        if self.seg is not None and not self.skip:
+            self.seg.append(data)
+
+    def judged(self, unit: _Unit) -> Pair | Refusal:
+        where = f"{self.name} line {unit.line}" + (f" (tu {unit.tuid})" if unit.tuid else "")
+        if unit.srclang and unit.srclang.lower() != _ANY_SOURCE and _language(unit.srclang) != "fr":
+            return Refusal(where, f"not fr→en: its source language is {unit.srclang}")
+        if "fr" not in unit.segs or "en" not in unit.segs:
+            return Refusal(where, f"no fr/en pair (its languages: {', '.join(unit.languages) or 'none'})")
+        return _checked(unit.segs["fr"], unit.segs["en"], where)
+
+    def entity_declared(self, entity: str, *_: object) -> None:
+        raise CorrectionsError(
+            f"{self.name} declares the XML entity {entity!r} at line {self.parser.CurrentLineNumber}, which TMX never needs and whose "
+            "expansion could exhaust memory: export it again from its CAT tool"
+        )
+
+    def entity_skipped(self, entity: str, is_parameter: bool) -> None:
+        raise CorrectionsError(
+            f"{self.name} uses the undefined entity &{entity}; at line {self.parser.CurrentLineNumber}: "
+            "write the character itself or its number (&#160; for a no-break space) instead"
+        )
+
+
+def read_tmx(data: bytes, name: str) -> Reading:
+    """The French→English pairs of a TMX 1.4b file (`name`: its file name, for origins
+    and messages). A <tu> is read from its first French <tuv> (fr, fr-FR, fr-CA…) and
+    its first English one (en, en-GB…); one without both, or whose source language
+    (of the <tu>, else the header) is not French, is refused."""
+    return _TmxReader(name).read(data)
+
+
+# --- Corrections files ---------------------------------------------------------------
+
+CORRECTIONS_VERSION = 1
+# The keys of the file and of a unit, each with the JSON kinds its value may have.
+_FILE_KEYS = {"mtpipe": ("string",), "version": ("number",), "article": ("string",), "model": ("string",), "revision": ("string", "null"), "units": ("array",)}
+_UNIT_KEYS = {"ids": ("array",), "src": ("string",), "mt": ("string",), "edit": ("string",)}
+_JSON_KINDS = ((type(None), "null"), (bool, "boolean"), ((int, float), "number"), (str, "string"), (list, "array"), (dict, "object"))
+
+
+def _kind(value: object) -> str:
+    """The JSON kind of a decoded value (bool before number: a bool is an int)."""
+    return next(kind for types, kind in _JSON_KINDS if isinstance(value, types))
+
+
+def _schema_problem(value: object, keys: dict[str, tuple[str, ...]], what: str) -> str | None:
+    """What makes `value` not an object of exactly `keys` of their kinds, else None."""
+    if _kind(value) != "object":
+        return f"{what} is {_kind(value)}, not an object"
+    if missing := [key for key in keys if key not in value]:
+        return f"{what} has no {', '.join(map(repr, missing))}"
+    if unknown := [key for key in value if key not in keys]:
+        return f"{what} has unknown keys {', '.join(map(repr, unknown))}"
+    for key, kinds in keys.items():
+        if _kind(value[key]) not in kinds:
+            return f"{what}'s {key!r} is {_kind(value[key])}, not {' or '.join(kinds)}"
+    return None
+
+
+def _corrections_problem(document: object) -> str | None:
+    """What makes a decoded corrections file off its schema, else None."""
+    problem = _schema_problem(document, _FILE_KEYS, "the file")
+    if problem:
+        return problem
+    for number, unit in enumerate(document["units"], 1):
+        problem = _schema_problem(unit, _UNIT_KEYS, f"unit {number}")
+        if problem:
+            return problem
+        if not unit["ids"] or any(_kind(i) != "string" for i in unit["ids"]):
+            return f"unit {number}'s 'ids' is not a list of one or more strings"
+    return None
+
+
+def read_corrections(data: bytes, name: str) -> Reading:
+    """The pairs (French, edited English) of a review page's corrections file (schema
+    in the module's docstring); a unit whose French or edit is empty is refused."""
+    try:
+        document = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise CorrectionsError(f"{name} is not UTF-8 text (byte {exc.start + 1}): export the corrections again from the review page") from None
+    except json.JSONDecodeError as exc:
+        raise CorrectionsError(f"{name} is not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}): export the corrections again from the review page") from None
+    if not isinstance(document, dict) or document.get("mtpipe") != "corrections":
+        raise CorrectionsError(
+            f'{name} is not an mtpipe corrections file (it lacks "mtpipe": "corrections"): give the file from "Export corrections" of a review page, or a TMX file'
+        )
+    version = document.get("version")
+    if _kind(version) == "number" and version > CORRECTIONS_VERSION:
+        raise CorrectionsError(f"{name} is a corrections file of version {version}, newer than this mtpipe reads ({CORRECTIONS_VERSION}): upgrade mtpipe to import it")
+    problem = _corrections_problem(document) or (None if version == CORRECTIONS_VERSION else f"its version is {version!r}, not {CORRECTIONS_VERSION}")
+    if problem:
+        raise CorrectionsError(f"{name} is not a valid corrections file ({problem}): export the corrections again from the review page")
+    return _reading(
+        _checked(unit["src"], unit["edit"], f"{name} unit {number} ({' '.join(unit['ids'])})") for number, unit in enumerate(document["units"], 1)
+    )
+
+
+# --- Any file ------------------------------------------------------------------------
+
+_READERS: dict[str, Callable[[bytes, str], Reading]] = {".tmx": read_tmx, ".json": read_corrections}
+# A file named otherwise is known by its first character (after a BOM and whitespace).
+_OPENINGS = {b"<": ".tmx", b"{": ".json"}
+
+
+def read_any(path: Path) -> Reading:
+    """The pairs of a TMX or corrections file, known by its suffix, else its content."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CorrectionsError(f"{path} cannot be read ({exc.strerror or exc}): check its path and permissions") from None
+    suffix = path.suffix.lower()
+    if suffix not in _READERS:
+        suffix = _OPENINGS.get(data.removeprefix(b"\xef\xbb\xbf").lstrip()[:1])
+    if suffix is None:
+        raise CorrectionsError(f"{path} is neither a TMX file nor a corrections file: give .tmx files from a CAT tool or .json files from a review page's Export corrections")
+    return _READERS[suffix](data, path.name)
+
+
+# --- Export --------------------------------------------------------------------------
+
+
+def _tmx_date(added: str) -> str:
+    """A TMX date (20240501T120000Z) from the memory's ISO 8601 one (2024-05-01T12:00:00Z)."""
+    return re.sub(r"[-:]", "", added)[:15] + "Z"
+
+
+def write_tmx(entries: Iterable[HumanEntry]) -> str:
+    """A TMX 1.4b memory of human translations, one <tu> each, with its origin as a
+    <prop> and its date as creationdate: what a CAT tool, or read_tmx, imports."""
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n',
+        '<!DOCTYPE tmx SYSTEM "tmx14.dtd">\n',
+        '<tmx version="1.4">\n',
+        f'  <header creationtool="mtpipe" creationtoolversion="{__version__}" segtype="sentence" o-tmf="mtpipe memory"'
+        ' adminlang="en" srclang="fr" datatype="plaintext"/>\n',
+        "  <body>\n",
+    ]
+    for entry in entries:
+        out += [
+            f'    <tu creationdate="{_tmx_date(entry.added)}">\n',
+            f'      <prop type="x-mtpipe-origin">{xml_text(entry.origin)}</prop>\n',
+            f'      <tuv xml:lang="fr"><seg>{xml_text(entry.source)}</seg></tuv>\n',
+            f'      <tuv xml:lang="en"><seg>{xml_text(entry.target)}</seg></tuv>\n',
+            "    </tu>\n",
+        ]
+    out.append("  </body>\n</tmx>\n")
+    return "".join(out)
