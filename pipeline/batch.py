@@ -795,7 +795,7 @@ def _write_article(item: _Pending, translations: list[Translation], folder: Outp
         extra = _score_reference(item, translations) if item.reference else None
         names = _output_names(article.input)
         english: Written = _format(article.input).write(item.doc, item.segments, translations)
-        records = sentence_records(item.segments, translations, extra)
+        records = sentence_records(item.segments, translations, extra, doc=item.doc)
         for record in records:
             if record["id"] in english.unsure:
                 record["markup"] = "unsure"

@@ -11,7 +11,9 @@ from __future__ import annotations
 import codecs
 import hashlib
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 _BOMS = (
@@ -38,12 +40,30 @@ class Line:
     """One physical line: its text and the line ending that followed it ("" at EOF).
     In a document with markup (HTML, Markdown, Word) a line is a block to translate
     (a paragraph, heading, list item or table cell): its plain text, and the inline
-    markup taken out of it (`pipeline.formats.markup.Inline`), to be put back."""
+    markup taken out of it (`pipeline.formats.markup.Inline`), to be put back.
+    `origin` ties the text to the source file's text where a format knows it (HTML,
+    Markdown): anchors (plain offset, source offset), sorted, wherever the text stops
+    following the source character for character (see `formats.base.origin`)."""
 
     number: int
     text: str
     newline: str
     markup: tuple[Any, ...] = ()
+    origin: tuple[tuple[int, int], ...] = ()
+
+    def source_span(self, start: int, end: int) -> tuple[int, int] | None:
+        """Where text[start:end] (not empty) lies in the source file's text: from its first
+        character's source to the end of its last one's, markup between them included;
+        None when the line has no origin."""
+        if not self.origin:
+            return None
+        plain, source = self.origin[bisect_right(self.origin, start, key=itemgetter(0)) - 1]
+        first = source + start - plain
+        k = bisect_left(self.origin, end, key=itemgetter(0))
+        if k < len(self.origin) and self.origin[k][0] == end:  # a piece ends there: where it ends in the source
+            return first, self.origin[k][1]
+        plain, source = self.origin[k - 1]
+        return first, source + end - plain
 
 
 @dataclass(frozen=True)

@@ -42,29 +42,37 @@ def english_text(doc: Document, segments: Sequence[Segment], translations: Seque
 
 
 def sentence_records(
-    segments: Sequence[Segment], translations: Sequence[Translation], extra: Sequence[dict] | None = None
+    segments: Sequence[Segment], translations: Sequence[Translation], extra: Sequence[dict] | None = None, doc: Document | None = None
 ) -> list[dict]:
     """One JSON-ready record per sentence, in document order, each updated with the
     matching `extra` fields (reference pairing and scores) when given. `words` holds
-    the sentence's word links (Pharaoh "src-tgt" pairs), when they are known.
+    the sentence's word links (Pharaoh "src-tgt" pairs), when they are known;
+    `source`, given the document and when its format knows it (HTML, Markdown), the
+    sentence's [start, end) in the source file's text, its inline tags included, so
+    that a page can be rebuilt from the records.
 
     Records depend only on the article, the model and the settings, never on what
     the translation memory held, so a resumed run writes the same bytes as an
     uninterrupted one (memory use is counted in summary.json instead)."""
-    records = [
-        {
-            "id": seg.id,
-            "line": seg.line,
-            "start": seg.start,
-            "end": seg.end,
-            "src": seg.text,
-            "mt": tr.text,
-            "logprob": None if tr.logprob is None else round(tr.logprob, 4),
-            "pieces": tr.pieces,
-            **({} if tr.links is None else {"words": to_pharaoh(tr.links)}),
-        }
-        for seg, tr in zip(segments, translations, strict=True)
-    ]
+    lines = {line.number: line for line in doc.lines} if doc is not None else {}
+    records = []
+    for seg, tr in zip(segments, translations, strict=True):
+        line = lines.get(seg.line)
+        span = None if line is None else line.source_span(seg.start, seg.end)
+        records.append(
+            {
+                "id": seg.id,
+                "line": seg.line,
+                "start": seg.start,
+                "end": seg.end,
+                **({} if span is None else {"source": list(span)}),
+                "src": seg.text,
+                "mt": tr.text,
+                "logprob": None if tr.logprob is None else round(tr.logprob, 4),
+                "pieces": tr.pieces,
+                **({} if tr.links is None else {"words": to_pharaoh(tr.links)}),
+            }
+        )
     for record, fields in zip(records, extra or [], strict=False):
         record.update(fields)
     return records

@@ -74,6 +74,24 @@ def test_mixed_folder_translates_each_supported_file_and_lists_the_others(mixed)
         assert records and all("<" not in r["src"] and r["mt"] and "words" in r for r in records), name
 
 
+@pytest.mark.parametrize("name", ["b.md", "c.html"])
+def test_records_say_where_each_sentence_sits_in_the_source(mixed, name: str) -> None:
+    src, out, _, _ = mixed
+    text = (src / name).read_bytes().decode("utf-8")
+    records = [json.loads(line) for line in (out / f"{Path(name).stem}.align.jsonl").read_text(encoding="utf-8").splitlines()]
+    for r in records:
+        start, end = r["source"]
+        words = r["src"].split()
+        assert text[start:].startswith(words[0]) and text[:end].endswith(words[-1]), r
+        pattern = r"[\s\S]*?".join(re.escape(word) for word in words)  # its words, in order, markup between
+        assert re.fullmatch(pattern, text[start:end]), r
+        if name.endswith(".html"):
+            kept = re.sub(r"<code>.*?</code>", "", text[start:end])  # code stays out of the sentence
+            assert re.sub(r"\s+", " ", TAG.sub("", kept)) == r["src"], r
+    for name in ("a", "d"):  # plain text and Word have no character source
+        assert all("source" not in json.loads(line) for line in (out / f"{name}.align.jsonl").read_text(encoding="utf-8").splitlines())
+
+
 def test_html_keeps_every_tag_script_and_url(mixed) -> None:
     src, out, _, _ = mixed
     english = (out / "c.en.html").read_bytes().decode("utf-8")

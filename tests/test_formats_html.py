@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from pipeline.formats.base import FORMATS, Written
 from pipeline.formats.html import Html
 from pipeline.formats.markup import Inline
-from pipeline.ingest import Document, IngestError
+from pipeline.ingest import Document, IngestError, Line
 from pipeline.segment import segment
 from pipeline.translate import Translation
 
@@ -218,6 +218,9 @@ CASES = [
         expect=("<p>TEXTE <b>GRAS</b><!--",),
     ),
     Case("inline-across-sentences", "<p>Il <em>pleut. Le ciel</em> est gris.</p>", expect=("IL <em>PLEUT. LE CIEL</em> EST GRIS.",)),
+    Case("image-at-link-start", "<p><a href=x><img src=i> Le site</a> est ici.</p>", expect=("<p><a href=x><img src=i> LE SITE</a> EST ICI.</p>",)),
+    Case("image-after-link-at-end", "<p>Voir <a href=x>le site</a><img src=i></p>", expect=("<p>VOIR <a href=x>LE SITE</a><img src=i></p>",)),
+    Case("break-after-nested-end", "<p>Un <b>très <i>petit</i></b><br>chien.</p>", expect=("UN <b>TRÈS <i>PETIT</i></b><br> CHIEN.",), exact=False),
 ]
 IDS = [case.id for case in CASES]
 
@@ -351,12 +354,46 @@ def test_any_tag_soup_keeps_every_tag_and_character(pieces: list[str]) -> None:
     assert _text(_translate(doc, _identity).data.decode()) == _text(page)
 
 
+def _check_source_spans(source: str, doc: Document) -> None:
+    """Each sentence's source span starts at its first character and ends after its
+    last; without its markup (tags, protected text), entities decoded, it reads as
+    the sentence, whitespace aside."""
+    for seg in segment(doc):
+        line: Line = doc.lines[seg.line - 1]
+        a, b = line.source_span(seg.start, seg.end)
+        span = source[a:b]
+        assert (unescape(span)[0], unescape(span)[-1]) == (seg.text[0], seg.text[-1]), (span, seg.text)
+        for raw in sorted({raw for m in line.markup for raw in (m.open, m.close) if raw}, key=len, reverse=True):
+            span = span.replace(raw, "")
+        assert "".join(unescape(span).split()) == "".join(seg.text.split()), (source[a:b], seg.text)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_sentences_know_their_source_span(case: Case) -> None:
+    _check_source_spans(case.source, _read(case))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES + ["&#8217;", "&eacute;", "&lt;", "\t \n", "Fin&hellip;"]), min_size=1, max_size=30))
+def test_any_tag_soup_sentence_knows_its_source_span(pieces: list[str]) -> None:
+    page = "".join(pieces)
+    try:
+        doc = HTML.read(page.encode(), "a.html")
+    except IngestError:
+        return
+    _check_source_spans(page, doc)
+
+
 def test_markup_is_the_source_text() -> None:
-    """A block's markup: each element's source tags around its plain text span; protected
-    text as void markup taking the space before it."""
-    [line] = HTML.read(b'<p>Voir <a href="x">ce lien</a> https://a.fr ici.</p>', "a.html").lines
+    """A block's markup: each element's source tags around its plain text span, with the
+    element it was in; protected text as void markup taking the space before it."""
+    [line] = HTML.read(b'<p>Voir <a href="x"><img src=i>ce lien</a> https://a.fr ici.</p>', "a.html").lines
     assert (line.text, line.newline) == ("Voir ce lien ici.", "")
-    assert line.markup == (Inline(5, 12, '<a href="x">', "</a>"), Inline(13, 13, " https://a.fr", "", void=True))
+    assert line.markup == (
+        Inline(5, 12, '<a href="x">', "</a>", parent=None),
+        Inline(5, 5, "<img src=i>", "", void=True, parent=0),
+        Inline(13, 13, " https://a.fr", "", void=True, parent=None),
+    )
 
 
 def test_reordered_words_carry_their_tags() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from html import unescape
 
 import pytest
 
@@ -152,6 +153,19 @@ CASES = {
         "Voir [`print()`](https://docs.python.org) ici.\n", ("Voir ici.",), (" [`print()`](https://docs.python.org)",), "VOIR [`print()`](https://docs.python.org) ICI.\n"
     ),
     "image": Case('Une image ![un chat](chat.png "Le chat") ici.\n', ("Une image ici.",), (' ![un chat](chat.png "Le chat")',), 'UNE IMAGE ![un chat](chat.png "Le chat") ICI.\n'),
+    "image at a link's start": Case("Voir [![logo](l.png) le site](x) ici.\n", ("Voir le site ici.",), ("![logo](l.png) ",), "VOIR [![logo](l.png) LE SITE](x) ICI.\n"),
+    "inline html image at an element's start": Case(
+        "Voir <span><img src=i> le site</span> ici.\n", ("Voir le site ici.",), ("<span><img src=i> ",), "VOIR <span><img src=i> LE SITE</span> ICI.\n"
+    ),
+    "inline html image after an element": Case(
+        "Voir <span>le site</span><img src=i> ici.\n", ("Voir le site ici.",), ("</span><img src=i> ",), "VOIR <span>LE SITE</span><img src=i> ICI.\n"
+    ),
+    "inline html image at an element's end": Case(
+        "Voir <span>le site<img src=i></span> ici.\n", ("Voir le site ici.",), ("<img src=i></span>",), "VOIR <span>LE SITE<img src=i></span> ICI.\n"
+    ),
+    "url with an ampersand": Case(
+        "Voir https://exemple.fr/?a=1&b=2, puis.\n", ("Voir, puis.",), (" https://exemple.fr/?a=1&b=2",), "VOIR https://exemple.fr/?a=1&b=2, PUIS.\n"
+    ),
 }
 
 
@@ -200,6 +214,23 @@ def test_every_block_is_translated(case: Case) -> None:
     for verbatim in (*case.kept, *(raw for line in doc.lines for m in line.markup for raw in (m.open, m.close) if raw)):
         rest = rest.replace(verbatim, "")
     assert not re.search(r"[a-zà-ÿ]{2,}", rest)
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_sentences_know_their_source_span(case: Case) -> None:
+    """Each sentence's source span starts at its first character and ends after its
+    last; without its markup, entities and backslash escapes read, it is the sentence,
+    whitespace aside."""
+    doc = read(case.source)
+    for seg in segment(doc):
+        line = doc.lines[seg.line - 1]
+        a, b = line.source_span(seg.start, seg.end)
+        span = case.source[a:b]
+        for raw in sorted({raw for m in line.markup for raw in (m.open, m.close) if raw}, key=len, reverse=True):
+            span = span.replace(raw, "")
+        read_as = re.sub(r"\\([!-/:-@[-`{-~])", r"\1", unescape(span))
+        assert (read_as[0], read_as[-1]) == (seg.text[0], seg.text[-1]), (case.source[a:b], seg.text)
+        assert "".join(read_as.split()) == "".join(seg.text.split()), (case.source[a:b], seg.text)
 
 
 HAND_MADE = {

@@ -46,6 +46,28 @@ def test_records_hold_ids_texts_and_scores() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("name", "source", "spans"),
+    [
+        ("a.html", "<p>Le <b>chat</b> dort. Il&nbsp;r&ecirc;ve.</p>", ["Le <b>chat</b> dort.", "Il&nbsp;r&ecirc;ve."]),
+        ("a.md", "# Titre\n\nLe **chat**\ndort. [Il](x) rêve.\n", ["Titre", "Le **chat**\ndort.", "Il](x) rêve."]),
+        ("a.txt", "Un. Deux.", None),
+        ("a.md.txt", "Le <b>chat</b> dort.", None),
+    ],
+)
+def test_records_locate_sentences_in_the_source(name: str, source: str, spans: list[str] | None) -> None:
+    """Given the document, HTML and Markdown records carry each sentence's [start, end)
+    in the source file's text; plain text records stay as they were."""
+    from pipeline.formats import format_for
+
+    doc = format_for(name).read(source.encode(), name)
+    segs = segment(doc)
+    translations = [Translation(s.text.upper(), None) for s in segs]
+    records = sentence_records(segs, translations, doc=doc)
+    assert [{k: v for k, v in r.items() if k != "source"} for r in records] == sentence_records(segs, translations)
+    assert [source[slice(*r["source"])] for r in records if "source" in r] == (spans or [])
+
+
 @given(st.lists(st.text(), max_size=5))
 def test_jsonl_round_trips_any_unicode(texts: list[str]) -> None:
     import tempfile

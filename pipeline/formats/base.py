@@ -8,7 +8,7 @@ back, copying everything outside the translated text from the source as it was.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -49,6 +49,30 @@ def register(fmt: Callable[[], Format]) -> Callable[[], Format]:
     for suffix in instance.suffixes:
         FORMATS[suffix] = instance
     return fmt
+
+
+def origin(pieces: Iterable[tuple[int, int, int, int]]) -> tuple[tuple[int, int], ...]:
+    """A block's `Line.origin` from its pieces of text in order, each (plain start, plain
+    end, source start, source end): an anchor (plain offset, source offset) wherever
+    the plain text stops following the source character for character, on both
+    sides of markup it skips and of an entity or whitespace run it reads as one
+    character; the last one where the text ends."""
+    anchors: list[tuple[int, int]] = []
+
+    def add(anchor: tuple[int, int] | None) -> None:
+        if anchor is not None and anchor not in anchors[-1:]:
+            anchors.append(anchor)
+
+    ended: tuple[int, int] | None = None  # where the previous piece ends
+    flowing = False  # and whether the plain text follows the source there
+    for p, q, a, b in pieces:
+        linear = q - p == b - a
+        if not (linear and flowing and ended == (p, a)):
+            add(ended)
+            add((p, a))
+        ended, flowing = (q, b), linear
+    add(ended)
+    return tuple(anchors)
 
 
 def placed_blocks(doc: Document, segments: Sequence[Segment], translations: Sequence[Translation]) -> tuple[dict[int, list[Event]], frozenset[str]]:

@@ -36,8 +36,8 @@ from html.parser import HTMLParser
 from ..ingest import Document, IngestError, Line, decode
 from ..segment import Segment
 from ..translate import Translation
-from .base import Written, placed_blocks, register
-from .markup import Event, Inline
+from .base import Written, origin, placed_blocks, register
+from .markup import URL_OR_EMAIL, Event, Inline
 
 INLINE = frozenset(
     "a abbr b bdi bdo big button cite data del dfn em font i ins label mark nobr q s small span strike strong sub sup time tt u var".split()
@@ -52,12 +52,8 @@ TRANSLATED_ATTRIBUTES = ("alt", "title")
 LANG_ATTRIBUTES = ("lang", "xml:lang")
 
 _SPACE = " \t\n\r\f"  # HTML whitespace; a no-break space is text
-_SPACES = re.compile(f"[{_SPACE}]+")
-_PROTECTED = re.compile(
-    # a URL: entities whole, no final punctuation; an e-mail address
-    r"""(?:https?://|ftp://|www\.)(?:&#?\w+;|&(?!#?\w+;)|[^\s<>"'«»&])*(?:&#?\w+;|[^\s<>"'«»&.,;:!?)\]])"""
-    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b"
-)
+_RUN = re.compile(f"[{_SPACE}]+|[^{_SPACE}]+")
+_CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")  # what html.unescape decodes
 _TAG_NAME = re.compile(r"</?[^\s/>]*")
 _ATTRIBUTE = re.compile(r"""([^\s/>"'=][^\s/>=]*)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]*))?""")
 _META_CHARSET = re.compile(rb"""<meta\s[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
@@ -179,7 +175,7 @@ class _Reader:
 
     def __init__(self, source: str, tokens: list[_Token]):
         self.source, self.tokens = source, tokens
-        self.blocks: list[tuple[_Block, str, tuple[Inline, ...]]] = []
+        self.blocks: list[tuple[_Block, str, tuple[Inline, ...], tuple[tuple[int, int], ...]]] = []
         self.fixed: list[tuple[int, int, str]] = []
         self.items: list[_Item] = []
         self.unclosed: list[int] = []  # the block's inline elements not closed yet, by item index
@@ -236,7 +232,7 @@ class _Reader:
             start += len(raw) - len(raw.lstrip(_SPACE))
             if start == tok.end:
                 return
-        for m in _PROTECTED.finditer(self.source, start, tok.end):
+        for m in URL_OR_EMAIL.finditer(self.source, start, tok.end):
             self._text(start, m.start())
             self.items.append(_Item("void", m.start(), m.end()))
             start = m.end()
@@ -305,9 +301,10 @@ class _Reader:
             quote = value[0] if value[:1] in ("'", '"') else ""
             start = tok.start + m.start(2) + len(quote)
             end = tok.start + m.end(2) - len(quote)
-            text = _SPACES.sub(" ", unescape(self.source[start:end]))
+            runs = _decoded(self.source, start, end)
+            text = "".join(run for run, _, _ in runs)
             if name in TRANSLATED_ATTRIBUTES and text.strip():
-                self.blocks.append((_Block(start, end, quote=quote), text, ()))
+                self.blocks.append((_Block(start, end, quote=quote), text, (), _origin(runs)))
             elif name in LANG_ATTRIBUTES and re.fullmatch(r"fr(?:-\w+)*", text.strip(), re.IGNORECASE):
                 self.fixed.append((start, end, "en"))
 
@@ -328,24 +325,31 @@ class _Reader:
             self.blocks.append(block)
 
 
-def _plain(source: str, items: list[_Item]) -> tuple[_Block, str, tuple[Inline, ...]]:
-    """A block's plain text (entities decoded, whitespace runs as one space) and its
-    markup, at their places in it."""
-    text, spans, parts = "", [], []
+def _plain(source: str, items: list[_Item]) -> tuple[_Block, str, tuple[Inline, ...], tuple[tuple[int, int], ...]]:
+    """A block's plain text (entities decoded, whitespace runs as one space), its
+    markup at their places in it, each in the element it was in, and its origin."""
+    text, spans, parts, parents, runs = "", [], [], [], []
     index: dict[int, int] = {}  # item → markup element
+    around: list[int] = []  # the elements open here, innermost last
     added = -1  # where a space was put in that the source lacks
     for k, item in enumerate(items):
         if item.kind == "text":
-            piece = _SPACES.sub(" ", unescape(source[item.start : item.end]))
-            text += piece[1:] if text.endswith(" ") and piece.startswith(" ") else piece
+            for run, a, b in _decoded(source, item.start, item.end):
+                if not (run == " " and text.endswith(" ")):
+                    runs.append((len(text), len(text) + len(run), a, b))
+                    text += run
         elif item.kind == "close":
             i = index[item.pair]
             spans[i] = (spans[i][0], len(text))
             parts[i] = (parts[i][0], (item.start, item.end))
+            around.remove(i)
         else:
             if item.kind == "void" and source[item.start] in _SPACE and text and not text.endswith(" "):
                 added, text = len(text), text + " "  # after the space it took: outside an element closed before it
             index[k] = len(spans)
+            parents.append(around[-1] if around else None)
+            if item.kind == "open":
+                around.append(index[k])
             spans.append((len(text), len(text) if item.kind == "void" else None))
             parts.append(((item.start, item.end), (item.end, item.end)))  # unclosed: closes with nothing
             if item.tag == "br" and text and not text.endswith(" "):
@@ -354,10 +358,40 @@ def _plain(source: str, items: list[_Item]) -> tuple[_Block, str, tuple[Inline, 
         text = text[:-1]
     n = len(text)
     markup = tuple(
-        Inline(min(a, n), n if b is None else min(b, n), source[slice(*o)], source[slice(*c)], items[k].kind == "void")
-        for k, (a, b), (o, c) in zip(index, spans, parts)
+        Inline(min(a, n), n if b is None else min(b, n), source[slice(*o)], source[slice(*c)], items[k].kind == "void", parent)
+        for k, (a, b), (o, c), parent in zip(index, spans, parts, parents)
     )
-    return _Block(items[0].start, items[-1].end, tuple(parts)), text, markup
+    return _Block(items[0].start, items[-1].end, tuple(parts)), text, markup, origin(runs)
+
+
+def _decoded(source: str, start: int, end: int) -> list[tuple[str, int, int]]:
+    """source[start:end] as a block's text reads it, in runs with the source range
+    each came from: entities decoded (what `html.unescape` decodes), whitespace runs
+    (entities of whitespace too) as one space."""
+    atoms, pos = [], start
+    for m in _CHARREF.finditer(source, start, end):
+        atoms += [(r.group(), r.start(), r.end()) for r in _RUN.finditer(source, pos, m.start())]
+        atoms += [(ch, m.start(), m.end()) for ch in unescape(m.group())]
+        pos = m.end()
+    atoms += [(r.group(), r.start(), r.end()) for r in _RUN.finditer(source, pos, end)]
+    runs: list[tuple[str, int, int]] = []
+    for run, a, b in atoms:
+        if run[0] not in _SPACE:
+            runs.append((run, a, b))
+        elif runs and runs[-1][0] == " ":
+            runs[-1] = (" ", runs[-1][1], b)
+        else:
+            runs.append((" ", a, b))
+    return runs
+
+
+def _origin(runs: list[tuple[str, int, int]]) -> tuple[tuple[int, int], ...]:
+    """The origin of text made of these runs end to end."""
+    pieces, at = [], 0
+    for run, a, b in runs:
+        pieces.append((at, at + len(run), a, b))
+        at += len(run)
+    return origin(pieces)
 
 
 def _wordless_whole(source: str, items: list[_Item]) -> list[_Item]:
@@ -486,10 +520,10 @@ class Html:
         blocks = sorted(reader.blocks, key=lambda b: b[0].start)
         return Document(
             name=name,
-            lines=tuple(Line(n, text, "", markup) for n, (_, text, markup) in enumerate(blocks, start=1)),
+            lines=tuple(Line(n, text, "", markup, where) for n, (_, text, markup, where) in enumerate(blocks, start=1)),
             encoding=encoding,
             sha256=hashlib.sha256(data).hexdigest(),
-            layout=_Layout(source, bom, codec, tuple(b for b, _, _ in blocks), tuple(sorted(reader.fixed))),
+            layout=_Layout(source, bom, codec, tuple(b[0] for b in blocks), tuple(sorted(reader.fixed))),
         )
 
     def write(self, doc: Document, segments: Sequence[Segment], translations: Sequence[Translation]) -> Written:

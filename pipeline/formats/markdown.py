@@ -58,17 +58,13 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 from ..ingest import Document, IngestError, Line, decode
 from ..segment import Segment
 from ..translate import Translation
-from .base import Written, placed_blocks, register
-from .markup import Event, Inline
+from .base import Written, origin, placed_blocks, register
+from .markup import URL_OR_EMAIL, Event, Inline
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 # A soft or hard line break in a block's content, as markdown-it consumed it.
 _BREAK = re.compile(r"[ \t]*\\?\n[ \t]*")
 _HARD_BREAK = re.compile(r" {2,}|[ \t]*\\")
-_PROTECTED = re.compile(
-    r"""(?:https?://|ftp://|www\.)[^\s<>"'«»]*[^\s<>"'«».,;:!?)\]]"""
-    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b"
-)
 _TAG = re.compile(r"<(?P<close>/)?(?P<name>[A-Za-z][A-Za-z0-9-]*)[^>]*?(?P<self>/)?>", re.DOTALL)
 _VOID_ELEMENTS = frozenset("area br col embed hr img input source track wbr".split())
 _INLINE_SYNTAX = frozenset("\\`*_[]<>&|~!")
@@ -94,14 +90,13 @@ class _Block:
     """What writing a block back needs: its source range (its text's first character
     to its last), the indices of its markup that are line breaks, its spellings of
     characters, its label-dependent links (index → label, and the closing `]` or
-    `][]`), the elements each void lay in, and whether its text starts a line."""
+    `][]`), and whether its text starts a line."""
 
     start: int
     end: int
     breaks: frozenset[int]
     respell: tuple[tuple[str, str], ...]
     labels: dict[int, tuple[str, str]]
-    inside: dict[int, frozenset[int]]
     line_start: bool
 
 
@@ -117,7 +112,7 @@ class _Layout:
 class _Piece:
     """Markup met in a walk: its start (and end) in the plain text, the content ranges
     of its opening (a void's whole) and closing source; a line break; a link's label
-    and closing `]` or `][]` when the label is its text."""
+    and closing `]` or `][]` when the label is its text; the element it is in."""
 
     start: int
     open: tuple[int, int]
@@ -126,6 +121,7 @@ class _Piece:
     void: bool = False
     brk: bool = False
     label: tuple[str, str] | None = None
+    parent: _Piece | None = None
 
 
 @dataclass(frozen=True)
@@ -149,6 +145,7 @@ class _Walk:
         self.content = content
         self.state = StateInline(content, _parser(), env, [])
         self.text = ""
+        self.runs: list[tuple[int, int, int, int]] = []  # the text's pieces: plain start, end; content start, end
         self.pieces: list[_Piece] = []
         self.respell: dict[str, str] = {}
         self.opened: list[_Opened] = []
@@ -177,7 +174,7 @@ class _Walk:
                 self._expect(cursor, tok.markup)
                 if tok.info != "escape" or tok.content in _INLINE_SYNTAX:
                     self.respell.setdefault(tok.content, tok.markup)
-                self._append(tok.content)
+                self._append(tok.content, cursor, cursor + len(tok.markup))
                 cursor += len(tok.markup)
             elif kind in ("softbreak", "hardbreak"):
                 cursor = self._break(cursor)
@@ -245,7 +242,7 @@ class _Walk:
     def _text(self, cursor: int, text: str) -> None:
         """Running text, its URLs and e-mail addresses taken out as voids."""
         done = 0
-        for m in _PROTECTED.finditer(text):
+        for m in URL_OR_EMAIL.finditer(text):
             self._plain(cursor + done, text[done : m.start()])
             self.raw_end = self._void(cursor + m.start(), cursor + m.end())
             done = m.end()
@@ -264,24 +261,39 @@ class _Walk:
                 self.raw_end = cursor
         if self.glue is not None:
             lead = len(text) - len(text.lstrip())
-            self.glue.open = (self.glue.open[0], cursor + lead)
-            text = text[lead:]
-            self.raw_end = cursor + lead
+            cursor, text = cursor + lead, text[lead:]
+            self.glue.open = (self.glue.open[0], cursor)
+            self.raw_end = cursor
             if not text:
                 return
             self.glue = None
         if text:
-            self._append(text)
+            self._append(text, cursor, cursor + len(text))
 
-    def _append(self, text: str) -> None:
-        """Text for the model, after the space a line break or a void took, unless it is
-        punctuation glued to a void ("`x`." reads "… x." without it)."""
+    def _append(self, text: str, start: int, end: int) -> None:
+        """Text for the model, from content[start:end], after the space a line break or
+        a void took, unless it is punctuation glued to a void ("`x`." reads "… x."
+        without it)."""
         if self.space_due and not text[0].isspace():
             run = text.split(None, 1)[0]
             if not (self.after_void and not any(c.isalnum() for c in run)):
                 self.text += " "
         self.space_due = self.after_void = False
+        self.runs.append((len(self.text), len(self.text) + len(text), start, end))
         self.text += text
+
+    def _cut(self, n: int) -> None:
+        """Take the text back to its first n characters."""
+        self.text = self.text[:n]
+        while self.runs and self.runs[-1][0] >= n:
+            self.runs.pop()
+        if self.runs and self.runs[-1][1] > n:  # cut inside a run: whitespace, as written
+            p, _, a, _ = self.runs[-1]
+            self.runs[-1] = (p, n, a, a + n - p)
+
+    def _within(self) -> _Piece | None:
+        """The element open here, the innermost."""
+        return self.opened[-1].piece if self.opened else None
 
     def _void(self, start: int, end: int) -> int:
         """Markup the model does not see, over content[start:end], with the whitespace
@@ -289,9 +301,9 @@ class _Walk:
         ws = self._trailing_space(start)
         if ws:
             start -= ws
-            self.text = self.text[:-ws]
+            self._cut(len(self.text) - ws)
             self.space_due = True
-        piece = _Piece(len(self.text), (start, end), void=True)
+        piece = _Piece(len(self.text), (start, end), void=True, parent=self._within())
         self.pieces.append(piece)
         self.glue = piece if not self.text or self.text[-1].isspace() else None
         self.after_void = True
@@ -302,14 +314,14 @@ class _Walk:
         if m is None:
             raise _Unparsed("line break")
         ws = self._trailing_space(cursor)
-        self.text = self.text[: len(self.text) - ws]
-        self.pieces.append(_Piece(len(self.text), (cursor - ws, m.end()), void=True, brk=True))
+        self._cut(len(self.text) - ws)
+        self.pieces.append(_Piece(len(self.text), (cursor - ws, m.end()), void=True, brk=True, parent=self._within()))
         self.space_due = bool(self.text) and not self.text[-1].isspace()
         self.after_void = False
         return m.end()
 
     def _open(self, key: object, start: int, end: int, close: tuple[int, int] = (0, 0)) -> _Piece:
-        piece = _Piece(0, (start, end), close)
+        piece = _Piece(0, (start, end), close, parent=self._within())
         self.opened.append(_Opened(key, piece, len(self.text), self.space_due, self.after_void, self.raw_end))
         if self.space_due:  # the element's text starts after the space
             self.text += " "
@@ -325,15 +337,16 @@ class _Walk:
         holds with it."""
         self.opened.remove(opened)
         piece = opened.piece
-        index = next(i for i, p in enumerate(self.pieces) if p is piece)
+        index = next(i for i in range(len(self.pieces) - 1, -1, -1) if self.pieces[i] is piece)  # near the end: no quadratic walk
         if not self.text[piece.start :].strip():
             del self.pieces[index:]
             self.opened = [o for o in self.opened if o.piece in self.pieces]
-            self.text, self.space_due, self.after_void, self.raw_end = self.text[: opened.text], opened.space_due, opened.after_void, opened.raw_end
+            self._cut(opened.text)
+            self.space_due, self.after_void, self.raw_end = opened.space_due, opened.after_void, opened.raw_end
             return self._void(piece.open[0], close[1])
         ws = self._trailing_space(close[0])
         if ws:
-            self.text = self.text[:-ws]
+            self._cut(len(self.text) - ws)
             close = (close[0] - ws, close[1])
             self.space_due = True
         following = index + 1
@@ -350,23 +363,25 @@ class _Walk:
         piece.end, piece.close = len(self.text), close
         return close[1]
 
-    def block(self, source: str, src_of: Sequence[int], cell: bool, line_start: bool) -> tuple[tuple[Inline, ...], _Block]:
-        """The markup as Inline (its open and close the source text they came from), and
-        what writing the block back needs."""
+    def block(self, source: str, src_of: Sequence[int], cell: bool, line_start: bool) -> tuple[tuple[Inline, ...], _Block, tuple[tuple[int, int], ...]]:
+        """The markup as Inline (its open and close the source text they came from, its
+        parent the element it is in), what writing the block back needs, and where the
+        text comes from in the source."""
 
         def raw(span: tuple[int, int]) -> str:
             return source[src_of[span[0]] : src_of[span[1]]]
 
+        index = {id(p): i for i, p in enumerate(self.pieces)}
         markup = tuple(
-            Inline(p.start, p.start, raw(p.open), "", True) if p.void else Inline(p.start, p.end, raw(p.open), raw(p.close))
+            Inline(p.start, p.start if p.void else p.end, raw(p.open), "" if p.void else raw(p.close), p.void, None if p.parent is None else index[id(p.parent)])
             for p in self.pieces
         )
-        inside = {}
-        for v, p in enumerate(self.pieces):
-            if p.void and not p.brk:
-                within = frozenset(e for e, q in enumerate(self.pieces) if not q.void and q.open[1] <= p.open[0] and p.open[1] <= q.close[0])
-                if within:
-                    inside[v] = within
+        runs = []
+        for p, q, a, b in self.runs:  # character by character where the source is not (an escaped pipe in a cell)
+            if q - p == b - a and src_of[b] - src_of[a] != b - a:
+                runs += [(p + k, p + k + 1, src_of[a + k], src_of[a + k + 1]) for k in range(q - p)]
+            else:
+                runs.append((p, q, src_of[a], src_of[b]))
         respell = {**self.respell, "|": "\\|"} if cell else self.respell
         block = _Block(
             src_of[0],
@@ -374,10 +389,9 @@ class _Walk:
             frozenset(i for i, p in enumerate(self.pieces) if p.brk),
             tuple(respell.items()),
             {i: p.label for i, p in enumerate(self.pieces) if p.label is not None},
-            inside,
             line_start,
         )
-        return markup, block
+        return markup, block, origin(runs)
 
 
 def _html_pairs(children: Sequence[Token]) -> dict[int, int]:
@@ -493,8 +507,8 @@ class Markdown:
             except _Unparsed:
                 continue  # kept as it is
             if walk.text.strip():
-                markup, block = walk.block(source, src_of, cell, line_start)
-                lines.append(Line(len(lines) + 1, walk.text, "", markup))
+                markup, block, where = walk.block(source, src_of, cell, line_start)
+                lines.append(Line(len(lines) + 1, walk.text, "", markup, where))
                 blocks.append(block)
         if not lines:
             raise IngestError("it has no text outside code, HTML and front matter, so there is nothing to translate")
@@ -530,9 +544,6 @@ def _render(events: Sequence[Event], text: str, markup: Sequence[Inline], block:
                 pending = ("break", raw, value)
             continue
         at = len(out)
-        if kind == "void":  # back inside the elements that held it in the source
-            while at and out[at - 1][0] == "close" and out[at - 1][2] in block.inside.get(value, ()):
-                at -= 1
         moved = ""
         if kind in ("close", "void"):
             moved, at = _trail_after(out, at, opened, _trailing_punctuation(text, markup[value].end if kind == "close" else markup[value].start))
