@@ -839,6 +839,7 @@ def _summary(translator: Translator, articles: list[Article], started: float) ->
         "mtpipe": __version__,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         **_meta(translator),
+        "engine": translator.engine_used(),
         "model_loaded": translator.loaded,
         "seconds": round(time.perf_counter() - started, 3),
         "warnings": list(translator.warnings),

@@ -68,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="translate articles again even if unchanged since the last run")
     run.add_argument("--ref", type=Path, metavar="REFDIR", help="human reference translations: IN/a/b.txt is scored against REFDIR/a/b.txt when it exists")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    engine = run.add_argument_group("engine", "where the model runs: in this process, or on the actors of a Ray cluster (the ray extra); outputs are the same")
+    engine.add_argument("--engine", choices=["local", "ray"], default="local", help="local (default) or ray")
+    engine.add_argument("--address", default=None, metavar="ADDR", help="Ray cluster to join (default: RAY_ADDRESS, else a Ray instance started on this machine for the run)")
+    engine.add_argument("--actors", type=int, default=None, metavar="N", help="Ray actors, each holding the model (default: as many as the cluster's CPUs, or GPUs, allow)")
+    engine.add_argument("--cpus-per-actor", type=int, default=1, metavar="C", help="CPU cores per actor; its threads follow it (default: 1)")
+    engine.add_argument("--gpus-per-actor", type=float, default=0.0, metavar="F", help="GPUs per actor, fractions allowed (default: 0)")
     run.set_defaults(handler=_cmd_run)
 
     tr = sub.add_parser("translate", parents=[common], help="translate one text to stdout", description="Translate one article (a file, or - for stdin) and print the English with the same layout.")
@@ -129,7 +135,14 @@ def _translator(args: argparse.Namespace):
             memory = TranslationMemory(args.cache or default_path())
         except MemoryFault as exc:  # translate without it, and say so
             fault = str(exc)
-    translator = Translator(model, args.backend, DecodeSettings(args.beam, args.batch_tokens, args.device, args.compute_type, args.align_layer, args.align_head), memory)
+    settings = DecodeSettings(args.beam, args.batch_tokens, args.device, args.compute_type, args.align_layer, args.align_head)
+    executor, options = getattr(args, "engine", "local"), None
+    if executor == "ray":
+        from .cluster import RayOptions
+
+        options = RayOptions(args.address, args.actors, args.cpus_per_actor, args.gpus_per_actor)
+        settings = options.settings_for(settings)
+    translator = Translator(model, args.backend, settings, memory, executor, options)
     translator.warnings += [fault] if fault else []
     return translator
 
@@ -197,15 +210,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if missing:
         raise _Fatal(f"input not found: {', '.join(missing)}")
     created = _output_folder(args.output)
+    translator = None
     try:
+        translator = _translator(args)
         summary = run(
-            args.inputs, args.output, _translator(args), force=args.force, progress=_progress(not args.quiet and sys.stderr.isatty()), references=args.ref
+            args.inputs, args.output, translator, force=args.force, progress=_progress(not args.quiet and sys.stderr.isatty()), references=args.ref
         )
     except (OutputBusy, OutputIsInput, OutputConflict) as exc:
         raise _Fatal(str(exc)) from None
     except OSError as exc:
         raise _Fatal(f"cannot write {exc.filename or args.output} ({exc.strerror or exc}); free some space or fix the folder, then run the same command again") from None
     finally:
+        if translator:
+            translator.close()
         _remove_empty(created)
     totals = summary["totals"]
     _warn(summary.get("warnings", []))

@@ -54,6 +54,9 @@ class DecodeSettings:
     # The cross-attention head read for word links: Marian's guided-alignment head.
     align_layer: int = -1
     align_head: int = 0
+    # CPU cores the backend lays its threads out for; None: this process's (its
+    # affinity mask). An engine whose workers get fewer cores than they see says so.
+    cores: int | None = None
 
     @property
     def alignment(self) -> str:
@@ -107,6 +110,10 @@ class Backend(Protocol):
     def generate(self, texts: Sequence[str], max_new_tokens: int) -> list[Hypothesis]:
         """Translate a batch of texts that each fit in max_input_tokens."""
 
+    # An engine that translates several batches at once (workers on other machines)
+    # also has generate_many(jobs): each (texts, max_new_tokens) job's hypotheses, in
+    # the jobs' order, as they come; see _generated.
+
     def align(self, sources: Sequence[str], targets: Sequence[str]) -> list[Links]:
         """Word links between each source and a given translation of it (forced
         decoding: the model scores the translation instead of choosing one)."""
@@ -114,8 +121,9 @@ class Backend(Protocol):
 
 BACKENDS: dict[str, Callable[[ModelRef, DecodeSettings], Backend]] = {}
 # Where the batches a Translator plans are translated, by name: something with a
-# Backend's interface, made from the Translator. "local" is its own loaded backend; an
-# engine spread over machines registers itself here.
+# Backend's interface, made from the Translator once and kept for its life (closed by
+# Translator.close when it has a close()). "local" is its own loaded backend;
+# pipeline.cluster registers "ray", the engine spread over a Ray cluster.
 EXECUTORS: dict[str, Callable[[Translator], Backend]] = {"local": lambda translator: translator.backend()}
 # What --compute-type means when it is not given, per backend (absent: not applicable).
 DEFAULT_COMPUTE_TYPE = {"ctranslate2": "int8"}
@@ -179,6 +187,13 @@ def _translation(pieces: Sequence[_Piece]) -> Translation:
     return Translation(merged.text, logprob, len(merged.parts), parts=merged.parts, links=merged.links)
 
 
+def _generated(backend: Backend, jobs: Sequence[tuple[list[str], int]]) -> Iterator[list[Hypothesis]]:
+    """Each (texts, max_new_tokens) job's hypotheses, in order: an engine that runs
+    batches at once gets them all (generate_many); a backend, one after another."""
+    many = getattr(backend, "generate_many", None)
+    return many(jobs) if many else (backend.generate(texts, cap) for texts, cap in jobs)
+
+
 def translate_stream(backend: Backend, texts: Sequence[str], budget: int) -> Iterator[list[tuple[int, Translation]]]:
     """Translate sentences of any length, batch by batch: after each batch, yield the
     (index, translation) of the sentences it finished. Nothing is cut off on either side.
@@ -196,9 +211,10 @@ def translate_stream(backend: Backend, texts: Sequence[str], budget: int) -> Ite
         stripped = [piece.text.strip() for piece, _ in level]
         lengths = [backend.count_tokens(t) for t in stripped]
         retried: dict[int, tuple[_Piece, _Piece]] = {}
-        for batch in length_batches(lengths, budget):
-            cap = OUTPUT_RATIO * max(lengths[k] for k in batch) + OUTPUT_SLACK
-            for k, hyp in zip(batch, backend.generate([stripped[k] for k in batch], cap)):
+        batches = length_batches(lengths, budget)
+        jobs = [([stripped[k] for k in batch], OUTPUT_RATIO * max(lengths[k] for k in batch) + OUTPUT_SLACK) for batch in batches]
+        for batch, hyps in zip(batches, _generated(backend, jobs)):
+            for k, hyp in zip(batch, hyps):
                 piece = level[k][0]
                 piece.hyp = replace(hyp, parts=((piece.text, hyp.text),))
                 if (hyp.hit_limit or hyp.tokens < MIN_OUTPUT_RATIO * lengths[k]) and len(pair := halve(piece.text)) == 2:
@@ -225,14 +241,24 @@ class Translator:
     lost to the memory.
     """
 
-    def __init__(self, model: ModelRef, backend: str, settings: DecodeSettings, memory: TranslationMemory | None, executor: str = "local"):
+    def __init__(
+        self,
+        model: ModelRef,
+        backend: str,
+        settings: DecodeSettings,
+        memory: TranslationMemory | None,
+        executor: str = "local",
+        executor_options: Any = None,
+    ):
         if backend not in BACKENDS:
             raise ModelError(f"unknown backend {backend!r}: choose one of {', '.join(sorted(BACKENDS))}")
         if executor not in EXECUTORS:
             raise ModelError(f"unknown executor {executor!r}: choose one of {', '.join(sorted(EXECUTORS))}")
-        self.model, self.backend_name, self.settings, self.memory, self.executor = model, backend, settings, memory, executor
+        self.model, self.backend_name, self.settings, self.memory = model, backend, settings, memory
+        self.executor, self.executor_options = executor, executor_options
         self.warnings: list[str] = []
         self._backend: Backend | None = None
+        self._engine: Backend | None = None
         self._used: dict | None = None
         self._relinked: dict[str, Links] = {}  # links computed for recalled translations
         key = {"model": model.name, "revision": model.revision, "backend": backend, "beam": settings.beam, "format": MEMORY_FORMAT}
@@ -242,12 +268,31 @@ class Translator:
 
     @property
     def loaded(self) -> bool:
-        return self._backend is not None
+        """Whether the model was loaded (here, or on the executor's workers)."""
+        return self._backend is not None or self._engine is not None
 
     def backend(self) -> Backend:
         if self._backend is None:
             self._backend = BACKENDS[self.backend_name](self.model, self.settings)
         return self._backend
+
+    def engine(self) -> Backend:
+        """Where batches are translated: the executor's engine, made on first use."""
+        if self._engine is None:
+            self._engine = EXECUTORS[self.executor](self)
+        return self._engine
+
+    def engine_used(self) -> dict:
+        """The executor as summary.json records it: its name, and what the engine
+        tells of itself (its describe(): workers, batches sent, retries)."""
+        describe = getattr(self._engine, "describe", None)
+        return {"name": self.executor, **(describe() if describe else {})}
+
+    def close(self) -> None:
+        """Release the engine for good (an engine that started processes stops them)."""
+        close = getattr(self._engine, "close", None)
+        if close:
+            close()
 
     def settings_used(self) -> dict:
         """What runs, as summary.json and the pages record it: beam size, device, compute
@@ -319,7 +364,7 @@ class Translator:
         unlinked: dict[str, str],
         progress: Callable[[int], object] | None,
     ) -> Iterator[tuple[int, list[Translation]]]:
-        engine = EXECUTORS[self.executor](self)
+        engine = self.engine()
         self._relink([known for _, known in waiting.values()], unlinked, engine)
         keys = list(todo)
         occurrences = Counter(k for group_keys, known in waiting.values() for k in group_keys if k not in known)
@@ -368,7 +413,7 @@ class Translator:
         once), by forced decoding on the loaded model, and keep them in the memory."""
         missing = {k: t.text for known in recalled for k, t in known.items() if t.links is None and k in sources and k not in self._relinked}
         if missing:
-            engine = engine or EXECUTORS[self.executor](self)
+            engine = engine or self.engine()
             found = dict(zip(missing, engine.align([sources[k] for k in missing], list(missing.values()))))
             self._relinked.update(found)
             if self.memory:
@@ -392,6 +437,19 @@ def _stored_links(text: str | None) -> Links | None:
         return None if text is None else from_pharaoh(text)
     except ValueError:
         return None
+
+
+def token_counter(model: ModelRef) -> Callable[[str], int]:
+    """count_tokens of the model's Marian backends without loading the model: for an
+    engine whose backends run elsewhere but whose batches are planned here."""
+    from transformers import MarianTokenizer
+
+    _quiet_transformers()
+    try:
+        tokenizer = MarianTokenizer.from_pretrained(model.path)
+    except Exception as exc:  # transformers raises many types for broken folders
+        raise _load_error(model, exc) from None
+    return lambda text: len(tokenizer(text)["input_ids"])
 
 
 def _beam(model: ModelRef, settings: DecodeSettings) -> int:
@@ -496,7 +554,7 @@ class TransformersBackend(_MarianTokens):
         import torch
 
         device = settings.device if settings.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-        return {"beam": _beam(model, settings), "device": device, "compute_type": "float32", "threads": torch.get_num_threads()}
+        return {"beam": _beam(model, settings), "device": device, "compute_type": "float32", "threads": settings.cores or torch.get_num_threads()}
 
     def options(self, texts: Sequence[str], cap: int) -> dict:
         """generate() keyword arguments; a hook for subclasses (the benchmark).
@@ -844,7 +902,7 @@ class CTranslate2Backend(_MarianTokens):
                 "CTranslate2 keeps only the last decoder layer's head 0 for word alignment: "
                 "leave --align-layer and --align-head out, or use --backend transformers"
             )
-        workers, threads = ct2_threads(_cores()) if device == "cpu" else (1, 0)
+        workers, threads = ct2_threads(settings.cores or _cores()) if device == "cpu" else (1, 0)
         return {
             "beam": _beam(model, settings),
             "device": device,

@@ -113,9 +113,16 @@ def test_translate_prints_same_layout(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("args", [["--help"], ["--version"], ["run", "--help"], ["report", "/nonexistent"]])
 def test_help_does_not_import_torch(args: list[str]) -> None:
-    code = f"import sys\nfrom pipeline.cli import main\ntry:\n    main({args!r})\nexcept SystemExit:\n    pass\nprint('torch' in sys.modules, 'transformers' in sys.modules)"
+    code = f"import sys\nfrom pipeline.cli import main\ntry:\n    main({args!r})\nexcept SystemExit:\n    pass\nprint('torch' in sys.modules, 'transformers' in sys.modules, 'ray' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert done.stdout.strip().splitlines()[-1] == "False False"
+    assert done.stdout.strip().splitlines()[-1] == "False False False"
+
+
+def test_the_local_engine_does_not_import_ray(tmp_path: Path) -> None:
+    args = ["run", "seeds", "-o", str(tmp_path / "out"), *tiny(tmp_path), "--quiet"]
+    code = f"import sys\nfrom pipeline.cli import main\nassert main({args!r}) == 0\nprint('ray' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.stdout.strip().splitlines()[-1] == "False", done.stderr
 
 
 def test_unwritable_output_is_refused_before_work(tmp_path: Path) -> None:

@@ -1,0 +1,277 @@
+"""Cluster: the batches a run plans, translated by Ray actors on one or many machines.
+
+The driver (this process) keeps everything but the model: reading, segmenting, the
+translation memory, the batch plan, every write. Each actor loads the backend once
+and translates the batches it is sent; results come back in plan order, so a run
+on a cluster writes the same bytes as on one machine with the same settings.
+
+Ray is imported only here, and only when the engine starts: `mtpipe --help` and the
+local engine never load it. Actors get small constructor arguments (the backend's
+class, the model's path, the settings), so Ray can restart them from anywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .hub import ModelError, ModelRef
+from .translate import BACKENDS, EXECUTORS, Backend, DecodeSettings, Hypothesis, Translator, _cores, token_counter
+from .wordalign import Links
+
+NEEDS_RAY = "--engine ray needs Ray: pip install -e '.[ray]' in a checkout (pip install 'ray>=2.40' otherwise)"
+# An actor whose process dies is started again and its batch sent again, this many
+# times (Ray's own restart); a batch that still fails is sent to another actor, up
+# to MAX_ATTEMPTS times in all, then its articles fail.
+MAX_RESTARTS, MAX_ATTEMPTS = 4, 3
+# Batches queued per actor: one being translated, one waiting, so that no actor idles
+# while the driver handles a result.
+DEPTH = 2
+# Seconds the cluster may take to place and load every actor, and the longest wait
+# for any batch to finish before the run is declared stuck (a dead node whose
+# actors cannot be placed anywhere else).
+START_SECONDS, STALL_SECONDS = 600.0, 1800.0
+
+
+class ClusterError(RuntimeError):
+    """A batch could not be translated on the cluster (its actors kept failing)."""
+
+
+@dataclass(frozen=True)
+class RayOptions:
+    """Where and how wide a run goes on Ray. `address` None means RAY_ADDRESS when
+    set, else a Ray instance started on this machine for the run and stopped after
+    it; `actors` None means as many as the cluster's CPUs (or GPUs) allow."""
+
+    address: str | None = None
+    actors: int | None = None
+    cpus_per_actor: int = 1
+    gpus_per_actor: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.actors is not None and self.actors < 1:
+            raise ModelError("--actors must be at least 1")
+        if self.cpus_per_actor < 1:
+            raise ModelError("--cpus-per-actor must be at least 1 (an actor's threads are whole cores)")
+        if self.gpus_per_actor < 0:
+            raise ModelError("--gpus-per-actor cannot be negative")
+
+    def settings_for(self, settings: DecodeSettings) -> DecodeSettings:
+        """The settings each actor runs with: threads laid out for its CPUs rather than
+        for the cores it can see, and `auto` decided by whether it holds a GPU (Ray
+        hides the GPUs from an actor that asked for none)."""
+        device = settings.device if settings.device != "auto" else ("cuda" if self.gpus_per_actor > 0 else "cpu")
+        return replace(settings, cores=self.cpus_per_actor, device=device)
+
+
+class _Worker:
+    """One actor: the backend loaded once, translating the batches it is sent."""
+
+    def __init__(self, factory: Any, model: ModelRef, settings: DecodeSettings) -> None:
+        import torch
+
+        # Process-wide, so set here at the actor's start rather than at import.
+        torch.set_num_threads(settings.cores or 1)
+        self.error: str | None = None
+        try:
+            self.backend = factory(model, settings)
+        except ModelError as exc:  # reported by ready(), so the driver can say why
+            self.error = str(exc)
+
+    def ready(self) -> tuple[str | None, int, int, str]:
+        """(why the backend could not load or None, its input limit, pid, node id)."""
+        import ray
+
+        limit = 0 if self.error else self.backend.max_input_tokens
+        return self.error, limit, os.getpid(), ray.get_runtime_context().get_node_id()
+
+    def generate(self, texts: list[str], max_new_tokens: int) -> list[Hypothesis]:
+        return self.backend.generate(texts, max_new_tokens)
+
+    def align(self, sources: list[str], targets: list[str]) -> list[Links]:
+        return self.backend.align(sources, targets)
+
+
+class RayEngine:
+    """A Backend whose batches run on a pool of Ray actors, several at once, with
+    results handed back in the order they were planned. Token counts (which the
+    plan needs for every sentence) are made here, with the model's tokenizer."""
+
+    def __init__(self, translator: Translator) -> None:
+        options = translator.executor_options or RayOptions()
+        try:
+            import ray
+        except ImportError:
+            raise ModelError(NEEDS_RAY) from None
+        self.ray, self.options, self.warnings = ray, options, translator.warnings
+        self.count_tokens = token_counter(translator.model)
+        self.started = self._connect()
+        try:
+            self._start_actors(translator, options)
+        except BaseException:
+            self.close()
+            raise
+        self.batches = self.sentences = self.retried = self.lost = 0
+
+    def _connect(self) -> bool:
+        """Join the Ray instance this process already uses, the cluster at --address or
+        RAY_ADDRESS, or start one here; True when this engine started (or joined) it
+        and must shut it down."""
+        ray = self.ray
+        if ray.is_initialized():
+            self.address = "the caller's Ray instance"
+            return False
+        address = self.options.address or os.environ.get("RAY_ADDRESS")
+        # Batches and their results are small: a small object store spares /dev/shm.
+        quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR, "object_store_memory": 256 << 20}
+        handler = signal.getsignal(signal.SIGTERM)
+        try:
+            if address:
+                ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
+            else:
+                ray.init(num_cpus=_cores(), **quiet)
+        except ConnectionError as exc:
+            raise ModelError(f"cannot reach the Ray cluster at {address} ({exc}); check --address or RAY_ADDRESS, and that `ray status` works there") from None
+        except Exception as exc:  # Ray raises many types for clusters it cannot start or join
+            where = f"the Ray cluster at {address}" if address else "a local Ray instance"
+            raise ModelError(f"cannot start or join {where} ({type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}); see docs/cluster.md") from None
+        finally:
+            # ray.init takes SIGTERM over; mtpipe's own handler records what finished.
+            if handler is not None:
+                signal.signal(signal.SIGTERM, handler)
+        self.address = address or "local instance"
+        return True
+
+    def _start_actors(self, translator: Translator, options: RayOptions) -> None:
+        ray = self.ray
+        resources = ray.cluster_resources()
+        wanted = options.actors or max(
+            1,
+            min(
+                int(resources.get("CPU", 1) // options.cpus_per_actor),
+                int(resources.get("GPU", 0) // options.gpus_per_actor) if options.gpus_per_actor else 1 << 30,
+            ),
+        )
+        settings = options.settings_for(translator.settings)
+        actor = ray.remote(_Worker).options(
+            num_cpus=options.cpus_per_actor,
+            num_gpus=options.gpus_per_actor,
+            max_restarts=MAX_RESTARTS,
+            max_task_retries=MAX_RESTARTS,
+            scheduling_strategy="SPREAD",
+        )
+        actors = [actor.remote(BACKENDS[translator.backend_name], translator.model, settings) for _ in range(wanted)]
+        try:
+            states = ray.get([a.ready.remote() for a in actors], timeout=START_SECONDS)
+        except ray.exceptions.GetTimeoutError:
+            raise ModelError(
+                f"the Ray cluster did not start {wanted} actors of {options.cpus_per_actor} CPUs"
+                + (f" and {options.gpus_per_actor:g} GPUs" if options.gpus_per_actor else "")
+                + f" within {START_SECONDS:.0f} s (it has {resources.get('CPU', 0):g} CPUs, {resources.get('GPU', 0):g} GPUs): lower --actors or --cpus-per-actor"
+            ) from None
+        except ray.exceptions.RayError as exc:
+            raise ModelError(f"a Ray actor failed to start ({_first_line(exc)}); check that mtpipe and its dependencies are installed on every node") from None
+        errors = [error for error, *_ in states if error]
+        if len(errors) == len(actors):
+            raise ModelError(f"{errors[0]} (on every Ray actor)")
+        for error in dict.fromkeys(errors):
+            self.warnings.append(f"{errors.count(error)} of {len(actors)} Ray actors could not load the model and were left out: {error}")
+        self.actors = [a for a, (error, *_) in zip(actors, states) if not error]
+        self.max_input_tokens = min(limit for error, limit, *_ in states if not error)
+        self.pids = [pid for error, _, pid, _ in states if not error]
+        self.nodes = len({node for error, *_, node in states if not error})
+        self.wanted = wanted
+
+    def generate(self, texts: Sequence[str], max_new_tokens: int) -> list[Hypothesis]:
+        [hyps] = self.generate_many([(list(texts), max_new_tokens)])
+        return hyps
+
+    def generate_many(self, jobs: Sequence[tuple[list[str], int]]) -> Iterator[list[Hypothesis]]:
+        """Each job's hypotheses in order, DEPTH batches queued per actor."""
+        for texts, _ in jobs:
+            self.batches += 1
+            self.sentences += len(texts)
+        return self._run("generate", jobs)
+
+    def align(self, sources: Sequence[str], targets: Sequence[str]) -> list[Links]:
+        [links] = self._run("align", [(list(sources), list(targets))])
+        return links
+
+    def _run(self, method: str, jobs: Sequence[tuple]) -> Iterator[Any]:
+        """Send jobs to the least busy actors, at most DEPTH each at a time; yield their
+        results in job order. A job whose actor failed goes to another, up to
+        MAX_ATTEMPTS in all; an actor that died for good leaves the pool."""
+        ray = self.ray
+        load = {id(a): 0 for a in self.actors}
+        in_flight: dict[Any, tuple[int, Any, int]] = {}  # ref → (job, actor, attempts so far)
+        done: dict[int, Any] = {}
+        sent = given = 0
+
+        def send(job: int, attempts: int, avoid: Any = None) -> None:
+            choices = [a for a in self.actors if a is not avoid] or self.actors
+            actor = min(choices, key=lambda a: load[id(a)])
+            load[id(actor)] += 1
+            in_flight[getattr(actor, method).remote(*jobs[job])] = (job, actor, attempts)
+
+        while given < len(jobs):
+            if given in done:
+                yield done.pop(given)
+                given += 1
+                continue
+            while self.actors and sent < len(jobs) and len(in_flight) + len(done) < DEPTH * len(self.actors):
+                send(sent, 0)
+                sent += 1
+            if not self.actors:
+                raise ClusterError(f"every Ray actor has died ({self.lost} lost); check the nodes' logs (ray logs) and run the same command again")
+            ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=STALL_SECONDS)
+            if not ready:
+                raise ClusterError(f"no batch finished on the Ray cluster within {STALL_SECONDS:.0f} s; check `ray status` for dead nodes and run the same command again")
+            job, actor, attempts = in_flight.pop(ready[0])
+            load[id(actor)] -= 1
+            try:
+                done[job] = ray.get(ready[0])
+            except ray.exceptions.RayError as exc:
+                self.retried += 1
+                if isinstance(exc, ray.exceptions.ActorDiedError) and actor in self.actors:
+                    self.actors.remove(actor)
+                    self.lost += 1
+                if attempts + 1 >= MAX_ATTEMPTS:
+                    raise ClusterError(f"a batch failed on {MAX_ATTEMPTS} Ray actors ({_first_line(exc)})") from None
+                if self.actors:  # else the loop ends the run: no actor is left
+                    send(job, attempts + 1, avoid=actor)
+
+    def describe(self) -> dict:
+        """What summary.json records of the engine: where, how wide, what it did."""
+        return {
+            "address": self.address,
+            "actors": self.wanted,
+            "nodes": self.nodes,
+            "cpus_per_actor": self.options.cpus_per_actor,
+            "gpus_per_actor": self.options.gpus_per_actor,
+            "batches": self.batches,
+            "sentences": self.sentences,
+            "retried_batches": self.retried,
+            "lost_actors": self.lost,
+        }
+
+    def close(self) -> None:
+        """Stop the actors, and the Ray instance when this engine started or joined it."""
+        for actor in getattr(self, "actors", []):
+            self.ray.kill(actor)
+        self.actors = []
+        if self.started:
+            self.ray.shutdown()
+            self.started = False
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of a Ray error (they carry whole remote tracebacks)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+EXECUTORS["ray"] = RayEngine
