@@ -31,7 +31,7 @@ from .formats import FORMATS, Format, Written, format_for
 from .ingest import Document, IngestError
 from .outdir import MANIFEST, OutputBusy, OutputConflict, OutputFolder, safe_relative
 from .segment import Segment, segment
-from .translate import Translation, Translator
+from .translate import Translation, Translator, human_digest
 from .wordalign import from_pharaoh
 from .writers import json_text, jsonl_text, sentence_records
 
@@ -49,6 +49,8 @@ _LEGACY_ENDINGS = (".en{suffix}", ".align.jsonl", ".html", ".tmx", ".tsv")
 SUMMARY_SECONDS = 2.0
 SUMMARY_STEP = 0.05
 SCORE_OPTIONS = evaluate.Options()
+# HTER: TER of the model's output against its post-edit (the human translation).
+HTER_OPTIONS = evaluate.Options(metrics=("ter",))
 # Per-sentence scores written to .align.jsonl (their unit's sentence chrF2 and BLEU).
 SEGMENT_METRICS = ("chrf", "bleu")
 STATUSES = ("ok", "skipped", "error", "unsupported", "ignored", "pending")
@@ -94,6 +96,9 @@ class Article:
     pairing: str | None = None
     scores: dict[str, float] | None = None
     flagged: int | None = None
+    human: int = 0
+    hter: float | None = None
+    human_sha256: str | None = None
 
 
 # The JSON types each field of an Article may have in summary.json.
@@ -105,6 +110,8 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "seconds": (int, float),
     "scores": (dict, type(None)),
     "flagged": (int, type(None)),
+    "human": (int,),
+    "hter": (int, float, type(None)),
 }
 
 
@@ -427,6 +434,28 @@ def _unchanged(before: Article | None, article: Article, out: Path) -> bool:
     )
 
 
+def _same_human(prior: Article, translator: Translator, rel: str, data: bytes) -> bool:
+    """Whether the human translations the memory holds for the article's sentences are
+    those its last run used (an import since then makes it be written again)."""
+    if not prior.human_sha256 and not translator.has_human:
+        return True
+    sentences = [s.text for s in segment(_format(rel).read(data, rel))]
+    return translator.human_digest(sentences) == prior.human_sha256
+
+
+def _post_edits(translations: Sequence[Translation], extra: list[dict]) -> float | None:
+    """HTER of the sentences whose human translation differs from what the model had
+    made of them: per sentence into `extra` (with the model's output), and the
+    article's over all of them (None when there are none)."""
+    edited = [i for i, t in enumerate(translations) if t.human and t.machine is not None and t.machine != t.text]
+    if not edited:
+        return None
+    result = evaluate.score([translations[i].machine for i in edited], [[translations[i].text for i in edited]], HTER_OPTIONS)
+    for i, rate in zip(edited, result.scores["ter"].segments):
+        extra[i].update(machine=translations[i].machine, hter=round(rate, 4))
+    return round(result.scores["ter"].score, 4)
+
+
 def _read_reference(article: Article, path: Path) -> Document | None:
     """Parse the article's reference translation, or note in the article why not."""
     article.reference = shown(path)
@@ -593,10 +622,11 @@ def _run(
             if ref_path:
                 _read_reference(article, ref_path)
             prior = before.get(rel)
-            if not force and _unchanged(prior, article, out):
+            if not force and _unchanged(prior, article, out) and _same_human(prior, translator, rel, data):
                 article.status, article.encoding = "skipped", prior.encoding
                 article.sentences, article.from_memory = prior.sentences, prior.from_memory
                 article.pairing, article.scores, article.flagged = prior.pairing, prior.scores, prior.flagged
+                article.human, article.hter, article.human_sha256 = prior.human, prior.hter, prior.human_sha256
                 continue
             pending.append(_Pending(path, article, len(segment(_format(rel).read(data, rel))), ref_path))
         except (IngestError, OutputConflict) as exc:
@@ -792,7 +822,8 @@ def _write_article(item: _Pending, translations: list[Translation], folder: Outp
     """Score an article against its reference, write its files, record the outcome."""
     article = item.article
     try:
-        extra = _score_reference(item, translations) if item.reference else None
+        extra = _score_reference(item, translations) if item.reference else [{} for _ in translations]
+        article.hter = _post_edits(translations, extra)
         names = _output_names(article.input)
         english: Written = _format(article.input).write(item.doc, item.segments, translations)
         records = sentence_records(item.segments, translations, extra, doc=item.doc)
@@ -812,6 +843,8 @@ def _write_article(item: _Pending, translations: list[Translation], folder: Outp
         article.status = "ok"
         article.sentences = len(item.segments)
         article.from_memory = sum(t.from_memory for t in translations)
+        article.human = sum(t.human for t in translations)
+        article.human_sha256 = human_digest((seg.text, t.text) for seg, t in zip(item.segments, translations) if t.human)
 
 
 def _meta(translator: Translator) -> dict:

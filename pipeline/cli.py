@@ -108,6 +108,21 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("output", type=Path, metavar="OUT", help="output folder of an earlier mtpipe run")
     rp.set_defaults(handler=_cmd_report)
 
+    cache = argparse.ArgumentParser(add_help=False)
+    cache.add_argument("--cache", type=Path, default=None, metavar="PATH", help="translation memory file (default: memory.sqlite3 in the user cache dir, as for run)")
+    memory = sub.add_parser("memory", help="human translations in the translation memory", description="Import human translations (post-edits, CAT-tool memories) into the translation memory that runs use first, export them, count entries.")
+    memsub = memory.add_subparsers(dest="action", required=True, metavar="ACTION")
+    imp = memsub.add_parser("import", parents=[cache], help="store human translations from corrections files and TMX files", description="Store each French→English pair of the files as a human translation: runs use it for that sentence instead of the model. Each file is imported whole or not at all.")
+    imp.add_argument("files", nargs="+", type=Path, metavar="FILE", help="a review page's .corrections.json, or a TMX 1.4b file from a CAT tool")
+    imp.set_defaults(handler=_cmd_memory_import)
+    exp = memsub.add_parser("export", parents=[cache], help="write the human translations as TMX 1.4b", description="Write the memory's human translations (with --machine, its machine translations too) as a TMX 1.4b file for CAT tools.")
+    exp.add_argument("file", type=Path, metavar="FILE.tmx", help="the TMX file to write")
+    exp.add_argument("--machine", action="store_true", help="also export the machine translations")
+    exp.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    exp.set_defaults(handler=_cmd_memory_export)
+    stats = memsub.add_parser("stats", parents=[cache], help="count the memory's entries by kind", description="Count the translation memory's entries: machine translations and human ones.")
+    stats.set_defaults(handler=_cmd_memory_stats)
+
     models = sub.add_parser("models", help="manage converted models", description="Manage models converted for the ctranslate2 backend.")
     msub = models.add_subparsers(dest="action", required=True, metavar="ACTION")
     conv = msub.add_parser("convert", help="convert a model for --backend ctranslate2 ahead of time", description="Convert a Marian checkpoint for --backend ctranslate2 into the user cache dir (done on first use otherwise).")
@@ -152,6 +167,84 @@ def _check_compute_type(compute_type: str | None) -> None:
 
     if compute_type is not None and compute_type not in COMPUTE_TYPES:
         raise _Fatal(f"unknown --compute-type {compute_type}: choose one of {', '.join(COMPUTE_TYPES)}")
+
+
+def _memory(args: argparse.Namespace):
+    """The translation memory a `memory` command works on (the one `run` uses)."""
+    from .memory import MemoryFault, TranslationMemory, default_path
+
+    try:
+        return TranslationMemory(args.cache or default_path())
+    except MemoryFault as exc:
+        raise _Fatal(str(exc)) from None
+
+
+def _cmd_memory_import(args: argparse.Namespace) -> int:
+    from .corrections import CorrectionsError, read_any
+    from .memory import MemoryFault
+
+    memory, failed = _memory(args), 0
+    try:
+        for path in args.files:
+            try:
+                reading = read_any(path)
+                changes = memory.add_human(reading.pairs)
+            except (CorrectionsError, MemoryFault) as exc:
+                print(f"mtpipe: failed: {exc}; nothing of it was imported", file=sys.stderr)
+                failed += 1
+                continue
+            counts = [(len(changes.added), "added"), (len(changes.replaced), "replaced"), (len(changes.unchanged), "unchanged"), (len(reading.refusals), "refused")]
+            print(f"{path}: " + ", ".join(f"{n} {what}" for n, what in counts), file=sys.stderr)
+            for refusal in reading.refusals:
+                print(f"  refused: {refusal.where}: {refusal.why}", file=sys.stderr)
+    finally:
+        memory.close()
+    return EXIT_ARTICLE_FAILED if failed else EXIT_OK
+
+
+def _cmd_memory_export(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from .corrections import write_tmx
+    from .memory import HumanEntry, MemoryFault
+    from .writers import write_text
+
+    if args.file.exists() and not args.force:
+        raise _Fatal(f"{args.file} exists; choose another name, or pass --force to replace it")
+    memory = _memory(args)
+    try:
+        entries = list(memory.human_entries())
+        if args.machine:
+            now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            entries += [HumanEntry(source, target, "machine translation", now) for source, target in memory.machine_entries()]
+    except MemoryFault as exc:
+        raise _Fatal(str(exc)) from None
+    finally:
+        memory.close()
+    try:
+        write_text(args.file, write_tmx(entries))
+    except OSError as exc:
+        raise _Fatal(f"cannot write {args.file} ({exc.strerror or exc}); choose another path") from None
+    print(f"{len(entries)} translation units written to {args.file}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _cmd_memory_stats(args: argparse.Namespace) -> int:
+    from .memory import MemoryFault
+
+    memory = _memory(args)
+    try:
+        counts = memory.counts()
+    except MemoryFault as exc:
+        raise _Fatal(str(exc)) from None
+    finally:
+        memory.close()
+    print(f"{memory.path}: {_plural(counts['human'], 'human translation')}, {_plural(counts['machine'], 'machine translation')}")
+    return EXIT_OK
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:

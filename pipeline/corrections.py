@@ -249,7 +249,8 @@ def _corrections_problem(document: object) -> str | None:
 
 def read_corrections(data: bytes, name: str) -> Reading:
     """The pairs (French, edited English) of a review page's corrections file (schema
-    in the module's docstring); a unit whose French or edit is empty is refused."""
+    in the module's docstring); a unit whose French or edit is empty, or that holds
+    several sentences, is refused."""
     try:
         document = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
@@ -266,9 +267,16 @@ def read_corrections(data: bytes, name: str) -> Reading:
     problem = _corrections_problem(document) or (None if version == CORRECTIONS_VERSION else f"its version is {version!r}, not {CORRECTIONS_VERSION}")
     if problem:
         raise CorrectionsError(f"{name} is not a valid corrections file ({problem}): export the corrections again from the review page")
-    return _reading(
-        _checked(unit["src"], unit["edit"], f"{name} unit {number} ({' '.join(unit['ids'])})") for number, unit in enumerate(document["units"], 1)
-    )
+    return _reading(_unit(unit, f"{name} unit {number} ({' '.join(unit['ids'])})") for number, unit in enumerate(document["units"], 1))
+
+
+def _unit(unit: dict, where: str) -> Pair | Refusal:
+    """A corrections unit's pair, or its refusal: runs look human translations up
+    sentence by sentence, so the edit of a row of several sentences (a page made with
+    --ref pairs them as the reference does) would never be used."""
+    if len(unit["ids"]) > 1:
+        return Refusal(where, f"it holds {len(unit['ids'])} sentences, and human translations are used sentence by sentence: edit its sentences in a page made without --ref")
+    return _checked(unit["src"], unit["edit"], where)
 
 
 # --- Any file ------------------------------------------------------------------------

@@ -65,10 +65,10 @@ _CONSEQUENCE = {
 _ELSEWHERE = "pass --cache PATH for another file, or --no-cache"
 # The memory commands (import, export, stats) need the file: what a failure means there.
 _NOT_IMPORTED = "none of these human translations is kept"
-_NOT_LISTED = "its human translations cannot be listed"
+_NOT_LISTED = "its translations cannot be listed"
 _NOT_COUNTED = "its entries cannot be counted"
 _COMMAND_ELSEWHERE = "or pass --cache PATH for another file"
-_DAMAGED = ("{where} is damaged ({reason})", "delete it (it only saves translating sentences again; the next run starts a new one)")
+_DAMAGED = ("{where} is damaged ({reason})", "move it aside (the next run starts a new one; human translations can be imported again from their files)")
 _HELD = ("{where} cannot be {action}: another process held it locked for over {timeout:g} s ({reason})", "let the other mtpipe finish first")
 # How each SQLite result code (extended first, then primary) is told: what happened, the fix.
 _FAULTS = {
@@ -272,6 +272,16 @@ class TranslationMemory:
             cursor = self._db.execute("SELECT source, target, origin, added FROM human ORDER BY rowid")
             while rows := cursor.fetchmany(_CHUNK):
                 yield from (HumanEntry(*row) for row in rows)
+        except sqlite3.Error as exc:
+            raise self._fault("read", exc, _NOT_LISTED) from None
+
+    def machine_entries(self) -> Iterator[tuple[str, str]]:
+        """Every machine translation (source, target), for an export; one per model and
+        settings that translated a sentence."""
+        try:
+            cursor = self._db.execute("SELECT source, target FROM translations ORDER BY rowid")
+            while rows := cursor.fetchmany(_CHUNK):
+                yield from rows
         except sqlite3.Error as exc:
             raise self._fault("read", exc, _NOT_LISTED) from None
 

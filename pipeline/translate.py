@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .hub import ModelError, ModelRef, file_sha256, folder_problem
-from .memory import MemoryFault, TranslationMemory
+from .memory import HumanEntry, MemoryFault, TranslationMemory, human_key
 from .segment import halve, split_to_fit
 from .wordalign import Links, from_pharaoh, join_links, sentence_links, to_pharaoh
 
@@ -89,7 +89,9 @@ class Translation:
     """A sentence's translation, its mean token log-probability, and how it was made:
     in how many pieces, and (when translated now, not recalled) which source piece
     gave which output; `links`, the word links between the sentence and `text`
-    (None when unknown: never guessed)."""
+    (None when unknown: never guessed). A `human` one came from a translator (imported
+    into the memory), never from the model; `machine` is then what the model had
+    made of the sentence, when the memory holds it."""
 
     text: str
     logprob: float | None
@@ -97,6 +99,8 @@ class Translation:
     from_memory: bool = False
     parts: tuple[tuple[str, str], ...] = ()
     links: Links | None = None
+    human: bool = False
+    machine: str | None = None
 
 
 class Backend(Protocol):
@@ -261,6 +265,7 @@ class Translator:
         self._engine: Backend | None = None
         self._used: dict | None = None
         self._relinked: dict[str, Links] = {}  # links computed for recalled translations
+        self._any_human: bool | None = None
         key = {"model": model.name, "revision": model.revision, "backend": backend, "beam": settings.beam, "format": MEMORY_FORMAT}
         if backend in DEFAULT_COMPUTE_TYPE:  # only where it applies, so that older memories stay valid
             key["compute_type"] = settings.compute_type or DEFAULT_COMPUTE_TYPE[backend]
@@ -341,7 +346,12 @@ class Translator:
             for index, sentences in source:
                 keys = [self._memory_key(s) for s in sentences]
                 known = self._recall(keys)
-                unlinked.update((k, s) for k, s in zip(keys, sentences) if k in known and known[k].links is None)
+                human = self._human(sentences)
+                for k, s in zip(keys, sentences):
+                    if s in human:
+                        machine = known[k].text if k in known else None
+                        known[k] = Translation(human[s].target, None, from_memory=True, human=True, machine=machine)
+                unlinked.update((k, s) for k, s in zip(keys, sentences) if k in known and known[k].links is None and not known[k].human)
                 if progress and known:
                     progress(sum(k in known for k in keys))
                 if all(k in known for k in keys):
@@ -386,6 +396,33 @@ class Translator:
                         del waiting[index]
                         yield index, [known[key] for key in group_keys]
 
+    def _human(self, sentences: Sequence[str]) -> dict[str, HumanEntry]:
+        """The human translations the memory holds for these sentences, by sentence."""
+        if not self.memory or not self.has_human:
+            return {}
+        try:
+            return self.memory.get_human(sentences)
+        except MemoryFault as fault:
+            self._drop_memory(fault)
+            return {}
+
+    def human_digest(self, sentences: Sequence[str]) -> str | None:
+        """The fingerprint of the human translations the memory holds for these
+        sentences (None: it holds none), as human_digest gives it for an article's
+        translations: a run compares them to know whether an article must be written again."""
+        return human_digest((s, entry.target) for s, entry in self._human(sentences).items())
+
+    @property
+    def has_human(self) -> bool:
+        """Whether the memory holds any human translation (asked once)."""
+        if self._any_human is None:
+            try:
+                self._any_human = bool(self.memory and self.memory.counts()["human"])
+            except MemoryFault as fault:
+                self._drop_memory(fault)
+                self._any_human = False
+        return self._any_human
+
     def _recall(self, keys: Sequence[str]) -> dict[str, Translation]:
         """What the memory holds for these keys (nothing once it has failed)."""
         if not self.memory:
@@ -422,13 +459,20 @@ class Translator:
                 except MemoryFault as fault:
                     self._drop_memory(fault)
         for known in recalled:
-            known.update({k: replace(t, links=self._relinked[k]) for k, t in known.items() if t.links is None and k in self._relinked})
+            known.update({k: replace(t, links=self._relinked[k]) for k, t in known.items() if t.links is None and not t.human and k in self._relinked})
 
     def _drop_memory(self, fault: MemoryFault) -> None:
         """Record a memory fault and go on without the memory (it may be shared, so it
         is left open for its owner to close)."""
         self.warnings.append(str(fault))
         self.memory = None
+
+
+def human_digest(pairs: Iterable[tuple[str, str]]) -> str | None:
+    """A fingerprint of (source, human translation) pairs, None for none: the same for
+    the same translations of the same sentences, however often or in which order."""
+    unique = sorted({(human_key(source), target) for source, target in pairs})
+    return hashlib.sha256(json.dumps(unique, ensure_ascii=False).encode()).hexdigest()[:16] if unique else None
 
 
 def _stored_links(text: str | None) -> Links | None:

@@ -51,9 +51,10 @@ def sentence_records(
     sentence's [start, end) in the source file's text, its inline tags included, so
     that a page can be rebuilt from the records.
 
-    Records depend only on the article, the model and the settings, never on what
-    the translation memory held, so a resumed run writes the same bytes as an
-    uninterrupted one (memory use is counted in summary.json instead)."""
+    Records depend only on the article, the model, the settings and the human
+    translations imported (`human`), never on which machine translations the memory
+    held, so a resumed run writes the same bytes as an uninterrupted one (memory use is
+    counted in summary.json instead)."""
     lines = {line.number: line for line in doc.lines} if doc is not None else {}
     records = []
     for seg, tr in zip(segments, translations, strict=True):
@@ -70,6 +71,7 @@ def sentence_records(
                 "mt": tr.text,
                 "logprob": None if tr.logprob is None else round(tr.logprob, 4),
                 "pieces": tr.pieces,
+                **({"human": True} if tr.human else {}),
                 **({} if tr.links is None else {"words": to_pharaoh(tr.links)}),
             }
         )

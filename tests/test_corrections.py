@@ -159,9 +159,10 @@ def test_unreadable_tmx_is_one_sentence_with_its_line(data: bytes, message: str)
 
 UNITS = [
     {"ids": ["s1"], "src": "Le chat dort.", "mt": "The cat is sleeping.", "edit": "The cat sleeps."},
-    {"ids": ["s4", "s5"], "src": "Deux. Phrases.", "mt": "Two. Sentences.", "edit": " "},
+    {"ids": ["s4"], "src": "Deux.", "mt": "Two.", "edit": " "},
     {"ids": ["s9"], "src": "", "mt": "", "edit": "Something."},
     {"ids": ["s10"], "src": "Le <script>.", "mt": "The <script>.", "edit": "The <script> tag."},
+    {"ids": ["s11", "s12"], "src": "Deux. Phrases.", "mt": "Two. Sentences.", "edit": "Two sentences."},
 ]
 
 
@@ -180,7 +181,14 @@ def test_corrections_file_gives_its_edits() -> None:
             Pair("Le chat dort.", "The cat sleeps.", "b.corrections.json unit 1 (s1)"),
             Pair("Le <script>.", "The <script> tag.", "b.corrections.json unit 4 (s10)"),
         ),
-        (Refusal("b.corrections.json unit 2 (s4 s5)", "the English is empty"), Refusal("b.corrections.json unit 3 (s9)", "the French is empty")),
+        (
+            Refusal("b.corrections.json unit 2 (s4)", "the English is empty"),
+            Refusal("b.corrections.json unit 3 (s9)", "the French is empty"),
+            Refusal(
+                "b.corrections.json unit 5 (s11 s12)",
+                "it holds 2 sentences, and human translations are used sentence by sentence: edit its sentences in a page made without --ref",
+            ),
+        ),
     )
 
 
@@ -191,7 +199,7 @@ def test_corrections_file_gives_its_edits() -> None:
 )
 def test_corrections_file_variants_are_read(document: dict) -> None:
     read = read_corrections(b"\xef\xbb\xbf" + json.dumps(document).encode(), "b.json")
-    assert len(read.pairs) == len([u for u in document["units"] if u["src"] and u["edit"].strip()])
+    assert len(read.pairs) == len([u for u in document["units"] if u["src"] and u["edit"].strip() and len(u["ids"]) == 1])
 
 
 AGAIN = ": export the corrections again from the review page"
@@ -333,3 +341,117 @@ def test_memory_export_then_import_gives_back_every_human_entry(tmp_path: Path) 
     second = TranslationMemory(tmp_path / "b.sqlite3")
     assert len(second.add_human(read_any(exported).pairs).added) == len(TRICKY)
     assert [(e.source, e.target) for e in second.human_entries()] == [(e.source, e.target) for e in first.human_entries()] == TRICKY
+
+
+# --- through the command line: import, runs that use human translations, export -------
+
+from conftest import SEED, TINY_MODEL  # noqa: E402
+from pipeline.cli import main  # noqa: E402
+
+CAT_TMX = """<?xml version="1.0" encoding="UTF-8"?>
+<tmx version="1.4">
+  <header creationtool="memoQ" creationtoolversion="10" segtype="sentence" o-tmf="memoQ" adminlang="en-US" srclang="fr-FR" datatype="plaintext"/>
+  <body>
+    <tu>
+      <tuv xml:lang="fr-FR"><seg>Le <bpt i="1">&lt;b&gt;</bpt>président<ept i="1">&lt;/b&gt;</ept> a parlé.</seg></tuv>
+      <tuv xml:lang="de-DE"><seg>Der Präsident hat gesprochen.</seg></tuv>
+      <tuv xml:lang="en-GB"><seg>The president spoke.</seg></tuv>
+    </tu>
+    <tu>
+      <tuv xml:lang="fr-FR"><seg>Il pleut à Paris<ph x="1">&lt;br/&gt;</ph>.</seg></tuv>
+      <tuv xml:lang="en-US"><seg>It is raining in Paris.</seg></tuv>
+    </tu>
+  </body>
+</tmx>
+"""
+
+
+def cli(*args: str, capsys: pytest.CaptureFixture) -> tuple[int, str]:
+    code = main([str(a) for a in args])
+    return code, capsys.readouterr().err
+
+
+def records(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_edits_imported_are_served_and_only_their_article_is_written_again(tmp_path: Path, capsys) -> None:
+    src, out, cache = tmp_path / "in", tmp_path / "out", tmp_path / "tm.sqlite3"
+    src.mkdir()
+    (src / "seed.txt").write_bytes(SEED.read_bytes())
+    (src / "other.txt").write_text("Le temps est beau aujourd'hui.\n\nLes enfants jouent dans le parc.\n", encoding="utf-8")
+    run = ["run", src, "-o", out, "--model", TINY_MODEL, "--cache", cache, "--quiet"]
+    assert cli(*run, capsys=capsys)[0] == 0
+    first = records(out / "seed.align.jsonl")
+    edited = {first[1]["id"]: "The Ukrainian army says it took back 3,000 square kilometres.", first[4]["id"]: "Russian prisoners captured during the battle."}
+    units = [{"ids": [r["id"]], "src": r["src"], "mt": r["mt"], "edit": edited[r["id"]]} for r in first if r["id"] in edited]
+    corrections = tmp_path / "seed.corrections.json"
+    corrections.write_text(json.dumps({"mtpipe": "corrections", "version": 1, "article": "seed.txt", "model": "tiny", "revision": None, "units": units}), encoding="utf-8")
+    other_before = {p.name: p.read_bytes() for p in out.glob("other.*")}
+
+    code, err = cli("memory", "import", corrections, "--cache", cache, capsys=capsys)
+    assert code == 0 and f"{corrections}: 2 added, 0 replaced, 0 unchanged, 0 refused" in err
+    assert cli(*run, capsys=capsys)[0] == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    status = {a["input"]: a for a in summary["articles"]}
+    assert status["seed.txt"]["status"] == "ok" and status["other.txt"]["status"] == "skipped"
+    assert {p.name: p.read_bytes() for p in out.glob("other.*")} == other_before
+    again = records(out / "seed.align.jsonl")
+    assert [r["src"] for r in again] == [r["src"] for r in first]  # every sentence, in order
+    for before, after in zip(first, again):
+        if before["id"] in edited:
+            assert after["mt"] == edited[before["id"]] and after["human"] is True and after["machine"] == before["mt"] and after["hter"] > 0
+        else:
+            assert after["mt"] == before["mt"] and "human" not in after
+    english = (out / "seed.en.txt").read_text(encoding="utf-8")
+    assert all(text in english for text in edited.values())
+    assert status["seed.txt"]["human"] == 2 and status["seed.txt"]["hter"] > 0
+    assert cli(*run, capsys=capsys)[0] == 0  # and a third run has nothing to do
+    assert {a["status"] for a in json.loads((out / "summary.json").read_text(encoding="utf-8"))["articles"]} == {"skipped"}
+
+
+def test_a_cat_tool_tmx_serves_its_sentences_without_loading_the_model(tmp_path: Path, capsys) -> None:
+    cache, tmx = tmp_path / "tm.sqlite3", tmp_path / "client.tmx"
+    tmx.write_text(CAT_TMX, encoding="utf-8")
+    code, err = cli("memory", "import", tmx, "--cache", cache, capsys=capsys)
+    assert code == 0 and f"{tmx}: 2 added" in err
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "news.txt").write_text("Le président a parlé.\n\nIl pleut à Paris.\n", encoding="utf-8")
+    assert cli("run", src, "-o", tmp_path / "out", "--model", TINY_MODEL, "--cache", cache, "--quiet", capsys=capsys)[0] == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["model_loaded"] is False
+    assert [(r["mt"], r.get("human")) for r in records(tmp_path / "out" / "news.align.jsonl")] == [("The president spoke.", True), ("It is raining in Paris.", True)]
+    assert (tmp_path / "out" / "news.en.txt").read_text(encoding="utf-8") == "The president spoke.\n\nIt is raining in Paris.\n"
+
+
+def test_a_malformed_tmx_changes_nothing_and_names_its_line(tmp_path: Path, capsys) -> None:
+    cache, good, bad = tmp_path / "tm.sqlite3", tmp_path / "good.tmx", tmp_path / "bad.tmx"
+    good.write_text(CAT_TMX, encoding="utf-8")
+    bad.write_text(CAT_TMX.replace("</tu>\n  </body>", "</tuv>\n  </body>"), encoding="utf-8")
+    code, err = cli("memory", "import", bad, good, "--cache", cache, capsys=capsys)
+    [failure] = [line for line in err.splitlines() if line.startswith("mtpipe: failed:")]
+    assert code == 1 and "bad.tmx" in failure and "line 13" in failure and failure.endswith("nothing of it was imported")
+    assert f"{good}: 2 added" in err  # the other file is imported all the same
+    memory = TranslationMemory(cache)
+    assert memory.counts() == {"machine": 0, "human": 2}
+    memory.close()
+
+
+def test_export_then_import_gives_back_every_human_entry(tmp_path: Path, capsys) -> None:
+    first, second, tmx = tmp_path / "a.sqlite3", tmp_path / "b.sqlite3", tmp_path / "human.tmx"
+    memory = TranslationMemory(first)
+    pairs = [Pair(" Espaces  en trop ", "Extra  spaces ", "x"), Pair("« Citation » & <balise>", "“Quote” & <tag>", "x"), Pair("Été 🌞", "Summer 🌞", "x")]
+    memory.add_human(pairs)
+    memory.put({"k": ("Une phrase.", "A sentence.", -0.5, 1, None)})
+    memory.close()
+    assert cli("memory", "export", tmx, "--cache", first, capsys=capsys)[0] == 0
+    assert cli("memory", "export", tmx, "--cache", first, capsys=capsys)[0] == 2  # never overwritten unasked
+    assert cli("memory", "import", tmx, "--cache", second, capsys=capsys)[0] == 0
+    memory = TranslationMemory(second)
+    assert [(e.source, e.target) for e in memory.human_entries()] == [(p.source, p.target) for p in pairs]
+    memory.close()
+    assert cli("memory", "export", tmx, "--cache", first, "--machine", "--force", capsys=capsys)[0] == 0
+    assert ("Une phrase.", "A sentence.") in [(p.source, p.target) for p in read_tmx(tmx.read_bytes(), "human.tmx").pairs]
+    main(["memory", "stats", "--cache", str(first)])
+    assert capsys.readouterr().out == f"{first}: 3 human translations, 1 machine translation\n"

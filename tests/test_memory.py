@@ -70,7 +70,7 @@ def test_damaged_pages_are_a_memory_fault_and_the_translator_goes_on(tmp_path: P
         memory.get([f"k{i:05d}" for i in range(3000)])
     assert str(fault.value) == (
         f"the translation memory {path} is damaged (database disk image is malformed); this run translates without it: "
-        "delete it (it only saves translating sentences again; the next run starts a new one), pass --cache PATH for another file, or --no-cache"
+        "move it aside (the next run starts a new one; human translations can be imported again from their files), pass --cache PATH for another file, or --no-cache"
     )
     tr = translator(memory, tmp_path)
     assert [t.text for t in tr.translate(SENTENCES)] == ECHOED
@@ -86,7 +86,7 @@ def test_garbage_after_the_header_or_instead_of_it_is_refused_on_opening(tmp_pat
         TranslationMemory(path)
     message = str(fault.value)
     assert message.startswith(f"the translation memory {path} is damaged (")
-    assert message.endswith("; translations are neither recalled from it nor kept: delete it (it only saves translating sentences again; the next run starts a new one), pass --cache PATH for another file, or --no-cache")
+    assert message.endswith("; translations are neither recalled from it nor kept: move it aside (the next run starts a new one; human translations can be imported again from their files), pass --cache PATH for another file, or --no-cache")
     assert "\n" not in message
 
 
@@ -320,7 +320,7 @@ def test_import_into_a_locked_memory_is_a_memory_fault(tmp_path: Path) -> None:
     ("method", "message"),
     [
         (lambda memory: memory.counts(), "its entries cannot be counted"),
-        (lambda memory: list(memory.human_entries()), "its human translations cannot be listed"),
+        (lambda memory: list(memory.human_entries()), "its translations cannot be listed"),
         (lambda memory: memory.get_human(["Oui."]), "this run translates without it"),
     ],
 )
@@ -333,4 +333,4 @@ def test_human_reads_of_a_damaged_memory_are_memory_faults(tmp_path: Path, metho
     overwrite(path, 4096, path.stat().st_size)
     with pytest.raises(MemoryFault) as fault:
         method(TranslationMemory(path))
-    assert str(fault.value).startswith(f"the translation memory {path} is damaged (database disk image is malformed); {message}: delete it")
+    assert str(fault.value).startswith(f"the translation memory {path} is damaged (database disk image is malformed); {message}: move it aside")
