@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import groupby
+from pathlib import PurePosixPath
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
@@ -56,7 +58,12 @@ METRIC_LABELS = {"bleu": "BLEU", "chrf": "chrF2", "chrf++": "chrF2++", "ter": "T
 @dataclass(frozen=True)
 class Row:
     """One aligned unit of an article: its source sentences, their machine translation,
-    the reference segment they were paired with, and what makes it doubtful."""
+    the reference segment they were paired with, and what makes it doubtful.
+
+    A row is human when all its sentences were served from human translations; its
+    `machine` joins their model outputs when every one is known, and its `hter` is that
+    of its sentence for a one-sentence row (a unit's TER is not the mean of its
+    sentences', so a longer row has none)."""
 
     ids: tuple[str, ...]
     line: int
@@ -68,6 +75,9 @@ class Row:
     logprob: float | None = None
     flags: tuple[str, ...] = ()
     links: Links | None = None  # word links between source and mt, when known
+    human: bool = False  # mt is a human translation, from the memory
+    machine: str | None = None  # what the model had produced, for a human row, when known
+    hter: float | None = None  # TER (0–100) of machine against the human mt, when known
 
     @property
     def id(self) -> str:
@@ -91,6 +101,7 @@ class PageInfo:
     pairing: str | None = None
     reference: str | None = None
     scores: dict[str, float] | None = None
+    hter: float | None = None  # the article's HTER over its post-edited units
 
 
 def _repeat_run(text: str) -> int:
@@ -131,14 +142,16 @@ def rows(records: Sequence[dict]) -> list[Row]:
     """Group sentence records (as written to .align.jsonl) into rows, one per unit.
 
     A unit's confidence is the lowest mean token log-probability among its sentences:
-    the doubtful sentence is the one a reviewer should see first."""
+    the doubtful sentence is the one a reviewer should see first. The MT heuristics
+    (`flags`) pass over sentences served from human translations."""
     out = []
     for _, group in groupby(records, key=lambda r: r.get("unit", r["id"])):
         members = list(group)
         first = members[0]
         logprobs = [r["logprob"] for r in members if r.get("logprob") is not None]
         links = [None if r.get("words") is None else from_pharaoh(r["words"]) for r in members]
-        found = [f for r, lk in zip(members, links) for f in flags(r["src"], r["mt"], lk)]
+        found = [f for r, lk in zip(members, links) if not r.get("human") for f in flags(r["src"], r["mt"], lk)]
+        machines = [r.get("machine") for r in members]
         if any(r.get("markup") for r in members):  # its format placed inline markup without links
             found.append("markup")
         out.append(
@@ -153,6 +166,9 @@ def rows(records: Sequence[dict]) -> list[Row]:
                 logprob=min(logprobs) if logprobs else None,
                 flags=tuple(dict.fromkeys(found)),
                 links=join_links([(r["src"], r["mt"], lk) for r, lk in zip(members, links)], sep=" "),
+                human=all(r.get("human") for r in members),
+                machine=None if None in machines else " ".join(machines),
+                hter=first.get("hter") if len(members) == 1 else None,
             )
         )
     return out
@@ -165,6 +181,17 @@ def score_hue(score: float) -> int:
     return round(25 + 120 * min(max(score, 0.0), 100.0) / 100)
 
 
+def _exact_attribute(name: str, text: str) -> str:
+    """` data-NAME="text"` when text holds a CR, else nothing. HTML reads a CR in a cell
+    as a line feed, and a character reference in an attribute as itself: the page's
+    script reads the text exactly from there (for the corrections it exports)."""
+    from markupsafe import Markup, escape
+
+    if "\r" not in text:
+        return ""
+    return Markup(' data-%s="%s"') % (name, escape(text).replace("\r", Markup("&#13;")))
+
+
 @cache
 def _environment():
     from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -174,6 +201,7 @@ def _environment():
     env.filters["href"] = lambda path: quote(path, safe="/")
     env.filters["pharaoh"] = to_pharaoh
     env.globals["uncovered"] = uncovered
+    env.globals["exact"] = _exact_attribute
     env.globals["metric_labels"] = METRIC_LABELS
     return env
 
@@ -182,9 +210,16 @@ def _settings_text(settings: dict) -> str:
     return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in settings.items() if v is not None)
 
 
+def corrections_name(article: str) -> str:
+    """The file name an article's review page exports its corrections to: a/b.txt →
+    b.corrections.json, beside b.review.html."""
+    return os.path.splitext(PurePosixPath(article).name)[0] + ".corrections.json"
+
+
 def article_html(page: PageInfo, units: Sequence[Row]) -> str:
     """The side-by-side review page of one article: one self-contained HTML file, with
-    the first PAGE_ROWS units (the page says so when there are more)."""
+    the first PAGE_ROWS units (the page says so when there are more), where a reviewer
+    can edit the English and export the edits as a corrections file."""
     shown = units[:PAGE_ROWS]
     paragraphs = [(line, list(group)) for line, group in groupby(shown, key=lambda r: r.line)]
     return _environment().get_template("article.html.j2").render(
@@ -192,9 +227,11 @@ def article_html(page: PageInfo, units: Sequence[Row]) -> str:
         paragraphs=paragraphs,
         has_reference=any(r.reference is not None for r in units),
         flagged=sum(bool(r.flags) for r in units),
+        human=sum(r.human for r in units),
         total=len(units),
         shown=len(shown),
         settings=_settings_text(page.settings),
+        corrections=corrections_name(page.name),
         flag_titles=FLAG_TITLES,
         version=__version__,
     )
@@ -228,10 +265,11 @@ def _xml_attr(text: str) -> str:
 
 
 def tmx_text(page: PageInfo, units: Sequence[Row]) -> str:
-    """A TMX 1.4b memory: one <tu> per unit, French source and machine English.
+    """A TMX 1.4b memory: one <tu> per unit, French source and its English.
 
-    The reference translation and the scores travel as <prop>s so that a CAT tool
-    imports the machine output as the translation to post-edit."""
+    The English's origin (human, when every sentence of the unit was served from a
+    human translation, else machine), the reference translation and the scores travel
+    as <prop>s, so that a CAT tool imports the English as the translation to post-edit."""
     created = f' creationdate="{re.sub(r"[-:]", "", page.date)[:15]}Z"' if page.date else ""
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>\n',
@@ -244,7 +282,7 @@ def tmx_text(page: PageInfo, units: Sequence[Row]) -> str:
         "  </header>\n  <body>\n",
     ]
     for row in units:
-        props = [("x-ids", " ".join(row.ids))]
+        props = [("x-ids", " ".join(row.ids)), ("x-mtpipe-translation", "human" if row.human else "machine")]
         if row.reference is not None:
             props.append(("x-reference", row.reference))
         props += [(f"x-{k}", f"{v:g}") for k, v in (("chrf", row.chrf), ("logprob", row.logprob)) if v is not None]

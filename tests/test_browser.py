@@ -20,6 +20,7 @@ import pytest
 
 from conftest import ROOT, SEED, SHARED, TINY_MODEL
 from pipeline import report
+from pipeline.corrections import read_corrections
 from pipeline.wordalign import to_pharaoh
 
 CHROMIUM = os.environ.get("MTPIPE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -48,8 +49,10 @@ class Opened:
     """A page with everything that would alarm a reviewer recorded: dialogs, console
     errors, uncaught exceptions."""
 
-    def __init__(self, browser: Browser, path: Path) -> None:
+    def __init__(self, browser: Browser, path: Path, init_script: str | None = None) -> None:
         self.page: Page = browser.new_page(viewport={"width": 1400, "height": 900})
+        if init_script:
+            self.page.add_init_script(init_script)
         self.alarms: list[str] = []
         self.page.on("dialog", lambda d: (self.alarms.append(f"dialog: {d.message}"), d.dismiss()))
         self.page.on("console", lambda m: m.type == "error" and self.alarms.append(f"console: {m.text}"))
@@ -64,8 +67,8 @@ class Opened:
 def open_page(browser: Browser) -> Iterator:
     opened: list[Opened] = []
 
-    def _open(path: Path) -> Opened:
-        opened.append(Opened(browser, path))
+    def _open(path: Path, init_script: str | None = None) -> Opened:
+        opened.append(Opened(browser, path, init_script))
         return opened[-1]
 
     yield _open
@@ -342,3 +345,187 @@ def test_seed_page_screenshot(pages: Path, open_page) -> None:
     assert first.locator("td[lang=fr]").inner_text().strip() and first.locator("td[lang=en]").inner_text().strip()
     page.page.emulate_media(media="print")
     assert not page.page.locator(".toolbar").is_visible() and page.page.locator("#units tr.unit").first.is_visible()
+
+
+EDITED = [
+    {"id": "p1.s1", "line": 1, "src": "Le chat dort.", "mt": "The cat sleeps.", "words": "0-0 1-1 2-2"},
+    {"id": "p1.s2", "line": 1, "src": "Il pleut.", "mt": "It rains."},
+    {"id": "p2.s1", "line": 2, "src": "Bonjour\r\ntout le monde.", "mt": "Hello everyone."},  # HTML reads CR LF as LF
+    {"id": "p3.s1", "line": 3, "src": "Un.", "mt": "One.", "unit": "p3.s1"},
+    {"id": "p3.s2", "line": 3, "src": "Deux.", "mt": "Two.", "unit": "p3.s1"},
+]
+PWN = "<script>window.pwned=1</script>"
+# Each row's English as shown, and its edit badge ("" when not edited).
+SHOWN = "rows => rows.map(r => [r.id, r.cells[2].innerText, (r.querySelector('.edited-badge') || {}).innerText || ''])"
+
+
+def edit_page(directory: Path) -> Path:
+    path = directory / "edit.review.html"
+    page = report.PageInfo("dossier/edit.txt", "Helsinki-NLP/opus-mt-fr-en", "abc123")
+    path.write_text(report.article_html(page, report.rows(EDITED)), encoding="utf-8")
+    return path
+
+
+def test_post_editing_keeps_edits_over_a_reload_and_exports_them(tmp_path: Path, open_page) -> None:
+    page = open_page(edit_page(tmp_path))
+    p, body = page.page, page.page.locator("body")
+    focused = lambda: p.evaluate("document.activeElement.id")  # noqa: E731
+    # e on the focused row, typing, Enter
+    body.press("j")
+    body.press("e")
+    p.keyboard.press("Backspace")
+    p.keyboard.type("!")
+    p.keyboard.press("Enter")
+    assert focused() == "p1.s1"
+    # double-click, typing, Save
+    p.dblclick('tr[id="p2.s1"] td[lang=en]')
+    p.keyboard.type(" here")
+    p.click('tr[id="p2.s1"] button[data-act=save]')
+    # markup typed as an edit is text
+    body.press("k")
+    assert focused() == "p1.s2"
+    body.press("e")
+    p.keyboard.press("Control+a")
+    p.keyboard.type(PWN)
+    p.keyboard.press("Enter")
+    # Esc leaves a row as it was
+    body.press("j")
+    body.press("j")
+    body.press("e")
+    p.keyboard.type(" Three.")
+    p.keyboard.press("Escape")
+    assert focused() == "p3.s1"
+    body.press("j")  # j and k still move from there
+    assert focused() == "p3.s1"  # the last row
+    expected = [
+        ["p1.s1", "The cat sleeps!", "edited · 1 char changed"],
+        ["p1.s2", PWN, "edited · 27 chars changed"],  # 22 characters more, 5 of "It rains." replaced
+        ["p2.s1", "Hello everyone. here", "edited · 5 chars changed"],
+        ["p3.s1", "One. Two.", ""],
+    ]
+    assert p.eval_on_selector_all("tr.unit", SHOWN) == expected
+    # the edited row's French words still light up, its English is no longer spans
+    p.locator('tr[id="p1.s1"] td[lang=fr]').hover()
+    p.locator('tr[id="p1.s1"] span.w').nth(1).hover()
+    assert p.locator('tr[id="p1.s1"]').evaluate(LIT) == [[1], []]
+    p.reload()
+    assert p.eval_on_selector_all("tr.unit", SHOWN) == expected
+    assert p.evaluate("[typeof window.pwned, document.scripts.length]") == ["undefined", 1]
+    p.click('tr[id="p1.s2"] button[data-act=revert]')
+    expected[1][1:] = ["It rains.", ""]
+    p.reload()
+    assert p.eval_on_selector_all("tr.unit", SHOWN) == expected
+    with p.expect_download() as download:
+        body.press("x")
+    assert download.value.suggested_filename == "edit.corrections.json"
+    data = Path(download.value.path()).read_bytes()
+    assert json.loads(data) == {
+        "mtpipe": "corrections",
+        "version": 1,
+        "article": "dossier/edit.txt",
+        "model": "Helsinki-NLP/opus-mt-fr-en",
+        "revision": "abc123",
+        "units": [
+            {"ids": ["p1.s1"], "src": "Le chat dort.", "mt": "The cat sleeps.", "edit": "The cat sleeps!"},
+            {"ids": ["p2.s1"], "src": "Bonjour\r\ntout le monde.", "mt": "Hello everyone.", "edit": "Hello everyone. here"},
+        ],
+    }
+    reading = read_corrections(data, download.value.suggested_filename)
+    assert [(pair.source, pair.target) for pair in reading.pairs] == [("Le chat dort.", "The cat sleeps!"), ("Bonjour\r\ntout le monde.", "Hello everyone. here")]
+    assert reading.refusals == ()
+    assert page.alarms == []
+
+
+# A browser that keeps nothing: file:// pages in some browsers, private windows.
+NO_STORAGE = "Object.defineProperty(window, 'localStorage', { get() { throw new DOMException('denied', 'SecurityError'); } });"
+
+
+def test_post_editing_without_storage_keeps_edits_until_a_reload(tmp_path: Path, open_page) -> None:
+    page = open_page(edit_page(tmp_path), NO_STORAGE)
+    p, body = page.page, page.page.locator("body")
+    body.press("x")
+    assert p.inner_text("#edits") == "No edited rows to export: edit a row first"
+    assert not p.is_visible("#edit-notice")
+    body.press("j")
+    body.press("e")
+    p.keyboard.type(" Really.")
+    p.keyboard.press("Enter")
+    assert p.is_visible("#edit-notice") and p.inner_text("#edits") == "1 edited row"
+    assert p.inner_text('tr[id="p1.s1"] td[lang=en]') == "The cat sleeps. Really."
+    with p.expect_download() as download:
+        p.click("#export")
+    assert json.loads(Path(download.value.path()).read_bytes())["units"][0]["edit"] == "The cat sleeps. Really."
+    p.reload()
+    assert p.inner_text('tr[id="p1.s1"] td[lang=en]') == "The cat sleeps."
+    assert page.alarms == []
+
+
+def test_human_rows_show_their_origin_and_the_machine_output_on_demand(tmp_path: Path, open_page) -> None:
+    records = [
+        {"id": "p1.s1", "line": 1, "src": "Le Monde diplomatique.", "mt": "Le Monde diplomatique.", "human": True, "machine": "The diplomatic World.", "hter": 66.667},
+        {"id": "p2.s1", "line": 2, "src": "Le Monde diplomatique.", "mt": "Le Monde diplomatique."},
+    ]
+    page = open_page(hand_page(tmp_path, records))
+    p = page.page
+    human = p.locator('tr[id="p1.s1"]')
+    assert human.evaluate("r => getComputedStyle(r).display") == "table-row"
+    assert human.locator(".human-badge").is_visible() and human.locator(".flag").count() == 0
+    assert p.locator('tr[id="p2.s1"] .flag').all_inner_texts() == ["untranslated"]
+    machine = human.locator("details")
+    assert machine.inner_text() == "HTER 66.7"  # what is folded is not shown
+    machine.locator("summary").focus()
+    p.keyboard.press("Enter")
+    assert machine.inner_text() == "HTER 66.7\nThe diplomatic World."
+    assert page.alarms == []
+
+
+def test_edits_made_in_the_seed_page_come_back_from_the_next_run(tmp_path: Path, open_page) -> None:
+    """The post-editing loop: edit two rows of the seed's page, reload, export; import the
+    export into the memory; a plain re-run serves the edits and rewrites only that article."""
+    src, out, cache = tmp_path / "in", tmp_path / "out", tmp_path / "tm.sqlite3"
+    src.mkdir()
+    shutil.copy(SEED, src / "seed.txt")
+    (src / "other.txt").write_text("Le temps est beau aujourd'hui.\n", encoding="utf-8")
+
+    def mtpipe(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "pipeline.cli", *args], cwd=ROOT, capture_output=True, timeout=600)
+        assert done.returncode == 0, done.stderr.decode()
+        return done.stderr.decode()
+
+    run = ["run", str(src), "-o", str(out), "--model", str(TINY_MODEL), "--cache", str(cache), "--quiet"]
+    mtpipe(*run)
+    before = [json.loads(line) for line in (out / "seed.align.jsonl").read_text(encoding="utf-8").splitlines()]
+    other = {p.name: p.read_bytes() for p in out.glob("other.*")}
+    page = open_page(out / "seed.review.html")
+    p, body = page.page, page.page.locator("body")
+    body.press("j")
+    body.press("e")
+    p.keyboard.press("Control+a")
+    p.keyboard.type("Russian troops shot at each other.")
+    p.keyboard.press("Enter")
+    p.dblclick(f'tr[id="{before[2]["id"]}"] td[lang=en]')
+    p.keyboard.press("Control+a")
+    p.keyboard.type("Lieutenant Ilya Yun said that soldiers he commanded fired and blew themselves up")
+    p.click(f'tr[id="{before[2]["id"]}"] button[data-act=save]')
+    p.reload()
+    badges = p.eval_on_selector_all("tr.unit", SHOWN)
+    assert [row[0] for row in badges if row[2]] == [before[0]["id"], before[2]["id"]]  # kept over the reload
+    with p.expect_download() as download:
+        p.click("text=Export corrections")
+    corrections = tmp_path / download.value.suggested_filename
+    download.value.save_as(corrections)
+    assert corrections.name == "seed.corrections.json"
+
+    assert f"{corrections}: 2 added" in mtpipe("memory", "import", str(corrections), "--cache", str(cache))
+    mtpipe(*run)
+    after = [json.loads(line) for line in (out / "seed.align.jsonl").read_text(encoding="utf-8").splitlines()]
+    edits = {before[0]["id"]: "Russian troops shot at each other.", before[2]["id"]: "Lieutenant Ilya Yun said that soldiers he commanded fired and blew themselves up"}
+    assert [r["src"] for r in after] == [r["src"] for r in before]
+    assert {r["id"]: r["mt"] for r in after if r.get("human")} == edits
+    assert all(r["mt"] == b["mt"] for r, b in zip(after, before) if r["id"] not in edits)
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert {a["input"]: a["status"] for a in summary["articles"]} == {"seed.txt": "ok", "other.txt": "skipped"}
+    assert {p.name: p.read_bytes() for p in out.glob("other.*")} == other
+    p.reload()  # the new page shows them as human, with their effort
+    assert sorted(p.eval_on_selector_all("tr.unit.human", "rows => rows.map(r => r.id)")) == sorted(edits)
+    assert p.locator("tr.unit.human .human-badge").count() == 2 and p.locator("tr.unit.human details.machine").count() == 2

@@ -12,7 +12,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import PageParts
-from pipeline.report import FLAG_TITLES, PAGE_ROWS, PageInfo, Row, article_html, flags, index_html, rows, score_hue, tmx_text, tsv_text, xml_text
+from pipeline.report import (
+    FLAG_TITLES,
+    PAGE_ROWS,
+    PageInfo,
+    Row,
+    article_html,
+    corrections_name,
+    flags,
+    index_html,
+    rows,
+    score_hue,
+    tmx_text,
+    tsv_text,
+    xml_text,
+)
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 PAYLOADS = ["<script>alert(1)</script>", '<img src=x onerror="alert(2)">', "</td></tr><b>x", "{{ 7*7 }} {% if 1 %}x{% endif %}", "\"quoted\" 'single' & amp"]
@@ -66,6 +80,37 @@ def test_rows_without_reference_are_sentences() -> None:
     assert [(r.ids, r.reference, r.chrf) for r in rows(records)] == [(("p1.s1",), None, None), (("p1.s2",), None, None)]
 
 
+HUMAN = {"human": True, "logprob": None}
+
+
+@pytest.mark.parametrize(
+    "records, expected",
+    [
+        # what the MT checks would flag (untranslated, too long) is a human's choice here
+        ([record("p1.s1", 1, "Le Monde diplomatique.", "Le Monde diplomatique.", **HUMAN)], (True, None, None, ())),
+        ([record("p1.s1", 1, "Oui.", "Yes, of course, absolutely, without any doubt.", **HUMAN)], (True, None, None, ())),
+        ([record("p1.s1", 1, "Il dort.", "He sleeps.", machine="He is sleeping.", hter=50.0, **HUMAN)], (True, "He is sleeping.", 50.0, ())),
+        # a unit of several sentences: the model's outputs joined, no HTER of its own
+        (
+            [
+                record("p1.s1", 1, "Un.", "One.", unit="p1.s1", machine="A.", hter=100.0, **HUMAN),
+                record("p1.s2", 1, "Deux.", "Two.", unit="p1.s1", machine="Two.", hter=0.0, **HUMAN),
+            ],
+            (True, "A. Two.", None, ()),
+        ),
+        ([record("p1.s1", 1, "Un.", "One.", unit="p1.s1", machine="A.", **HUMAN), record("p1.s2", 1, "Deux.", "Two.", unit="p1.s1", **HUMAN)], (True, None, None, ())),
+        # half human: the machine half is checked as ever
+        ([record("p1.s1", 1, "Le Monde diplomatique.", "Le Monde diplomatique.", unit="p1.s1", **HUMAN), record("p1.s2", 1, "Il est parti.", "", unit="p1.s1")], (False, None, None, ("empty",))),
+        ([record("p1.s1", 1, "Le Monde diplomatique.", "Le Monde diplomatique.")], (False, None, None, ("untranslated",))),
+        # where inline markup went is no MT heuristic: a human row says it too
+        ([record("p1.s1", 1, "Le Monde diplomatique.", "Le Monde diplomatique.", markup=True, **HUMAN)], (True, None, None, ("markup",))),
+    ],
+)
+def test_rows_of_human_translations(records: list[dict], expected: tuple) -> None:
+    (row,) = rows(records)
+    assert (row.human, row.machine, row.hter, row.flags) == expected
+
+
 @pytest.mark.parametrize("score, hue", [(0, 25), (50, 85), (100, 145), (-3, 25), (140, 145)])
 def test_score_hue(score: float, hue: int) -> None:
     assert score_hue(score) == hue
@@ -102,6 +147,65 @@ def test_article_page_shows_reference_columns_only_with_a_reference() -> None:
     assert "Reference English" not in plain and "chrf-asc" not in plain
     scored = article_html(PAGE, [Row(("p1.s1",), 1, "Un.", "One.", "One.", 100.0, 100.0, -0.1)])
     assert "Reference English" in scored and 'style="--h: 145"' in scored and "61.20" in scored
+
+
+def test_article_page_shows_human_rows_and_their_post_editing_effort() -> None:
+    records = [
+        record("p1.s1", 1, "Il dort.", "He sleeps <b>.", machine="He is <i>sleeping.", hter=23.456, **HUMAN),
+        record("p2.s1", 2, "Il pleut.", "It rains.", **HUMAN),
+        record("p3.s1", 3, "Le Monde diplomatique.", "Le Monde diplomatique."),
+    ]
+    html = article_html(PageInfo("a.txt", hter=12.34), rows(records))
+    page = RowAttributes(html)
+    assert [page.rows[i]["class"] for i in ("p1.s1", "p2.s1", "p3.s1")] == ["unit human", "unit human", "unit flagged"]
+    parsed = PageParts(html)
+    assert "b" not in parsed.tags and "i" not in parsed.tags
+    shown = "".join(parsed.text)
+    assert "HTER 23.5He is <i>sleeping." in shown  # the summary, then the machine output it expands to
+    assert shown.count("HTER") == 2 and "12.3" in shown and "3 (1 flagged, 2 human)" in shown
+    assert html.count('<span class="human-badge"') == 2 and html.count("<details") == 1
+    assert "HTER" not in article_html(PageInfo("a.txt"), rows(records[1:]))
+
+
+class BodyAttributes(HTMLParser):
+    """The attributes of a page's <body>."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.feed(page)
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "body":
+            self.attrs = dict(attrs)
+
+
+@pytest.mark.parametrize(
+    "page, expected",
+    [
+        (PageInfo("a/b.txt", "m", "abc"), {"data-article": "a/b.txt", "data-model": "m", "data-revision": "abc", "data-corrections": "b.corrections.json"}),
+        (PageInfo("b.tar.md", "m", ""), {"data-article": "b.tar.md", "data-model": "m", "data-revision": "", "data-corrections": "b.tar.corrections.json"}),
+        (PageInfo('x/<"é">&.txt'), {"data-article": 'x/<"é">&.txt', "data-model": "", "data-corrections": '<"é">&.corrections.json'}),
+    ],
+)
+def test_article_page_tells_its_script_what_the_corrections_are_of(page: PageInfo, expected: dict) -> None:
+    assert BodyAttributes(article_html(page, [Row(("p1.s1",), 1, "Un.", "One.")])).attrs == expected
+
+
+@pytest.mark.parametrize("article, name", [("b.txt", "b.corrections.json"), ("a/b.html", "b.corrections.json"), ("a.b/c", "c.corrections.json"), (".txt", ".txt.corrections.json")])
+def test_corrections_name(article: str, name: str) -> None:
+    assert corrections_name(article) == name
+
+
+@pytest.mark.parametrize(
+    "source, mt, attributes",
+    [
+        ("Un\r\ndeux.", "One\rtwo.", {"data-src": "Un\r\ndeux.", "data-mt": "One\rtwo."}),
+        ("Un\ndeux <b>&.", "One.", {}),  # what HTML reads back as it was needs no copy
+    ],
+)
+def test_texts_with_a_carriage_return_are_also_carried_exactly(source: str, mt: str, attributes: dict) -> None:
+    row = RowAttributes(article_html(PageInfo("a.txt"), rows([record("p1.s1", 1, source, mt)]))).rows["p1.s1"]
+    assert {k: v for k, v in row.items() if k in ("data-src", "data-mt")} == attributes
 
 
 def test_index_links_pages_and_reports_errors() -> None:
@@ -200,6 +304,7 @@ def read_tmx(text: str) -> list[dict]:
         assert tu.tag == "tu"
         langs = [tuv.get(XML_LANG) for tuv in tu.findall("tuv")]
         assert langs == ["fr", "en"]
+        assert [child.tag for child in tu][-2:] == ["tuv", "tuv"]  # the <prop>s come first
         segs = [tuv.find("seg").text or "" for tuv in tu.findall("tuv")]
         props = {p.get("type"): p.text or "" for p in tu.findall("prop")}
         out.append({"id": tu.get("tuid"), "fr": segs[0], "en": segs[1], **props})
@@ -216,6 +321,16 @@ def test_tmx_round_trips_any_text_xml_can_hold(texts: list[tuple[str, str, str |
     assert [(u["fr"], u["en"], u.get("x-reference")) for u in back] == texts
     assert [u["id"] for u in back] == [r.id for r in units]
     assert all(u["x-ids"] == " ".join(r.ids) for u, r in zip(back, units))
+
+
+def test_tmx_marks_the_origin_of_each_unit() -> None:
+    records = [
+        record("p1.s1", 1, "Un.", "One.", **HUMAN),
+        record("p2.s1", 2, "Deux.", "Two."),
+        record("p3.s1", 3, "Trois.", "Three.", unit="p3.s1", **HUMAN),
+        record("p3.s2", 3, "Quatre.", "Four.", unit="p3.s1"),
+    ]
+    assert [u["x-mtpipe-translation"] for u in read_tmx(tmx_text(PAGE, rows(records)))] == ["human", "machine", "machine"]
 
 
 def test_tmx_replaces_what_xml_cannot_hold() -> None:
