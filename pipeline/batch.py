@@ -217,6 +217,7 @@ def _page_info(article: Article, meta: dict, date: str) -> report.PageInfo:
         pairing=article.pairing,
         reference=article.reference,
         scores=article.scores,
+        hter=article.hter,
     )
 
 
