@@ -271,6 +271,17 @@ def test_actor_settings_follow_their_resources(device: str, gpus: float, expecte
     assert (settings.device, settings.cores) == (expected, 3)
 
 
+@pytest.mark.parametrize("cores, workers, threads", [(1, 1, 1), (2, 2, 1), (3, 3, 1), (8, 4, 2)])
+def test_an_actors_threads_follow_its_cpus_not_the_cores_it_sees(cores: int, workers: int, threads: int) -> None:
+    from pipeline.translate import CTranslate2Backend
+
+    pytest.importorskip("ctranslate2")
+    model = ModelRef("tiny-fr-en", FIXTURE, "fixture")
+    settings = RayOptions(cpus_per_actor=cores).settings_for(DecodeSettings())
+    assert (CTranslate2Backend.plan(model, settings)["workers"], CTranslate2Backend.plan(model, settings)["threads"]) == (workers, threads)
+    assert TransformersBackend.plan(model, settings)["threads"] == cores
+
+
 # A driver that logs every text sent to the actors: the resume test reads what a run dispatched.
 DRIVER = textwrap.dedent(
     """
