@@ -12,16 +12,19 @@ is an error entry instead.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import math
 import os
+import shlex
 import stat
+import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, timezone
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import NamedTuple, Protocol
 
 from . import __version__, evaluate, report
@@ -29,19 +32,18 @@ from .align import pair_reference
 from .hub import ModelError
 from .formats import FORMATS, Format, Written, format_for
 from .ingest import Document, IngestError
-from .outdir import MANIFEST, OutputBusy, OutputConflict, OutputFolder, safe_relative
+from .outdir import MANIFEST, OutputBusy, OutputConflict, OutputFolder, output_names, safe_relative
 from .segment import Segment, segment
 from .translate import Translation, Translator, human_digest
 from .wordalign import from_pharaoh
 from .writers import json_text, jsonl_text, sentence_records
 
-__all__ = ["OutputBusy", "OutputConflict", "OutputIsInput", "discover", "output_paths", "rewrite_reports", "run"]
+__all__ = ["Decision", "OutputBusy", "OutputConflict", "OutputIsInput", "Selection", "discover", "glob_match", "output_paths", "plan", "rewrite_reports", "run"]
 
 SUMMARY = "summary.json"
 INDEX = "index.html"
 RUN_FILES = (SUMMARY, INDEX, MANIFEST)
 # What an output name ends with, after the input's name without its suffix.
-OUTPUT_ENDINGS = (".en{suffix}", ".align.jsonl", ".review.html", ".tmx", ".tsv")
 # Names an mtpipe from before the manifest wrote (its review page was b.html).
 _LEGACY_ENDINGS = (".en{suffix}", ".align.jsonl", ".html", ".tmx", ".tsv")
 # summary.json is rewritten during a run at most every SUMMARY_SECONDS, once another
@@ -96,6 +98,7 @@ class Article:
     pairing: str | None = None
     scores: dict[str, float] | None = None
     flagged: int | None = None
+    flags: dict[str, int] | None = None
     human: int = 0
     hter: float | None = None
     human_sha256: str | None = None
@@ -110,6 +113,7 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "seconds": (int, float),
     "scores": (dict, type(None)),
     "flagged": (int, type(None)),
+    "flags": (dict, type(None)),
     "human": (int,),
     "hter": (int, float, type(None)),
 }
@@ -127,7 +131,9 @@ def article_from_entry(entry: object) -> Article | None:
             return None
     if "input" not in values or values.get("status", "pending") not in STATUSES:
         return None
-    if any(not isinstance(v, (int, float)) or isinstance(v, bool) for v in (values.get("scores") or {}).values()):
+    if any(not isinstance(v, (int, float)) or isinstance(v, bool) for v in (values.get("scores") or {}).values()) or any(
+        not isinstance(v, int) or isinstance(v, bool) for v in (values.get("flags") or {}).values()
+    ):
         return None
     return Article(**values)
 
@@ -186,14 +192,9 @@ class Outputs(NamedTuple):
     tsv: Path
 
 
-def _output_names(rel: str, endings: Sequence[str] = OUTPUT_ENDINGS) -> list[str]:
-    stem, suffix = os.path.splitext(rel)
-    return [stem + end.format(suffix=suffix or ".txt") for end in endings]
-
-
 def output_paths(out: Path, rel: str) -> Outputs:
     """The files written for the input at relative path `rel`."""
-    return Outputs(*(out / name for name in _output_names(rel)))
+    return Outputs(*(out / name for name in output_names(rel)))
 
 
 def run_date() -> str:
@@ -221,11 +222,13 @@ def _page_info(article: Article, meta: dict, date: str) -> report.PageInfo:
     )
 
 
-def _review_files(page: report.PageInfo, records: Sequence[dict]) -> tuple[list[bytes], int]:
-    """The article's review page, TMX and TSV, and how many rows are flagged."""
+def _review_files(page: report.PageInfo, records: Sequence[dict], article: Article) -> list[bytes]:
+    """The article's review page, TMX and TSV; the article's `flagged` and `flags`
+    (rows flagged, rows by flag) are set from the same rows."""
     rows = report.rows(records)
     texts = [report.article_html(page, rows), report.tmx_text(page, rows), report.tsv_text(rows)]
-    return [t.encode("utf-8") for t in texts], sum(bool(row.flags) for row in rows)
+    article.flagged, article.flags = sum(bool(row.flags) for row in rows), report.flag_counts(rows)
+    return [t.encode("utf-8") for t in texts]
 
 
 def _write_all(folder: OutputFolder, files: Sequence[tuple[str, bytes]]) -> None:
@@ -243,7 +246,7 @@ def _write_all(folder: OutputFolder, files: Sequence[tuple[str, bytes]]) -> None
 
 
 def _write_index(folder: OutputFolder, summary: dict, date: str) -> None:
-    pages = {a["input"]: _output_names(a["input"])[2] for a in summary["articles"] if a["status"] in ("ok", "skipped")}
+    pages = {a["input"]: output_names(a["input"])[2] for a in summary["articles"] if a["status"] in ("ok", "skipped")}
     folder.write(INDEX, report.index_html(summary, pages, date).encode("utf-8"))
 
 
@@ -271,6 +274,71 @@ class Found:
     rel: str
     status: str | None = None
     reason: str | None = None
+
+
+def glob_match(path: str, pattern: str) -> bool:
+    """Whether a relative path with `/` separators matches a glob pattern as a whole, as
+    PurePosixPath.full_match reads patterns: `*` any characters but `/`, `?` one of
+    them, `[abc]` and `[!abc]` one of a set or not, and a part that is exactly `**` any
+    number of folders (`a/**` everything under a). Case counts."""
+    if sys.version_info >= (3, 13):
+        return PurePosixPath(path).full_match(pattern)
+    return _match_parts(PurePosixPath(path).parts, PurePosixPath(pattern).parts)
+
+
+def _match_parts(names: Sequence[str], parts: Sequence[str]) -> bool:
+    """full_match before Python 3.13: each part of the pattern matches one name as
+    fnmatch does, `**` any number of them (at the end, at least one). The one
+    difference: 3.13 lets a `[!...]` set match a `/`, this never does."""
+    if not parts:
+        return not names
+    if parts[0] == "**":
+        return bool(names) if len(parts) == 1 else any(_match_parts(names[i:], parts[1:]) for i in range(len(names) + 1))
+    return bool(names) and fnmatch.fnmatchcase(names[0], parts[0]) and _match_parts(names[1:], parts[1:])
+
+
+@dataclass
+class Selection:
+    """Which files of the inputs a run reads, by glob patterns (see glob_match) on their
+    path relative to their INPUT: those that match any `include` (every file when there
+    is none) and no `exclude`. The others are listed as ignored, naming the pattern; a
+    folder that an `exclude` of the form `DIR/**` covers is listed once, unread.
+    Raises ValueError for a pattern that can match no relative path (empty, or absolute)."""
+
+    include: Sequence[str] = ()
+    exclude: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        for option, patterns in (("--include", self.include), ("--exclude", self.exclude)):
+            for pattern in patterns:
+                if pattern.startswith("/") or _normal(pattern) == ".":
+                    raise ValueError(f"{option} {shlex.quote(pattern)} can match no file: patterns match paths relative to each INPUT, e.g. {option} 'drafts/**'")
+        self.include, self.exclude = tuple(map(_normal, self.include)), tuple(map(_normal, self.exclude))
+
+    def refusal(self, rel: str) -> str | None:
+        """Why the file at `rel` is left out, or None when it is read."""
+        excluded = next((p for p in self.exclude if glob_match(rel, p)), None)
+        if excluded:
+            return f"excluded by --exclude {shlex.quote(excluded)}"
+        if self.include and not any(glob_match(rel, p) for p in self.include):
+            return f"matched by no --include ({', '.join(map(shlex.quote, self.include))})"
+        return None
+
+    def pruned(self, folder: str) -> str | None:
+        """Why the whole folder at `folder` is left out unread, or None."""
+        excluded = next((p for p in self.exclude if p == "**" or (p.endswith("/**") and glob_match(folder, p[:-3]))), None)
+        return f"excluded by --exclude {shlex.quote(excluded)}" if excluded else None
+
+    def apply(self, found: Found) -> Found:
+        """A file found under the inputs, as ignored when it is left out. Folders (that
+        cannot be listed) and what is ignored already keep their entry."""
+        why = None if found.status == "ignored" or found.rel.endswith("/") else self.refusal(found.rel)
+        return replace(found, status="ignored", reason=f"{shown(found.path)}: {why}; not read") if why else found
+
+
+def _normal(pattern: str) -> str:
+    """A pattern as full_match reads it: `./a//b/` is `a/b`."""
+    return str(PurePosixPath(pattern))
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
@@ -316,8 +384,9 @@ def _unsupported(path: Path, name: str) -> str:
     return f"{shown(path)}: {kind}; mtpipe reads {', '.join(known[:-1])} and {known[-1]} articles"
 
 
-def _walk(root: Path, skip: tuple[int, int] | None, owned: set[tuple[int, int]]) -> Iterator[Found]:
-    """Everything under a folder, depth first in name order, without following links."""
+def _walk(root: Path, skip: tuple[int, int] | None, owned: set[tuple[int, int]], select: Selection) -> Iterator[Found]:
+    """Everything under a folder, depth first in name order, without following links
+    or entering the folders `select` leaves out."""
     stack: list[Iterator[tuple[Path, str]]] = [iter([(root, "")])]
     while stack:
         try:
@@ -340,10 +409,12 @@ def _walk(root: Path, skip: tuple[int, int] | None, owned: set[tuple[int, int]])
                 yield Found(path, shown(rel), "error", f"{shown(path)}: it cannot be examined ({_reason(exc)}); make its folder searchable (chmod u+x)")
                 continue
             found = _entry(path, rel, st, skip, owned)
-            if found is None:
-                subfolders.append((path, rel + "/"))
-            else:
+            if found is not None:
                 yield found
+            elif why := select.pruned(rel):
+                yield Found(path, rel + "/", "ignored", f"{shown(path)}: {why}; not read")
+            else:
+                subfolders.append((path, rel + "/"))
         if subfolders:
             stack.append(iter(subfolders))
 
@@ -354,15 +425,17 @@ def _distinct(inputs: Sequence[Path]) -> list[Path]:
     return [item for item in inputs if not (os.path.realpath(item) in seen or seen.add(os.path.realpath(item)))]
 
 
-def discover(inputs: Sequence[Path], out: Path, owned: set[Path] | frozenset[Path] = frozenset()) -> list[Found]:
+def discover(inputs: Sequence[Path], out: Path, owned: set[Path] | frozenset[Path] = frozenset(), select: Selection | None = None) -> list[Found]:
     """Every path under the inputs, in a stable order: the articles, and an entry with
     its reason for each path that is not one.
 
     Folders are walked recursively without following symbolic links (a link is an
     error entry). The output folder, hidden names and the files in `owned` (mtpipe's
-    own outputs) are listed as ignored; files of other types as unsupported. A file
-    of another type named on the command line is an error.
+    own outputs) are listed as ignored, as are the files `select` leaves out; files of
+    other types as unsupported. A file of another type named on the command line is
+    an error.
     """
+    select = select or Selection()
     skip = _identity(out)
     owned_ids = {ident for ident in map(_identity, owned) if ident}
     found: list[Found] = []
@@ -373,14 +446,14 @@ def discover(inputs: Sequence[Path], out: Path, owned: set[Path] | frozenset[Pat
             found.append(Found(item, shown(item.name or item), "error", f"{shown(item)}: it cannot be examined ({_reason(exc)})"))
             continue
         if stat.S_ISDIR(st.st_mode):
-            found += _walk(item, skip, owned_ids)
+            found += _walk(item, skip, owned_ids, select)
         elif stat.S_ISREG(st.st_mode) and shown(item.name) == item.name and format_for(item.name) is None:
             found.append(Found(item, shown(item.name), "error", _unsupported(item, item.name)))
         elif stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode):
             found.append(Found(item, shown(item.name)) if shown(item.name) == item.name else _entry(item, item.name, st, skip, owned_ids))
         else:
             found.append(Found(item, shown(item.name), "error", f"{shown(item)}: {_not_regular(st.st_mode)}"))
-    return found
+    return [select.apply(f) for f in found]
 
 
 def _format(name: str) -> Format:
@@ -500,6 +573,7 @@ def run(
     force: bool = False,
     progress: Callable[..., ProgressBar] | None = None,
     references: Path | None = None,
+    select: Selection | None = None,
 ) -> dict:
     """Translate every article under `inputs` into `out`; return the run summary.
 
@@ -507,22 +581,65 @@ def run(
     every batch how many sentences are done, with the article in progress as its
     postfix. With `references`, an article `a/b.txt`
     whose reference `references/a/b.txt` exists is scored against it, and the run
-    gets corpus scores over all such articles. Raises ModelError if the model cannot
-    be loaded, OutputBusy if another run is writing to `out`, OutputIsInput if `out`
-    is an input folder, OutputConflict if the run's own files (summary.json,
-    index.html) would overwrite files mtpipe did not write, and OSError if
-    summary.json cannot be written.
+    gets corpus scores over all such articles. The files `select` leaves out are
+    listed as ignored. Raises ModelError if the model cannot be loaded, OutputBusy if
+    another run is writing to `out`, OutputIsInput if `out` is an input folder,
+    OutputConflict if the run's own files (summary.json, index.html) would overwrite
+    files mtpipe did not write, and OSError if summary.json cannot be written.
     """
+    inputs = _outside(inputs, out)
+    with OutputFolder(out) as folder:
+        _take_over(folder)
+        folder.remove_stale_temporaries()
+        return _run(inputs, folder, translator, force, progress, references, select)
+
+
+def plan(
+    inputs: Sequence[Path],
+    out: Path,
+    translator: Translator,
+    force: bool = False,
+    references: Path | None = None,
+    select: Selection | None = None,
+) -> list[Decision]:
+    """What `run` with these arguments would do with every path under `inputs`, in
+    the order of its summary: the same decisions, taken without writing anything
+    (`out` is read, not created or locked) or loading the model. The translator only
+    gives its settings and the human translations of its memory. Raises OutputIsInput
+    and OutputConflict as run does."""
+    inputs = _outside(inputs, out)
+    with _FolderView(out) as folder:
+        _take_over(folder)
+        return _decide(inputs, folder, translator, force, references, select)
+
+
+def _outside(inputs: Sequence[Path], out: Path) -> list[Path]:
+    """The inputs without repeats; OutputIsInput if the output folder is one of them."""
     inputs = _distinct(inputs)
     target = _identity(out)
     if target and any(_identity(item) == target and item.is_dir() and not item.is_symlink() for item in inputs):
         raise OutputIsInput(f"the output folder {shown(out)} is also an input folder; choose an output folder outside it (e.g. -o {shown(out)}-en)")
-    with OutputFolder(out) as folder:
-        _adopt_legacy(folder)
-        for name in (SUMMARY, INDEX):
-            folder.check(name)
-        folder.remove_stale_temporaries()
-        return _run(inputs, folder, translator, force, progress, references)
+    return inputs
+
+
+def _take_over(folder: OutputFolder) -> None:
+    """Own what an older mtpipe wrote, and check that the run's files may be written."""
+    _adopt_legacy(folder)
+    for name in (SUMMARY, INDEX):
+        folder.check(name)
+
+
+class _FolderView(OutputFolder):
+    """The output folder as a dry run sees it: read, never created, locked or written.
+    What a run would take over from an older mtpipe is owned in memory only."""
+
+    def __enter__(self) -> _FolderView:
+        if self.root.is_dir():
+            self._owned = self._read_manifest()
+        return self
+
+    def _record(self, rels: Iterable[str]) -> None:
+        self._owned.update(rels)
 
 
 def _adopt_legacy(folder: OutputFolder) -> None:
@@ -538,7 +655,7 @@ def _adopt_legacy(folder: OutputFolder) -> None:
     if not isinstance(entries, list):
         return
     articles = [a for a in map(article_from_entry, entries) if a and a.status in ("ok", "skipped")]
-    folder.adopt([SUMMARY, INDEX, *(name for a in articles for name in _output_names(a.input, _LEGACY_ENDINGS))])
+    folder.adopt([SUMMARY, INDEX, *(name for a in articles for name in output_names(a.input, _LEGACY_ENDINGS))])
 
 
 class _SummaryWriter:
@@ -570,7 +687,7 @@ def _claim_outputs(folder: OutputFolder, rel: str, claimed: dict[str, str], name
     """Check that the article may write its outputs, and reserve them for it: no other
     article of the run writes them, their names fit the file system, and none would
     overwrite a file mtpipe did not write. Raises OutputConflict saying which."""
-    names = _output_names(rel)
+    names = output_names(rel)
     for name in names:
         other = claimed.get(name) or ("the run itself" if name in RUN_FILES else None)
         if other:
@@ -583,32 +700,46 @@ def _claim_outputs(folder: OutputFolder, rel: str, claimed: dict[str, str], name
 
 
 def _name_max(folder: Path) -> int:
+    """The longest file name the folder's file system takes (of its nearest existing
+    parent, for a dry run before the folder exists)."""
     try:
-        return os.pathconf(folder, "PC_NAME_MAX")
-    except (OSError, ValueError):
+        return os.pathconf(next(p for p in (folder, *folder.parents) if p.exists()), "PC_NAME_MAX")
+    except (OSError, ValueError, StopIteration):
         return 255
 
 
-def _run(
-    inputs: Sequence[Path],
-    folder: OutputFolder,
-    translator: Translator,
-    force: bool,
-    progress: Callable[..., ProgressBar] | None,
-    references: Path | None,
-) -> dict:
-    started = time.perf_counter()
+class Decision(NamedTuple):
+    """What a run does with one path under its inputs: its summary entry, with status
+    pending when it is to be translated (`pending` then holds the work), skipped when
+    unchanged, or why not."""
+
+    path: Path
+    article: Article
+    pending: _Pending | None = None
+
+    @property
+    def reason(self) -> str | None:
+        """Why the path is not translated, without the path its entry's error starts with."""
+        error = self.article.error
+        return error.removeprefix(f"{shown(self.path)}: ") if error else None
+
+
+def _decide(
+    inputs: Sequence[Path], folder: OutputFolder, translator: Translator, force: bool, references: Path | None, select: Selection | None
+) -> list[Decision]:
+    """What the run does with every path under the inputs: read each article (and its
+    reference), reserve its outputs, and skip it when it is unchanged since the last
+    run of the folder (same text, settings, reference and human translations, and its
+    outputs still there). Shared by the run and its dry run, so that both say the same."""
     out = folder.root
     settings = hashlib.sha256(translator.key.encode()).hexdigest()[:16]
-    date = run_date()
     before = _previous(folder)
-    articles: list[Article] = []
-    pending: list[_Pending] = []
+    decisions: list[Decision] = []
     claimed: dict[str, str] = {}
     name_max = _name_max(out)
-    for found in discover(inputs, out, folder.owned_paths()):
+    for found in discover(inputs, out, folder.owned_paths(), select):
         article = Article(input=found.rel)
-        articles.append(article)
+        decisions.append(Decision(found.path, article))
         if found.status:
             article.status, article.error = found.status, found.reason
             continue
@@ -618,7 +749,7 @@ def _run(
             data = read_regular(path)
             article.sha256 = hashlib.sha256(data).hexdigest()
             article.settings = settings
-            article.output = _output_names(rel)[0]
+            article.output = output_names(rel)[0]
             ref_path = references / rel if references and os.path.lexists(references / rel) else None
             if ref_path:
                 _read_reference(article, ref_path)
@@ -626,13 +757,30 @@ def _run(
             if not force and _unchanged(prior, article, out) and _same_human(prior, translator, rel, data):
                 article.status, article.encoding = "skipped", prior.encoding
                 article.sentences, article.from_memory = prior.sentences, prior.from_memory
-                article.pairing, article.scores, article.flagged = prior.pairing, prior.scores, prior.flagged
+                article.pairing, article.scores, article.flagged, article.flags = prior.pairing, prior.scores, prior.flagged, prior.flags
                 article.human, article.hter, article.human_sha256 = prior.human, prior.hter, prior.human_sha256
                 continue
-            pending.append(_Pending(path, article, len(segment(_format(rel).read(data, rel))), ref_path))
+            decisions[-1] = Decision(path, article, _Pending(path, article, len(segment(_format(rel).read(data, rel))), ref_path))
         except (IngestError, OutputConflict) as exc:
             article.status, article.error = "error", f"{shown(path)}: {exc}"
+    return decisions
 
+
+def _run(
+    inputs: Sequence[Path],
+    folder: OutputFolder,
+    translator: Translator,
+    force: bool,
+    progress: Callable[..., ProgressBar] | None,
+    references: Path | None,
+    select: Selection | None,
+) -> dict:
+    started = time.perf_counter()
+    out = folder.root
+    date = run_date()
+    decisions = _decide(inputs, folder, translator, force, references, select)
+    articles = [d.article for d in decisions]
+    pending = [d.pending for d in decisions if d.pending]
     summaries = _SummaryWriter(folder, translator, articles, started, len(pending))
     bar = progress(total=sum(p.sentences for p in pending)) if progress else None
     try:
@@ -691,9 +839,9 @@ def rewrite_reports(out: Path) -> dict:
                 continue
             try:
                 safe_relative(article.input)
-                names = _output_names(article.input)
+                names = output_names(article.input)
                 records = _records(out / names[1])
-                review, article.flagged = _review_files(_page_info(article, meta, date), records)
+                review = _review_files(_page_info(article, meta, date), records, article)
                 _write_all(folder, list(zip(names[2:], review)))
             except OutputConflict as exc:
                 article.status, article.error = "error", f"{article.input}: {exc}; not rewritten"
@@ -825,13 +973,13 @@ def _write_article(item: _Pending, translations: list[Translation], folder: Outp
     try:
         extra = _score_reference(item, translations) if item.reference else [{} for _ in translations]
         article.hter = _post_edits(translations, extra)
-        names = _output_names(article.input)
+        names = output_names(article.input)
         english: Written = _format(article.input).write(item.doc, item.segments, translations)
         records = sentence_records(item.segments, translations, extra, doc=item.doc)
         for record in records:
             if record["id"] in english.unsure:
                 record["markup"] = "unsure"
-        review, article.flagged = _review_files(_page_info(article, _meta(translator), date), records)
+        review = _review_files(_page_info(article, _meta(translator), date), records, article)
         texts = [english.data, jsonl_text(records).encode("utf-8")]
         _write_all(folder, list(zip(names, texts + review)))
     except OutputConflict as exc:

@@ -14,8 +14,12 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
+
+if TYPE_CHECKING:
+    from .batch import Selection
 
 EXIT_OK, EXIT_ARTICLE_FAILED, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE, EXIT_TERMINATED = 0, 1, 2, 130, 141, 143
 
@@ -62,12 +66,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = _model_options()
 
-    run = sub.add_parser("run", parents=[common], help="translate files and folders of articles", description="Translate .txt/.md articles (folders recursively) into OUT, mirroring the tree.")
-    run.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="article files or folders")
+    run = sub.add_parser("run", parents=[common], help="translate files and folders of articles", description="Translate articles (.txt, .md, .html, .docx; folders recursively) into OUT, mirroring the tree.")
+    run.add_argument("inputs", nargs="*", type=Path, metavar="INPUT", help="article files or folders (or list them with --files-from)")
     run.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="output folder")
     run.add_argument("--force", action="store_true", help="translate articles again even if unchanged since the last run")
     run.add_argument("--ref", type=Path, metavar="REFDIR", help="human reference translations: IN/a/b.txt is scored against REFDIR/a/b.txt when it exists")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    choose = run.add_argument_group(
+        "choosing what runs",
+        "GLOB matches a file's path relative to its INPUT, with / between folders: * and ? within a name, [abc] one of a set, ** any number of folders (**/*.md: every .md file)",
+    )
+    choose.add_argument("--include", action="append", default=[], metavar="GLOB", help="read only the files that match GLOB (repeatable: any of them); the others are listed as ignored")
+    choose.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="leave out the files that match GLOB, listed as ignored (repeatable; wins over --include; DIR/** leaves a folder unread)")
+    choose.add_argument("--files-from", metavar="FILE", help="read INPUT paths from FILE, one a line, relative to the current folder (- for standard input; blank lines and # comments skipped)")
+    choose.add_argument("--dry-run", action="store_true", help="list what would be translated, skipped as unchanged or refused, and why; write nothing and load no model")
     engine = run.add_argument_group("engine", "where the model runs: in this process, or on the actors of a Ray cluster (the ray extra); outputs are the same")
     engine.add_argument("--engine", choices=["local", "ray"], default="local", help="local (default) or ray")
     engine.add_argument("--address", default=None, metavar="ADDR", help="Ray cluster to join (default: RAY_ADDRESS, else a Ray instance started on this machine for the run)")
@@ -97,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     al.add_argument("source", type=Path, metavar="SRC", help="French article (with --sentences: one sentence per line)")
     al.add_argument("target", type=Path, metavar="TGT", help="its English translation, in the same form")
     mt = al.add_mutually_exclusive_group()
-    mt.add_argument("--mt", type=Path, metavar="MT", help="machine translation of SRC, one line per source sentence (default: translate SRC with --model)")
+    mt.add_argument("--mt", type=Path, metavar="MT", help="machine translation of SRC: one line per source sentence, or the .align.jsonl a run wrote for SRC (default: translate SRC with --model)")
     mt.add_argument("--no-mt", action="store_true", help="no machine translation: align on lengths and words that survive translation (numbers, names, cognates)")
     al.add_argument("--sentences", action="store_true", help="SRC and TGT hold one sentence per line instead of articles to segment")
     al.add_argument("-o", "--output", type=Path, metavar="OUT", help="write the links to OUT (default: standard output)")
@@ -123,17 +135,28 @@ def build_parser() -> argparse.ArgumentParser:
     stats = memsub.add_parser("stats", parents=[cache], help="count the memory's entries by kind", description="Count the translation memory's entries: machine translations and human ones.")
     stats.set_defaults(handler=_cmd_memory_stats)
 
-    models = sub.add_parser("models", help="manage converted models", description="Manage models converted for the ctranslate2 backend.")
+    models = sub.add_parser("models", help="list models on disk, convert or remove conversions", description="List the models mtpipe finds on this machine; convert models for the ctranslate2 backend, or remove conversions.")
     msub = models.add_subparsers(dest="action", required=True, metavar="ACTION")
     conv = msub.add_parser("convert", help="convert a model for --backend ctranslate2 ahead of time", description="Convert a Marian checkpoint for --backend ctranslate2 into the user cache dir (done on first use otherwise).")
     conv.add_argument("model", metavar="MODEL", help="hub id or local folder of a Marian checkpoint")
     conv.add_argument("--compute-type", default="int8", metavar="TYPE", help="weight type: int8 (default), int8_float32, int8_float16, int8_bfloat16, int16, float16, bfloat16, float32")
     conv.add_argument("--force", action="store_true", help="convert again even if the cache has it")
     conv.set_defaults(handler=_cmd_convert)
+    ls = msub.add_parser(
+        "list",
+        help="list hub models, local folders used and CTranslate2 conversions",
+        description="List the Marian checkpoints in the Hugging Face cache, the local model folders mtpipe was given (the 20 latest, recorded when used), and the CTranslate2 conversions in the user cache dir, with their sizes.",
+    )
+    ls.set_defaults(handler=_cmd_models_list)
+    rm = msub.add_parser("remove", help="delete CTranslate2 conversions", description="Delete a CTranslate2 conversion from the user cache dir (converted again on next use); never a hub model or a local folder.")
+    rm.add_argument("name", metavar="NAME", help="a conversion's NAME as `mtpipe models list` shows it, or its MODEL to remove all its conversions")
+    rm.set_defaults(handler=_cmd_models_remove)
     return parser
 
 
-def _translator(args: argparse.Namespace):
+def _translator(args: argparse.Namespace, writes: bool = True):
+    """The translator the model options describe (the model is loaded on first use).
+    With `writes` false (a dry run), a memory file that does not exist is not created."""
     from .hub import resolve
     from .memory import MemoryFault, TranslationMemory, default_path
     from .translate import DecodeSettings, Translator
@@ -144,10 +167,10 @@ def _translator(args: argparse.Namespace):
         raise _Fatal("--batch-tokens must be at least 1")
     _check_compute_type(args.compute_type)
     model = resolve(args.model)
-    memory, fault = None, None
-    if not args.no_cache:
+    memory, fault, memory_path = None, None, args.cache or default_path()
+    if not args.no_cache and (writes or memory_path.is_file()):
         try:
-            memory = TranslationMemory(args.cache or default_path())
+            memory = TranslationMemory(memory_path)
         except MemoryFault as exc:  # translate without it, and say so
             fault = str(exc)
     settings = DecodeSettings(args.beam, args.batch_tokens, args.device, args.compute_type, args.align_layer, args.align_head)
@@ -257,6 +280,47 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _size(n: int) -> str:
+    """Bytes in decimal units (B, kB, MB, GB), as file managers show them."""
+    power = 0
+    while power < 3 and n >= 1000 ** (power + 1):
+        power += 1
+    return f"{n} B" if power == 0 else f"{n / 1000**power:.1f} {'kMG'[power - 1]}B"
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    """Rows under a header, in columns two spaces apart, indented; `none` for no rows."""
+    if not rows:
+        return ["  none"]
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows)]
+    return ["  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in (header, *rows)]
+
+
+def _cmd_models_list(args: argparse.Namespace) -> int:
+    from .hub import hub_cache, hub_models, local_models, local_record
+    from .translate import ct2_cache_root, ct2_conversions
+
+    out = [f"Hub models (Marian checkpoints in {hub_cache()}):"]
+    out += _table(("MODEL", "REVISIONS", "SIZE"), [(m.name, ", ".join(m.revisions), _size(m.size)) for m in hub_models()])
+    out += ["", f"Local folders used (the latest, as recorded in {local_record()}):"]
+    out += _table(("FOLDER", "REVISION", "SIZE", "LAST USED"), [(str(m.path), m.revision, _size(m.size) if m.size is not None else "gone", m.used.astimezone().strftime("%Y-%m-%d %H:%M")) for m in local_models()])
+    out += ["", f"CTranslate2 conversions (in {ct2_cache_root()}; mtpipe models remove NAME deletes one):"]
+    out += _table(
+        ("NAME", "MODEL", "COMPUTE TYPE", "SIZE"),
+        [(c.name, c.model, c.compute_type, _size(c.size) + ("" if c.intact else " (incomplete)")) for c in ct2_conversions()],
+    )
+    print("\n".join(out))
+    return EXIT_OK
+
+
+def _cmd_models_remove(args: argparse.Namespace) -> int:
+    from .translate import remove_conversions
+
+    for conversion in remove_conversions(args.name):
+        print(f"removed {conversion.name} ({conversion.model}, {conversion.compute_type}, {_size(conversion.size)})")
+    return EXIT_OK
+
+
 def _progress(enabled: bool):
     from functools import partial
 
@@ -296,18 +360,21 @@ def _remove_empty(folders: list[Path]) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .batch import SUMMARY, OutputBusy, OutputConflict, OutputIsInput, run
+    from .batch import SUMMARY, OutputBusy, OutputConflict, OutputIsInput, Selection, run
 
-    paths = [*args.inputs, args.ref] if args.ref else args.inputs
-    missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
-    if missing:
-        raise _Fatal(f"input not found: {', '.join(missing)}")
+    inputs = _run_inputs(args)
+    try:
+        select = Selection(args.include, args.exclude)
+    except ValueError as exc:
+        raise _Fatal(str(exc)) from None
+    if args.dry_run:
+        return _dry_run(args, inputs, select)
     created = _output_folder(args.output)
     translator = None
     try:
         translator = _translator(args)
         summary = run(
-            args.inputs, args.output, translator, force=args.force, progress=_progress(not args.quiet and sys.stderr.isatty()), references=args.ref
+            inputs, args.output, translator, force=args.force, progress=_progress(not args.quiet and sys.stderr.isatty()), references=args.ref, select=select
         )
     except (OutputBusy, OutputIsInput, OutputConflict) as exc:
         raise _Fatal(str(exc)) from None
@@ -319,16 +386,110 @@ def _cmd_run(args: argparse.Namespace) -> int:
         _remove_empty(created)
     totals = summary["totals"]
     _warn(summary.get("warnings", []))
-    code = _report_failures(summary)
-    kinds = sorted({os.path.splitext(a["input"])[1].lower() or "no suffix" for a in summary["articles"] if a["status"] == "unsupported"})
-    others = "".join(f", {totals[s]} {s}" + (f": {', '.join(kinds)}" if s == "unsupported" else "") for s in ("unsupported", "ignored") if totals.get(s))
     print(
-        f"{totals['ok']} translated, {totals['skipped']} unchanged, {totals['error']} failed{others}; "
-        f"{totals['sentences']} sentences ({totals['from_memory']} from memory) in {summary['seconds']:.1f} s; "
+        f"{totals['ok']} translated, {totals['skipped']} unchanged, {totals['error']} failed{_others(summary['articles'])}; "
+        f"{_plural(totals['sentences'], 'sentence')} ({totals['from_memory']} from memory) in {summary['seconds']:.1f} s; "
         f"see {args.output / SUMMARY}",
         file=sys.stderr,
     )
+    code = _report_failures(summary)
+    if args.ref:
+        _print_scores(summary, args.ref)
     return code
+
+
+def _run_inputs(args: argparse.Namespace) -> list[Path]:
+    """The INPUT paths of `run`: those given, then those --files-from lists. Each (and
+    --ref) must exist."""
+    inputs = [*args.inputs, *(_listed_paths(args.files_from) if args.files_from else [])]
+    if not inputs:
+        raise _Fatal(
+            f"--files-from {args.files_from} lists no paths; list some, or give INPUT files or folders"
+            if args.files_from
+            else "nothing to translate: give INPUT files or folders, or --files-from FILE"
+        )
+    missing = [str(p) for p in [*inputs, *([args.ref] if args.ref else [])] if not p.exists() and not p.is_symlink()]
+    if missing:
+        raise _Fatal(f"input not found: {', '.join(missing)}")
+    return inputs
+
+
+def _listed_paths(name: str) -> list[Path]:
+    """The paths a --files-from file (or - for standard input) lists, one a line, blank
+    lines and lines starting with # skipped; names are taken byte for byte, as the file
+    system has them."""
+    try:
+        data = _read_stdin("paths, one a line,") if name == "-" else Path(name).read_bytes()
+    except OSError as exc:
+        raise _unreadable("read --files-from", name, exc) from None
+    lines = [os.fsdecode(line.removesuffix(b"\r")) for line in data.split(b"\n")]
+    return [Path(line) for line in lines if line.strip() and not line.startswith("#")]
+
+
+def _read_stdin(what: str) -> bytes:
+    """All of standard input; at a terminal, say first that mtpipe waits for it."""
+    if sys.stdin.isatty():
+        print(f"mtpipe: waiting for {what} on standard input (end with Ctrl-D on an empty line)", file=sys.stderr)
+    return sys.stdin.buffer.read()
+
+
+# What a dry run calls the statuses of the paths it lists.
+_FATES = {"pending": "translate", "skipped": "unchanged"}
+
+
+def _dry_run(args: argparse.Namespace, inputs: list[Path], select: Selection) -> int:
+    """List on stdout what `run` would do with each path and why, then the counts;
+    write nothing and load no model. The exit code is the run's: 1 when paths would fail."""
+    from .batch import OutputConflict, OutputIsInput, plan
+
+    # Resolving a hub model reads the Hugging Face cache; a dry run must not download it.
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    translator = _translator(args, writes=False)
+    try:
+        decisions = plan(inputs, args.output, translator, args.force, args.ref, select)
+    except (OutputIsInput, OutputConflict) as exc:
+        raise _Fatal(str(exc)) from None
+    finally:
+        if translator.memory:
+            translator.memory.close()
+    for decision in decisions:
+        status, pending = decision.article.status, decision.pending
+        detail = f" ({_plural(pending.sentences, 'sentence')})" if pending else f": {decision.reason}" if decision.reason else ""
+        print(f"{_FATES.get(status, status):<12}{decision.article.input}{detail}")
+    statuses = [d.article.status for d in decisions]
+    sentences = sum(d.pending.sentences for d in decisions if d.pending)
+    print(
+        f"{statuses.count('pending')} to translate ({_plural(sentences, 'sentence')}), {statuses.count('skipped')} unchanged, "
+        f"{statuses.count('error')} would fail{_others([vars(d.article) for d in decisions])}; dry run, nothing written"
+    )
+    _warn(translator.warnings)
+    return EXIT_ARTICLE_FAILED if "error" in statuses else EXIT_OK
+
+
+def _others(articles: list[dict]) -> str:
+    """The unsupported (with their suffixes) and ignored paths of a run's summary
+    line, when there are any: ", 2 unsupported: .pdf, .rtf, 1 ignored"."""
+    counts = {status: sum(a["status"] == status for a in articles) for status in ("unsupported", "ignored")}
+    kinds = sorted({os.path.splitext(a["input"])[1].lower() or "no suffix" for a in articles if a["status"] == "unsupported"})
+    return "".join(f", {n} {status}" + (f": {', '.join(kinds)}" if status == "unsupported" else "") for status, n in counts.items() if n)
+
+
+def _print_scores(summary: dict, references: Path, worst: int = 10) -> None:
+    """After a run with --ref: chrF2 and BLEU of the worst articles by chrF2, then of
+    the corpus they make; on stderr, as the rest of the run's report."""
+    scored = sorted(
+        (a for a in summary["articles"] if a["status"] in ("ok", "skipped") and a.get("scores")), key=lambda a: (a["scores"]["chrf"], a["input"])
+    )
+    if not scored:
+        print(f"no article was scored: {references} holds no readable reference for them (IN/a/b.txt is scored against {references / 'a' / 'b.txt'})", file=sys.stderr)
+        return
+    which = "worst first" if len(scored) <= worst else f"the {worst} worst of {len(scored)}"
+    rows = [f"{'chrF2':>7} {'BLEU':>7}  article ({which})"]
+    rows += [f"{a['scores']['chrf']:7.1f} {a['scores']['bleu']:7.1f}  {a['input']}" for a in scored[:worst]]
+    corpus = summary.get("scores")
+    if corpus:
+        rows.append(f"{corpus['chrf']['score']:7.1f} {corpus['bleu']['score']:7.1f}  corpus of {_plural(len(scored), 'article')}")
+    print("\n".join(rows), file=sys.stderr)
 
 
 def _report_failures(summary: dict) -> int:
@@ -353,10 +514,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
         raise _Fatal(str(exc)) from None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise _Fatal(f"cannot rewrite the reports of {args.output}: {exc}; run mtpipe run again") from None
-    code = _report_failures(summary)
     pages = sum(a["status"] in ("ok", "skipped") for a in summary["articles"])
-    print(f"{pages} review pages written; open {args.output / INDEX}", file=sys.stderr)
-    return code
+    print(f"{_plural(pages, 'review page')} written; open {args.output / INDEX}", file=sys.stderr)
+    return _report_failures(summary)
 
 
 def _cmd_translate(args: argparse.Namespace) -> int:
@@ -367,7 +527,7 @@ def _cmd_translate(args: argparse.Namespace) -> int:
     name = "<stdin>" if args.file == "-" else args.file
     fmt = format_for(name) or FORMATS[".txt"]  # standard input, or any other file, is plain text
     try:
-        data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+        data = _read_stdin("French text") if args.file == "-" else Path(args.file).read_bytes()
         doc = fmt.read(data, name)
     except (OSError, IngestError) as exc:
         raise _unreadable("translate", name, exc) from None
@@ -414,9 +574,7 @@ def _cmd_align(args: argparse.Namespace) -> int:
 
     source, target = _sentences(args.source, args.sentences), _sentences(args.target, args.sentences)
     if args.mt:
-        mt = _sentences(args.mt, True)
-        if len(mt) != len(source):
-            raise _Fatal(f"cannot align: {args.mt} has {len(mt)} lines but {args.source} has {len(source)} sentences; give one translation per source sentence")
+        mt = _machine_translation(args.mt, source, args.source, args.sentences)
     else:
         mt = None
         if not args.no_mt and source:
@@ -439,18 +597,47 @@ def _cmd_align(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _machine_translation(path: Path, source: list[str], source_path: Path, per_line: bool) -> list[str]:
+    """The --mt file's translation of each source sentence: the `mt` of a run's
+    .align.jsonl, once its `src` are found to be the source sentences, or the file's lines."""
+    from .align import is_run_records, run_records, run_translations
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise _unreadable("align", path, exc) from None
+    if is_run_records(path.name, data):
+        try:
+            pairs = run_records(data, str(path))
+        except ValueError as exc:
+            raise _Fatal(f"cannot align: {exc}") from None
+        try:
+            return run_translations(pairs, str(path), source, str(source_path))
+        except ValueError as exc:
+            also = f", or leave out --sentences so that {source_path} is segmented as runs segment it" if per_line else ""
+            raise _Fatal(f"cannot align: {exc}{also}") from None
+    mt = _sentences(path, True)
+    if len(mt) != len(source):
+        raise _Fatal(f"cannot align: {path} has {len(mt)} lines but {source_path} has {len(source)} sentences; give one translation per source sentence")
+    return mt
+
+
 def _sentences(path: Path, per_line: bool) -> list[str]:
-    """The sentences of a file: its lines (as `evaluate` reads them), or the segmented
-    article. An empty or blank file has none."""
+    """The sentences of a file: its lines (as `evaluate` reads them), or the article
+    segmented as a run segments it (read by its suffix's format). An empty or blank
+    file has none."""
     from .evaluate import read_text
-    from .ingest import IngestError, parse
+    from .formats import FORMATS, format_for
+    from .ingest import IngestError
     from .segment import segment
 
     try:
         data = path.read_bytes()
         if not data.strip():
             return []
-        return list(read_text(data, str(path)).lines) if per_line else [s.text for s in segment(parse(data, str(path)))]
+        if per_line:
+            return list(read_text(data, str(path)).lines)
+        return [s.text for s in segment((format_for(path.name) or FORMATS[".txt"]).read(data, str(path)))]
     except (OSError, IngestError) as exc:
         raise _unreadable("align", path, exc) from None
 

@@ -23,7 +23,7 @@ from .hub import ModelError, ModelRef
 from .translate import BACKENDS, EXECUTORS, Backend, DecodeSettings, Hypothesis, Translator, _cores, token_counter
 from .wordalign import Links
 
-NEEDS_RAY = "--engine ray needs Ray: pip install -e '.[ray]' in a checkout (pip install 'ray>=2.40' otherwise)"
+NEEDS_RAY = '--engine ray needs Ray: pip install -e ".[ray]" in a checkout (pip install "ray>=2.44" otherwise)'
 # An actor whose process dies is started again and its batch sent again, this many
 # times (Ray's own restart); a batch that still fails is sent to another actor, up
 # to MAX_ATTEMPTS times in all, then its articles fail.

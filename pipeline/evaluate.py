@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 
 from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.metrics.base import Metric
+from sacrebleu.metrics.base import Score as SacreScore
+from sacrebleu.metrics.bleu import BLEUScore
 
 from .ingest import parse
 
@@ -99,6 +101,10 @@ _METRICS: dict[str, Callable[[Options], Metric]] = {
 }
 METRIC_NAMES = tuple(_METRICS)
 SCALE = "all scores are on sacrebleu's 0-100 scale (OPUS-MT .eval files print chrF as a fraction: 66.894 here is 0.66894 there); TER is an error rate, lower is better"
+# What sacrebleu's BLEUScore reports beside the score, under its own attribute names:
+# n-gram precisions (%), brevity penalty, hypothesis and reference lengths, matching
+# and total n-grams of each order.
+BLEU_DETAILS = ("precisions", "bp", "sys_len", "ref_len", "counts", "totals")
 # Below this many lines per worker, starting processes costs more than it saves.
 _MIN_SLICE = 200
 
@@ -129,7 +135,8 @@ class Text:
 
 @dataclass(frozen=True)
 class Score:
-    """One metric for one system: corpus score and signature; with segments, one score per line."""
+    """One metric for one system: corpus score and signature; with segments, one score
+    per line; for BLEU, the details of the corpus score (BLEU_DETAILS)."""
 
     metric: str
     name: str
@@ -137,6 +144,7 @@ class Score:
     signature: str
     segments: tuple[float, ...] | None = None
     segment_signature: str | None = None
+    details: dict[str, float | list[float]] | None = None
 
 
 @dataclass(frozen=True)
@@ -255,9 +263,14 @@ def _sentence_level(metric: Metric) -> Metric:
     return metric
 
 
+def _details(corpus: SacreScore) -> dict[str, float | list[float]] | None:
+    """The BLEU_DETAILS of a BLEU corpus score (plain numbers and lists); None for other metrics."""
+    return {name: getattr(corpus, name) for name in BLEU_DETAILS} if isinstance(corpus, BLEUScore) else None
+
+
 def _score(key: str, metric: Metric, stats: list, segments: bool) -> Score:
     corpus = metric._aggregate_and_compute(stats)
-    score = Score(key, corpus.name, corpus.score, metric.get_signature().format())
+    score = Score(key, corpus.name, corpus.score, metric.get_signature().format(), details=_details(corpus))
     if not segments:
         return score
     sentence = _sentence_level(metric)

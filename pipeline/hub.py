@@ -2,6 +2,9 @@
 
 Both end as a local folder plus a revision string, so that loading is one code path
 and the translation memory can key on the exact weights without loading them.
+
+For `mtpipe models list`: the Marian checkpoints of the hub cache, and the local
+folders resolve() was given, which it records (the latest 20) in the user cache dir.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import json
 import re
 import struct
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 DEFAULT_MODEL = "Helsinki-NLP/opus-mt-fr-en"
@@ -18,6 +22,10 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _CONFIG_FILES = ["config.json", "generation_config.json", "*.spm", "vocab.json", "tokenizer_config.json", "special_tokens_map.json"]
 _WEIGHTS_SAFE = "model.safetensors"
 _WEIGHTS_PICKLE = "pytorch_model.bin"
+# Local model folders that resolve() was given, the latest _LOCAL_KEPT, for `mtpipe
+# models list`: {absolute path: {"revision": ..., "used": ISO time}} in the user cache dir.
+LOCAL_RECORD = "local-models.json"
+_LOCAL_KEPT = 20
 
 
 class ModelError(RuntimeError):
@@ -71,7 +79,9 @@ def resolve(name: str) -> ModelRef:
     if folder.is_dir():
         if not (folder / "config.json").is_file():
             raise ModelError(f"model folder {folder} is not a checkpoint: {folder / 'config.json'} is missing; point --model at a folder saved with save_pretrained()")
-        return ModelRef(name, folder.resolve(), _fingerprint(folder))
+        ref = ModelRef(name, folder.resolve(), _fingerprint(folder))
+        _remember(ref)
+        return ref
     if not _HUB_ID.match(name):
         raise ModelError(f"model folder {name} does not exist: check the --model path")
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
@@ -88,6 +98,113 @@ def resolve(name: str) -> ModelRef:
             f"run `mtpipe run` once on a connected machine (or `hf download {name}`) to fill the cache, or pass --model DIR with a local copy"
         ) from None
     return ModelRef(name, path, path.name)
+
+
+def folder_size(folder: Path) -> int:
+    """Bytes in the files of a folder tree (links not followed)."""
+    return sum(p.lstat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+@dataclass(frozen=True)
+class HubModel:
+    """A Marian checkpoint in the Hugging Face cache: its hub id, each cached revision
+    (short commit hash, with the refs such as main that point at it), bytes on disk."""
+
+    name: str
+    revisions: tuple[str, ...]
+    size: int
+
+
+@dataclass(frozen=True)
+class LocalModel:
+    """A local model folder as resolve() last saw it: its revision then, when, and its
+    bytes now (None once the folder is gone)."""
+
+    path: Path
+    revision: str
+    used: datetime
+    size: int | None
+
+
+def hub_cache() -> Path:
+    """The Hugging Face hub cache (HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub)."""
+    from huggingface_hub import constants
+
+    return Path(constants.HF_HUB_CACHE)
+
+
+def _is_marian(snapshot: Path) -> bool:
+    try:
+        return json.loads((snapshot / "config.json").read_bytes()).get("model_type") == "marian"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def hub_models() -> list[HubModel]:
+    """The Marian checkpoints in the Hugging Face cache, by id: what `--model ID` finds
+    offline. Other models and datasets there are none of mtpipe's business."""
+    from huggingface_hub import CacheNotFound, scan_cache_dir
+
+    try:
+        repos = scan_cache_dir(hub_cache()).repos
+    except CacheNotFound:
+        return []
+    models = []
+    for repo in sorted(repos, key=lambda r: r.repo_id):
+        revisions = sorted(repo.revisions, key=lambda r: r.last_modified, reverse=True)
+        if repo.repo_type == "model" and any(_is_marian(r.snapshot_path) for r in revisions):
+            shown = tuple(r.commit_hash[:8] + (f" ({', '.join(sorted(r.refs))})" if r.refs else "") for r in revisions)
+            models.append(HubModel(repo.repo_id, shown, repo.size_on_disk))
+    return models
+
+
+def local_record() -> Path:
+    """The file that lists the local model folders used (LOCAL_RECORD in the user cache dir)."""
+    from platformdirs import user_cache_path
+
+    return user_cache_path("mtpipe") / LOCAL_RECORD
+
+
+def _read_local(path: Path) -> dict[str, dict]:
+    """The entries of the local-folder record; none if it is missing or damaged."""
+    try:
+        entries = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(entries, dict):
+        return {}
+    return {k: v for k, v in entries.items() if isinstance(v, dict) and isinstance(v.get("revision"), str) and _when(v.get("used"))}
+
+
+def _when(iso: object) -> datetime | None:
+    """An ISO time as the record writes it (UTC); None for anything else."""
+    try:
+        return datetime.fromisoformat(iso) if isinstance(iso, str) else None
+    except ValueError:
+        return None
+
+
+def _remember(ref: ModelRef) -> None:
+    """Record a local folder as used now, keeping the latest _LOCAL_KEPT. A cache dir
+    that cannot be written loses the record, never the translation."""
+    from .writers import json_text, write_text
+
+    path, key = local_record(), str(ref.path)
+    entry = {"revision": ref.revision, "used": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    entries = {key: entry, **{k: v for k, v in _read_local(path).items() if k != key}}  # first among those of the same second
+    latest = dict(sorted(entries.items(), key=lambda item: item[1]["used"], reverse=True)[:_LOCAL_KEPT])
+    try:
+        write_text(path, json_text(latest))
+    except OSError:
+        pass
+
+
+def local_models() -> list[LocalModel]:
+    """The local model folders resolve() was given (the latest _LOCAL_KEPT), latest first."""
+    entries = sorted(_read_local(local_record()).items(), key=lambda item: item[1]["used"], reverse=True)
+    return [
+        LocalModel(Path(path), entry["revision"], _when(entry["used"]), folder_size(Path(path)) if Path(path).is_dir() else None) for path, entry in entries
+    ]
 
 
 def _json_problem(path: Path) -> str | None:

@@ -15,11 +15,21 @@ import fcntl
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TextIO
 
 from .writers import TEMP_PREFIX, TEMP_SUFFIX, atomic_write
+
+# What a run writes for an input `a/b.<suffix>`, beside each other in OUT/a/: the English
+# (same format), the sentence records, the review page and the two exports.
+OUTPUT_ENDINGS = (".en{suffix}", ".align.jsonl", ".review.html", ".tmx", ".tsv")
+
+
+def output_names(rel: str, endings: Sequence[str] = OUTPUT_ENDINGS) -> list[str]:
+    """The output names of the input at relative path `rel` (no suffix: .txt)."""
+    stem, suffix = os.path.splitext(rel)
+    return [stem + end.format(suffix=suffix or ".txt") for end in endings]
 
 MANIFEST = ".mtpipe-manifest"
 _MANIFEST_HEADER = "# mtpipe manifest 1: the files mtpipe wrote in this folder, one JSON string a line; it overwrites only these\n"

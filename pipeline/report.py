@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 import re
 import unicodedata
@@ -22,6 +23,7 @@ from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 from . import __version__
+from .outdir import output_names
 from .wordalign import Links, from_pharaoh, join_links, to_pharaoh, uncovered
 
 # A row is flagged when the length of its English, in characters, is outside these
@@ -53,6 +55,17 @@ _XML_ATTRIBUTE = {**_XML_CONTENT, '"': "&quot;", "\n": "&#10;", "\t": "&#9;"}
 PAGE_ROWS = 5000
 # How the pages name the metrics of summary.json (sacrebleu's own names).
 METRIC_LABELS = {"bleu": "BLEU", "chrf": "chrF2", "chrf++": "chrF2++", "ter": "TER"}
+CONFIDENCE_LEVELS = ((-0.4, "high"), (-1.0, "medium"))
+"""The word a review page shows for a unit's confidence: the first level whose lower
+bound its mean token log-probability reaches (high from -0.4, a mean token probability
+of 67%; medium from -1.0, 37%), else low. These are uncalibrated defaults, not measured
+on any model: the real opus-mt-fr-en model cannot be downloaded where mtpipe is
+developed, the fixture model's output is noise (its means all lie between -1.5 and -0.9
+on the seed article) and the bench model's weights are random, so neither says where a
+real model's good and bad translations fall. Calibrate them on reviewed output of the
+model in use before trusting the words."""
+# The bins of the index's chart of article scores: SCORE_BINS equal bins over 0–100.
+SCORE_BINS = 10
 
 
 @dataclass(frozen=True)
@@ -181,6 +194,16 @@ def score_hue(score: float) -> int:
     return round(25 + 120 * min(max(score, 0.0), 100.0) / 100)
 
 
+def confidence(logprob: float) -> str:
+    """The word for a mean token log-probability: high, medium or low (CONFIDENCE_LEVELS)."""
+    return next((word for bound, word in CONFIDENCE_LEVELS if logprob >= bound), "low")
+
+
+def confidence_title(logprob: float) -> str:
+    """What a confidence word stands for, shown on hover."""
+    return f"mean token log-probability {logprob:.2f}, a mean token probability of {math.exp(logprob):.0%}"
+
+
 def _exact_attribute(name: str, text: str) -> str:
     """` data-NAME="text"` when text holds a CR, else nothing. HTML reads a CR in a cell
     as a line feed, and a character reference in an attribute as itself: the page's
@@ -200,6 +223,8 @@ def _environment():
     env.filters["hue"] = score_hue
     env.filters["href"] = lambda path: quote(path, safe="/")
     env.filters["pharaoh"] = to_pharaoh
+    env.filters["confidence"] = confidence
+    env.filters["confidence_title"] = confidence_title
     env.globals["uncovered"] = uncovered
     env.globals["exact"] = _exact_attribute
     env.globals["metric_labels"] = METRIC_LABELS
@@ -214,6 +239,15 @@ def corrections_name(article: str) -> str:
     """The file name an article's review page exports its corrections to: a/b.txt →
     b.corrections.json, beside b.review.html."""
     return os.path.splitext(PurePosixPath(article).name)[0] + ".corrections.json"
+
+
+def output_links(article: str) -> dict[str, str]:
+    """Where an article's review page links to, relative to the page: the index at the
+    output root and the article's other outputs, beside the page, named as `batch` names
+    them (a/b.md → ../index.html, b.en.md, b.tmx, b.tsv, b.align.jsonl); not URL-escaped."""
+    path = PurePosixPath(article)
+    english, jsonl, _, tmx, tsv = output_names(path.name)
+    return {"index": "../" * len(path.parent.parts) + "index.html", "english": english, "tmx": tmx, "tsv": tsv, "jsonl": jsonl}
 
 
 def article_html(page: PageInfo, units: Sequence[Row]) -> str:
@@ -232,22 +266,71 @@ def article_html(page: PageInfo, units: Sequence[Row]) -> str:
         shown=len(shown),
         settings=_settings_text(page.settings),
         corrections=corrections_name(page.name),
+        links=output_links(page.name),
         flag_titles=FLAG_TITLES,
         version=__version__,
     )
 
 
+def flag_counts(units: Iterable[Row]) -> dict[str, int]:
+    """How many rows carry each flag, in the order of FLAG_TITLES (a row with two flags
+    counts for both); flags no row carries are left out."""
+    found = [flag for row in units for flag in row.flags]
+    return {flag: found.count(flag) for flag in FLAG_TITLES if flag in found}
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar of an index chart: what it counts, how many, and what it means."""
+
+    label: str
+    count: int
+    title: str
+    hue: int | None = None  # the score colour of its bin, for a score chart
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def score_bars(scores: Iterable[float]) -> list[Bar]:
+    """The histogram of article chrF2 scores (0–100) in SCORE_BINS equal bins, the last
+    one closed (a score of 100 counts in it)."""
+    width = 100 // SCORE_BINS
+    counts = [0] * SCORE_BINS
+    for score in scores:
+        counts[min(max(int(score // width), 0), SCORE_BINS - 1)] += 1
+    bars = []
+    for i, n in enumerate(counts):
+        low, high = i * width, (i + 1) * width
+        upto = "to 100" if i == SCORE_BINS - 1 else f"to under {high}"
+        bars.append(Bar(f"{low}–{high}", n, f"chrF2 {low} {upto}: {_count(n, 'article')}", score_hue(low + width / 2)))
+    return bars
+
+
+def flag_bars(articles: Iterable[dict]) -> list[Bar]:
+    """Rows per flag kind over the articles whose summary entry counts them (`flags`)."""
+    totals = {flag: sum((a.get("flags") or {}).get(flag, 0) for a in articles) for flag in FLAG_TITLES}
+    return [Bar(flag, n, f"{flag}: {_count(n, 'row')}, where {FLAG_TITLES[flag]}") for flag, n in totals.items() if n]
+
+
 def index_html(summary: dict, pages: dict[str, str], date: str) -> str:
     """The folder index: one row per article of the run summary, linked to its page
-    (`pages` maps an article's input path to its page, relative to the index)."""
+    (`pages` maps an article's input path to its page, relative to the index), and the
+    charts that answer faster than the table: how the article scores (chrF2) spread,
+    when at least two articles are scored, and which flags the rows carry, when the
+    summary entries count them by kind (`flags`, as `flag_counts` makes it)."""
     articles = summary.get("articles", [])
     done = [a for a in articles if a.get("status") in ("ok", "skipped")]
+    chrfs = [a["scores"]["chrf"] for a in done if (a.get("scores") or {}).get("chrf") is not None]
     return _environment().get_template("index.html.j2").render(
         summary=summary,
         articles=articles,
         pages=pages,
         totals={"sentences": sum(a.get("sentences", 0) for a in done), "flagged": sum(a.get("flagged") or 0 for a in done)},
         scored=any(a.get("scores") for a in articles),
+        score_chart=score_bars(chrfs) if len(chrfs) > 1 else [],
+        flag_chart=flag_bars(done),
         settings=_settings_text(summary.get("settings", {})),
         date=date,
         version=__version__,
@@ -299,17 +382,22 @@ def tmx_text(page: PageInfo, units: Sequence[Row]) -> str:
     return "".join(out)
 
 
-TSV_HEADER = ("ids", "source", "mt", "reference", "chrf", "flags")
+TSV_HEADER = ("ids", "source", "mt", "reference", "chrf", "flags", "confidence")
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
 
 
 def tsv_text(units: Iterable[Row]) -> str:
-    """Tab-separated rows: sentence ids, source, MT, reference, chrF, flags. Rows end in
-    CRLF and a field holding a tab, quote, CR or LF is quoted (RFC 4180 style, as
-    spreadsheets and csv readers expect), so that every text reads back exactly."""
+    """Tab-separated rows: sentence ids, source, MT, reference, chrF, flags and
+    confidence (the unit's mean token log-probability, as on its review page; empty for
+    a human translation). Rows end in CRLF and a field holding a tab, quote, CR or LF is
+    quoted (RFC 4180 style, as spreadsheets and csv readers expect), so that every text
+    reads back exactly."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter="\t", lineterminator="\r\n")
     writer.writerow(TSV_HEADER)
     for row in units:
-        chrf = "" if row.chrf is None else f"{row.chrf:g}"
-        writer.writerow((" ".join(row.ids), row.source, row.mt, row.reference or "", chrf, " ".join(row.flags)))
+        writer.writerow((" ".join(row.ids), row.source, row.mt, row.reference or "", _number(row.chrf), " ".join(row.flags), _number(row.logprob)))
     return buffer.getvalue()

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from .hub import ModelError, ModelRef, file_sha256, folder_problem
+from .hub import ModelError, ModelRef, file_sha256, folder_problem, folder_size
 from .memory import HumanEntry, MemoryFault, TranslationMemory, human_key
 from .segment import halve, split_to_fit
 from .wordalign import Links, from_pharaoh, join_links, sentence_links, to_pharaoh
@@ -36,7 +36,8 @@ MAX_BATCH_SIZE = 64
 # across articles: enough for full batches from short articles, a bound on memory.
 WINDOW_SENTENCES = 2048
 MAX_CT2_WORKERS = 4
-_NEEDS_CT2 = "--backend ctranslate2 needs the ctranslate2 package: pip install 'mtpipe[fast]'"
+# The one install hint for ctranslate2, wherever it is missing (as cluster.NEEDS_RAY for Ray).
+NEEDS_CT2 = 'the ctranslate2 backend needs the ctranslate2 package: pip install -e ".[fast]" in a checkout (pip install "ctranslate2>=4.5" otherwise)'
 _SCORE_FLOATS = 32 << 20  # logits scored at once (128 MB of float32)
 # Part of every memory key: bumped when the same settings start giving other output
 # (2: beam search stops once `beam` hypotheses have finished).
@@ -690,13 +691,18 @@ class TransformersBackend(_MarianTokens):
 # --- CTranslate2 ------------------------------------------------------------------
 
 
-def ct2_cache_dir(model: ModelRef, compute_type: str) -> Path:
-    """Where the CTranslate2 conversion of `model` in `compute_type` is cached: one
-    folder per model id, revision and compute type under the user cache dir."""
+def ct2_cache_root() -> Path:
+    """The folder of mtpipe's CTranslate2 conversions, in the user cache dir."""
     from platformdirs import user_cache_path
 
+    return user_cache_path("mtpipe") / "ct2"
+
+
+def ct2_cache_dir(model: ModelRef, compute_type: str) -> Path:
+    """Where the CTranslate2 conversion of `model` in `compute_type` is cached: one
+    folder per model id, revision and compute type under ct2_cache_root()."""
     name = re.sub(r"[^\w.-]+", "_", model.name.strip("/"))[-80:]
-    return user_cache_path("mtpipe") / "ct2" / f"{name}--{model.revision}--{compute_type}"
+    return ct2_cache_root() / f"{name}--{model.revision}--{compute_type}"
 
 
 def _marian_loader():
@@ -785,6 +791,15 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
+def _remove_stale(target: Path) -> None:
+    """Remove the temporary folders that killed conversions of `target` left beside it
+    (called under its lock, which a conversion under way would hold)."""
+    import glob
+
+    for stale in target.parent.glob(f".{glob.escape(target.name)}.*"):
+        _remove(stale)
+
+
 def _lock_conversions(target: Path) -> Any:
     """Open NAME.lock beside the target and wait for an exclusive lock on it, so that
     processes convert one target one at a time; the lock goes when the returned file
@@ -822,9 +837,7 @@ def convert_ct2(model: ModelRef, compute_type: str = "int8", force: bool = False
     try:
         from ctranslate2.converters import transformers as ct2t
     except ImportError:
-        raise ModelError(_NEEDS_CT2) from None
-    import glob
-
+        raise ModelError(NEEDS_CT2) from None
     try:
         if target.parent.exists() and not target.parent.is_dir():
             target.parent.unlink()  # the ct2 cache folder is mtpipe's own
@@ -837,10 +850,66 @@ def convert_ct2(model: ModelRef, compute_type: str = "int8", force: bool = False
     with lock:
         if not force and ct2_intact(target):  # converted by another process meanwhile
             return target
-        for stale in target.parent.glob(f".{glob.escape(target.name)}.*"):  # left by killed conversions
-            _remove(stale)
+        _remove_stale(target)
         _convert(ct2t, model, compute_type, target)
     return target
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """A CTranslate2 conversion in the cache: its folder's name, the model, revision and
+    compute type it was converted from and to (from its marker, else from the folder's
+    name), its bytes on disk, and whether it is intact (else it is converted again on
+    its next use)."""
+
+    name: str
+    model: str
+    revision: str
+    compute_type: str
+    size: int
+    intact: bool
+
+
+def ct2_conversions() -> list[Conversion]:
+    """The conversions in the cache, by name; lock files and the temporary folders of
+    conversions under way are not conversions."""
+    root = ct2_cache_root()
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")) if root.is_dir() else []
+    conversions = []
+    for folder in folders:
+        model, revision, compute_type = (folder.name.rsplit("--", 2) + ["?", "?"])[:3]
+        try:
+            marker = json.loads((folder / CT2_MARKER).read_text(encoding="utf-8"))
+            model, revision, compute_type = str(marker["model"]), str(marker["revision"]), str(marker["compute_type"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        conversions.append(Conversion(folder.name, model, revision, compute_type, folder_size(folder), ct2_intact(folder)))
+    return conversions
+
+
+def remove_conversions(name: str) -> list[Conversion]:
+    """Delete the cached conversion called `name`, or every conversion of the model
+    called `name`, and return what was deleted; ModelError, listing the conversions
+    there are, when none matches.
+
+    Only folders of ct2_cache_root() are touched (with the temporary folders of killed
+    conversions), each under its conversion lock, whose file stays so that a
+    conversion waiting on it is still serialised.
+    """
+    conversions = ct2_conversions()
+    chosen = [c for c in conversions if name in (c.name, c.model)]
+    if not chosen:
+        there = f"the conversions are {', '.join(c.name for c in conversions)}" if conversions else "there are none"
+        raise ModelError(f"no CTranslate2 conversion or converted model is called {name} in {ct2_cache_root()}: {there}")
+    for conversion in chosen:
+        target = ct2_cache_root() / conversion.name
+        try:
+            with _lock_conversions(target):
+                _remove(target)
+                _remove_stale(target)
+        except OSError as exc:
+            raise ModelError(f"the conversion {target} cannot be removed ({exc.strerror or exc}): make {target.parent} writable, then run the same command again") from None
+    return chosen
 
 
 def _convert(ct2t: Any, model: ModelRef, compute_type: str, target: Path) -> None:
@@ -881,7 +950,7 @@ def _convert(ct2t: Any, model: ModelRef, compute_type: str, target: Path) -> Non
 
 @register("ctranslate2")
 class CTranslate2Backend(_MarianTokens):
-    """MarianMT through CTranslate2 (pip install 'mtpipe[fast]'), converted once and cached.
+    """MarianMT through CTranslate2 (the fast extra), converted once and cached.
 
     Log-probabilities: CTranslate2 returns each hypothesis' cumulative log-probability
     divided by its length to the power `length_penalty` (the model's generation config,
@@ -895,7 +964,7 @@ class CTranslate2Backend(_MarianTokens):
         try:
             import ctranslate2
         except ImportError:
-            raise ModelError(_NEEDS_CT2) from None
+            raise ModelError(NEEDS_CT2) from None
         from transformers import GenerationConfig, MarianTokenizer, PretrainedConfig
 
         _quiet_transformers()
@@ -939,7 +1008,7 @@ class CTranslate2Backend(_MarianTokens):
         try:
             import ctranslate2
         except ImportError:
-            raise ModelError(_NEEDS_CT2) from None
+            raise ModelError(NEEDS_CT2) from None
         device = settings.device if settings.device != "auto" else ("cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu")
         if settings.other_alignment:
             raise ModelError(

@@ -273,6 +273,68 @@ def test_cli_translates_the_source_when_no_mt_is_given(tmp_path: Path) -> None:
     assert all(r["mt"] for r in records if r["src"])
 
 
+@pytest.fixture(scope="module")
+def markdown_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Markdown article, its human translation, and the fixture model's run over it."""
+    folder = tmp_path_factory.mktemp("run")
+    (folder / "fr.md").write_text("# Le chat\n\nLe chat dort sur le tapis. Il pleut à Paris.\n\nJe suis **très** content.\n", encoding="utf-8")
+    (folder / "en.md").write_text("# The cat\n\nThe cat sleeps on the mat. It is raining in Paris.\n\nI am *very* happy.\n", encoding="utf-8")
+    command = [sys.executable, "-m", "pipeline.cli", "run", folder / "fr.md", "-o", folder / "out", "--model", TINY_MODEL, "--cache", folder / "tm.sqlite3", "--quiet"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return folder
+
+
+@pytest.mark.parametrize("name", ["fr.align.jsonl", "mt.txt"], ids=["by-suffix", "by-content"])
+def test_cli_mt_can_be_a_runs_align_jsonl(markdown_run: Path, tmp_path: Path, name: str) -> None:
+    """The run's translations are used as they are, the article read as the run read it
+    (Markdown, so no `#` or `**` in the sentences)."""
+    from pipeline.formats import format_for
+
+    mt_file = tmp_path / name
+    mt_file.write_bytes((markdown_run / "out" / "fr.align.jsonl").read_bytes())
+    run = [json.loads(line) for line in mt_file.read_text(encoding="utf-8").splitlines()]
+    source, mt = [r["src"] for r in run], [r["mt"] for r in run]
+    target = [s.text for s in segment(format_for("en.md").read((markdown_run / "en.md").read_bytes(), "en.md"))]
+    assert source[0] == "Le chat" and len(target) == 4
+    done = mtpipe_align(markdown_run / "fr.md", markdown_run / "en.md", "--mt", mt_file, "--format", "jsonl")
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(line) for line in done.stdout.splitlines()] == link_records(align(source, target, mt), source, target, mt)
+
+
+RECORDS = [{"id": "p1.s1", "line": 1, "src": "Un.", "mt": "One."}, {"id": "p2.s1", "line": 2, "src": "Deux.", "mt": "Two."}]
+
+
+@pytest.mark.parametrize(
+    "records, message",
+    [
+        (RECORDS[:1], "{mt} has 1 sentence but {src} has 2 (the first is the same): give the .align.jsonl that mtpipe run wrote for {src}"),
+        ([RECORDS[0], {**RECORDS[1], "src": "Deux !"}], 'sentence 2 of {mt} is "Deux !" but sentence 2 of {src} is "Deux.": give the .align.jsonl that mtpipe run wrote for {src}'),
+        ([*RECORDS, {"src": "Trois.", "mt": "Three."}], "{mt} has 3 sentences but {src} has 2 (the first 2 are the same)"),
+        (link_records([Link((0,), (0,), 1.0)], ["Un."], ["One."], ["One."]), "{mt} is not a run's .align.jsonl (line 1 is not a JSON object whose src and mt are strings)"),
+        ([RECORDS[0], "not json"], "{mt} is not a run's .align.jsonl (line 2 is not a JSON object"),
+    ],
+    ids=["fewer", "other-sentence", "more", "align-output", "not-json"],
+)
+def test_cli_a_runs_records_that_do_not_fit_the_source_are_refused(tmp_path: Path, records: list, message: str) -> None:
+    source, target = write(tmp_path / "fr.txt", ["Un.", "Deux."]), write(tmp_path / "en.txt", ["One.", "Two."])
+    mt = write(tmp_path / "fr.align.jsonl", [r if isinstance(r, str) else json.dumps(r) for r in records])
+    done = mtpipe_align(source, target, "--mt", mt, "--sentences")
+    assert (done.returncode, done.stdout) == (2, "")
+    [line] = done.stderr.splitlines()
+    assert line.startswith("mtpipe: error: cannot align: ") and message.format(mt=mt, src=source) in line
+
+
+def test_cli_a_runs_records_against_the_article_read_line_by_line_say_so(markdown_run: Path) -> None:
+    source, mt = markdown_run / "fr.md", markdown_run / "out" / "fr.align.jsonl"
+    done = mtpipe_align(source, markdown_run / "en.md", "--mt", mt, "--sentences")
+    assert done.returncode == 2
+    assert done.stderr == (
+        f'mtpipe: error: cannot align: sentence 1 of {mt} is "Le chat" but sentence 1 of {source} is "# Le chat": '
+        f"give the .align.jsonl that mtpipe run wrote for {source}, or leave out --sentences so that {source} is segmented as runs segment it\n"
+    )
+
+
 # --- pairing an article with its reference ------------------------------------------
 
 

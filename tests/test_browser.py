@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterator
 from itertools import groupby
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import pytest
 
@@ -529,3 +530,156 @@ def test_edits_made_in_the_seed_page_come_back_from_the_next_run(tmp_path: Path,
     p.reload()  # the new page shows them as human, with their effort
     assert sorted(p.eval_on_selector_all("tr.unit.human", "rows => rows.map(r => r.id)")) == sorted(edits)
     assert p.locator("tr.unit.human .human-badge").count() == 2 and p.locator("tr.unit.human details.machine").count() == 2
+
+
+def linked_path(page: Opened, selector: str) -> list[Path]:
+    """The files the links of `selector` point to."""
+    return [Path(unquote(urlparse(href).path)) for href in page.page.eval_on_selector_all(selector, "links => links.map(a => a.href)")]
+
+
+def test_review_page_links_the_index_and_the_articles_files(pages: Path, open_page) -> None:
+    page = open_page(pages / "seed.review.html")
+    files = ["seed.en.txt", "seed.tmx", "seed.tsv", "seed.align.jsonl"]
+    assert page.page.eval_on_selector_all("nav.files a[data-kind]", "links => links.map(a => a.innerText)") == files
+    assert linked_path(page, "nav.files a") == [pages / name for name in ["index.html", *files]]
+    page.page.click("nav.files >> text=All articles")
+    assert page.page.inner_text("h1") == "Translated articles"
+    assert page.alarms == []
+
+
+def test_links_of_an_article_with_an_odd_name_in_a_folder_are_escaped(tmp_path: Path, open_page) -> None:
+    folder = tmp_path / "dir a"
+    folder.mkdir()
+    name = "é #1?:x"
+    (folder / f"{name}.review.html").write_text(report.article_html(report.PageInfo(f"dir a/{name}.md"), report.rows(EDITED)), encoding="utf-8")
+    targets = [tmp_path / "index.html", *(folder / f"{name}{end}" for end in (".en.md", ".tmx", ".tsv", ".align.jsonl"))]
+    page = open_page(folder / f"{name}.review.html")
+    assert linked_path(page, "nav.files a") == targets
+
+
+# The English and French paragraphs of the prose view, as shown ("" when not shown).
+PROSE = "() => Array.from(document.querySelectorAll('#prose .pair'), d => Array.from(d.children, p => (p.checkVisibility() ? p.innerText : '')))"
+
+
+def test_read_the_english_shows_the_article_as_prose_with_edits(tmp_path: Path, open_page) -> None:
+    page = open_page(edit_page(tmp_path))
+    p, body = page.page, page.page.locator("body")
+    p.dblclick('tr[id="p2.s1"] td[lang=en]')
+    p.keyboard.type(" here")
+    p.keyboard.press("Enter")
+    body.press("r")
+    assert not p.is_visible("#units") and p.get_attribute("#read", "aria-pressed") == "true"
+    assert p.evaluate(PROSE) == [
+        ["The cat sleeps. It rains.", "Le chat dort. Il pleut."],  # one paragraph per source line
+        ["Hello everyone. here", "Bonjour\ntout le monde."],  # as edited; a line break kept
+        ["One. Two.", "Un. Deux."],
+    ]
+    en, fr = p.locator("#prose .pair").first.locator("p").all()
+    assert fr.bounding_box()["x"] > en.bounding_box()["x"] + en.bounding_box()["width"]  # side by side
+    assert fr.bounding_box()["y"] == en.bounding_box()["y"]
+    p.set_viewport_size({"width": 800, "height": 900})
+    assert p.evaluate(PROSE)[0] == ["The cat sleeps. It rains.", ""]  # a narrow screen: the English alone
+    p.click("#read")
+    assert p.is_visible("#units") and not p.is_visible("#prose") and p.get_attribute("#read", "aria-pressed") == "false"
+    body.press("j")
+    assert p.evaluate("document.activeElement.id") == "p1.s1"  # the table works as before
+    assert page.alarms == []
+
+
+def test_confidence_is_a_word_with_the_figures_on_hover_and_sorts_by_number(tmp_path: Path, open_page) -> None:
+    logprobs = [-0.7, -2.3, None, -0.1]
+    records = [{"id": f"p{i}.s1", "line": i, "src": "Il pleut.", "mt": "It rains.", "logprob": lp, "human": lp is None} for i, lp in enumerate(logprobs, 1)]
+    page = open_page(hand_page(tmp_path, records))
+    p = page.page
+    cells = "rows => rows.map(r => [r.id, r.querySelector('td.conf').innerText, r.querySelector('td.conf').title])"
+    human = "a human translation: the model's confidence does not apply"
+    shown = [["p1.s1", "medium", report.confidence_title(-0.7)], ["p2.s1", "low", report.confidence_title(-2.3)], ["p3.s1", "human", human], ["p4.s1", "high", report.confidence_title(-0.1)]]
+    assert p.eval_on_selector_all("tr.unit", cells) == shown
+    assert "50%" in report.confidence_title(-0.7) and "10%" in report.confidence_title(-2.3)
+    p.select_option("#sort", "conf-desc")
+    assert [c[1] for c in p.eval_on_selector_all("tr.unit", cells)] == ["high", "medium", "low", "human"]
+    assert page.alarms == []
+
+
+# The text of each search highlight, and whether it still lies in the page.
+HIT_TEXTS = """() => Array.from(CSS.highlights.get('search') || [], r => {
+  const range = document.createRange();
+  range.setStart(r.startContainer, r.startOffset);
+  range.setEnd(r.endContainer, r.endOffset);
+  return [range.toString(), r.startContainer.isConnected && r.endContainer.isConnected];
+})"""
+
+
+def test_search_highlights_the_matches_without_changing_the_cells(tmp_path: Path, open_page) -> None:
+    page = open_page(edit_page(tmp_path))
+    p = page.page
+    cells = 'tr[id="p1.s1"] td[lang]'
+    before = p.eval_on_selector_all(cells, "cells => cells.map(c => c.innerHTML)")
+    p.fill("#search", "CAT")
+    assert page.visible_ids() == ["p1.s1"] and p.evaluate(HIT_TEXTS) == [["cat", True]]
+    assert p.eval_on_selector_all(cells, "cells => cells.map(c => c.innerHTML)") == before  # no <mark>, nothing added
+    p.hover('tr[id="p1.s1"] td[lang=en]')  # its words become spans: painted again over them
+    assert p.locator('tr[id="p1.s1"] span.w').count() > 0 and p.evaluate(HIT_TEXTS) == [["cat", True]]
+    p.select_option("#sort", "conf-asc")
+    assert p.evaluate(HIT_TEXTS) == [["cat", True]]
+    p.dblclick('tr[id="p1.s1"] td[lang=en]')
+    p.keyboard.type(" A cat.")
+    p.keyboard.press("Enter")
+    assert p.evaluate(HIT_TEXTS) == [["cat", True], ["cat", True]]
+    p.fill("#search", ".")  # a literal dot: one hit per dot of the visible French and English
+    dots = sum(r["src"].count(".") + r["mt"].count(".") for r in EDITED) + " A cat.".count(".")
+    assert [t for t, _ in p.evaluate(HIT_TEXTS)] == ["."] * dots
+    p.fill("#search", "")
+    assert p.evaluate(HIT_TEXTS) == []
+    assert page.alarms == []
+
+
+def test_index_charts_the_score_spread(pages: Path, open_page) -> None:
+    page = open_page(pages / "index.html")
+    summary = json.loads((pages / "summary.json").read_text(encoding="utf-8"))
+    scores = [a["scores"]["chrf"] for a in summary["articles"] if a.get("scores")]
+    assert len(scores) == 2
+    chart = page.page.locator("svg#score-chart")
+    assert chart.is_visible() and chart.get_attribute("role") == "img"
+    assert chart.locator("title").first.text_content() == "Articles by chrF2 score"
+    counts = chart.locator("g.bar > text:last-child").all_text_contents()
+    assert [int(c) for c in counts] == [b.count for b in report.score_bars(scores)] and sum(map(int, counts)) == 2
+    widths = [r.bounding_box()["width"] for r in chart.locator("rect").all()]
+    assert max(widths) > 0 and all(w == 0 for w, c in zip(widths, counts) if c == "0")
+    assert page.alarms == []
+
+
+def test_a_run_counts_its_flags_for_the_index_chart(pages: Path, open_page) -> None:
+    summary = json.loads((pages / "summary.json").read_text(encoding="utf-8"))
+    totals: dict[str, int] = {}
+    for article in summary["articles"]:
+        rows = report.rows([json.loads(line) for line in (pages / article["input"]).with_suffix(".align.jsonl").read_text(encoding="utf-8").splitlines()])
+        assert article["flags"] == report.flag_counts(rows) and article["flagged"] == sum(bool(r.flags) for r in rows)
+        for flag, n in article["flags"].items():
+            totals[flag] = totals.get(flag, 0) + n
+    chart = open_page(pages / "index.html").page.locator("svg#flag-chart")
+    assert totals and chart.is_visible()
+    shown = dict(zip(chart.locator("g.bar > text:first-of-type").all_text_contents(), map(int, chart.locator("g.bar > text:last-child").all_text_contents())))
+    assert shown == totals
+
+
+def test_index_charts_flags_and_leaves_articles_not_reached_blank(tmp_path: Path, open_page) -> None:
+    articles = [
+        {"input": "a.txt", "status": "ok", "sentences": 4, "flagged": 3, "flags": {"length": 1, "repeated": 3}},
+        {"input": "b.txt", "status": "skipped", "sentences": 2, "flagged": 1, "flags": {"length": 1}},
+        {"input": "c.txt", "status": "pending", "sentences": 0, "flagged": None},
+        {"input": "d.txt", "status": "error", "sentences": 0, "flagged": None, "error": "d.txt: it contains NUL bytes"},
+    ]
+    summary = {"model": "m", "backend": "transformers", "settings": {}, "totals": {"ok": 1, "skipped": 1, "error": 1}, "articles": articles}
+    (tmp_path / "index.html").write_text(report.index_html(summary, {}, ""), encoding="utf-8")
+    page = open_page(tmp_path / "index.html")
+    chart = page.page.locator("svg#flag-chart")
+    assert chart.is_visible() and chart.locator("g.bar > text:first-of-type").all_text_contents() == ["length", "repeated"]
+    widths = [r.bounding_box()["width"] for r in chart.locator("rect").all()]
+    assert widths[1] > widths[0] > 0 and abs(widths[1] / widths[0] - 3 / 2) < 0.01
+    assert page.page.locator("svg#score-chart").count() == 0
+    counts = "rows => rows.map(r => [r.cells[0].innerText, r.cells[2].innerText, r.cells[3].innerText])"
+    assert page.page.eval_on_selector_all("#articles tbody tr", counts) == [["a.txt", "4", "3"], ["b.txt", "2", "1"], ["c.txt", "", ""], ["d.txt", "", ""]]
+    page.page.click("#articles thead th:nth-child(3) button")
+    assert [r[0] for r in page.page.eval_on_selector_all("#articles tbody tr", counts)] == ["b.txt", "a.txt", "c.txt", "d.txt"]  # blanks last
+    assert page.alarms == []

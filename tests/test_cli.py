@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,31 @@ def mtpipe(*args: str, env: dict | None = None, stdin: bytes | None = None) -> s
 
 def tiny(tmp_path: Path) -> list[str]:
     return ["--model", str(TINY_MODEL), "--cache", str(tmp_path / "tm.sqlite3")]
+
+
+ECHO = ["--backend", "echo", "--model", str(TINY_MODEL), "--no-cache"]
+
+
+def in_folder(cwd: Path, *args: str, stdin: bytes | None = None, prefix: Sequence[str] = ()) -> subprocess.CompletedProcess:
+    """`mtpipe ARGS` run from `cwd` (so that paths print as a user types them), with the
+    echo backend of conftest registered; stderr ends with whether torch or
+    transformers was imported (`loaded: False False`)."""
+    code = (
+        f"import sys; sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'tests')!r}]; import conftest; from pipeline.cli import main; code = main(sys.argv[1:]); "
+        "print('loaded:', 'torch' in sys.modules, 'transformers' in sys.modules, file=sys.stderr); sys.exit(code)"
+    )
+    return subprocess.run([*prefix, sys.executable, "-c", code, *args], cwd=cwd, input=stdin, capture_output=True, timeout=300, env={**os.environ, "SOURCE_DATE_EPOCH": "1764000000"})
+
+
+def terminal(done: subprocess.CompletedProcess) -> str:
+    """What a command printed on stderr, its timing as 0.0 s and without the loaded: line."""
+    return re.sub(r" in \d+\.\d s;", " in 0.0 s;", done.stderr.decode().removesuffix(done.stderr.decode().splitlines()[-1] + "\n"))
+
+
+def write_tree(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
 
 
 def test_seed_article_end_to_end_then_skip_then_memory(tmp_path: Path) -> None:
@@ -53,7 +80,7 @@ def test_seed_article_end_to_end_then_skip_then_memory(tmp_path: Path) -> None:
     assert page.count('<tr id="p') == len(records) and (out / "index.html").exists()
     (out / "000_46fe319679e0c617.review.html").unlink()
     rebuilt = mtpipe("report", str(out))
-    assert rebuilt.returncode == 0 and "1 review pages written" in rebuilt.stderr.decode()
+    assert rebuilt.returncode == 0 and rebuilt.stderr.decode() == f"1 review page written; open {out / 'index.html'}\n"
     assert (out / "000_46fe319679e0c617.review.html").read_text(encoding="utf-8").count('<tr id="p') == len(records)
 
     again = mtpipe("run", "seeds", "-o", str(out), *tiny(tmp_path))
@@ -167,3 +194,92 @@ def test_progress_moves_after_every_batch_with_the_article_name(tmp_path: Path) 
     counts = [int(n) for n, _ in states]
     assert counts == sorted(counts) and counts[-1] == 50
     assert len(set(counts) - {0}) >= batches == 17
+
+
+# The terminal examples of the README: what `mtpipe run` prints, exactly (timings as 0.0 s).
+RUN_EXAMPLES = [
+    (
+        {"in/a.txt": "Le chat dort.\n", "in/empty.txt": ""},
+        [],
+        1,
+        "1 translated, 0 unchanged, 1 failed; 1 sentence (0 from memory) in 0.0 s; see out/summary.json\n"
+        "mtpipe: failed: in/empty.txt: the file is empty\n",
+    ),
+    (
+        {"in/a.txt": "Le chat dort. Il pleut.\n", "in/b.txt": "Bonjour.\n", "in/notes.pdf": "%PDF", "ref/a.txt": "LE CHAT DORT. IL PLEUT.\n", "ref/b.txt": "HELLO.\n"},
+        ["--ref", "ref"],
+        0,
+        "2 translated, 0 unchanged, 0 failed, 1 unsupported: .pdf; 3 sentences (0 from memory) in 0.0 s; see out/summary.json\n"
+        "  chrF2    BLEU  article (worst first)\n"
+        "    5.2     0.0  b.txt\n"
+        "  100.0   100.0  a.txt\n"
+        "   83.1    93.4  corpus of 2 articles\n",
+    ),
+    (
+        {"in/a.txt": "Le chat dort.\n", "ref/other.txt": "THE CAT.\n"},
+        ["--ref", "ref"],
+        0,
+        "1 translated, 0 unchanged, 0 failed; 1 sentence (0 from memory) in 0.0 s; see out/summary.json\n"
+        "no article was scored: ref holds no readable reference for them (IN/a/b.txt is scored against ref/a/b.txt)\n",
+    ),
+]
+
+
+@pytest.mark.parametrize("files, args, code, expected", RUN_EXAMPLES)
+def test_run_prints_the_summary_then_failures_then_scores(tmp_path: Path, files: dict[str, str], args: list[str], code: int, expected: str) -> None:
+    write_tree(tmp_path, files)
+    done = in_folder(tmp_path, "run", "in", "-o", "out", *args, *ECHO)
+    assert done.returncode == code and terminal(done) == expected
+
+
+def test_the_score_table_shows_the_ten_worst_articles(tmp_path: Path) -> None:
+    words = ["Le", "chat", "dort", "ici", "ce", "soir", "sous", "la", "table", "bleue", "du", "salon"]
+    write_tree(tmp_path, {f"in/a{k:02d}.txt": " ".join(words) + ".\n" for k in range(12)})
+    write_tree(tmp_path, {f"ref/a{k:02d}.txt": " ".join(w.upper() if i < k else w for i, w in enumerate(words)) + ".\n" for k in range(12)})
+    done = in_folder(tmp_path, "run", "in", "-o", "out", "--ref", "ref", *ECHO)
+    lines = terminal(done).splitlines()
+    assert done.returncode == 0 and lines[1] == "  chrF2    BLEU  article (the 10 worst of 12)"
+    assert [line.split()[-1] for line in lines[2:12]] == [f"a{k:02d}.txt" for k in range(10)] and lines[12].endswith("  corpus of 12 articles")
+    assert len(lines) == 13
+
+
+def test_translate_at_a_terminal_says_it_waits_for_text(tmp_path: Path) -> None:
+    import pty
+
+    parent, child = pty.openpty()
+    code = f"import sys; sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'tests')!r}]; import conftest; from pipeline.cli import main; sys.exit(main(sys.argv[1:]))"
+    proc = subprocess.Popen([sys.executable, "-c", code, "translate", *ECHO], cwd=tmp_path, stdin=child, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    os.close(child)
+    os.write(parent, b"Le chat dort.\n\x04")
+    stdout, stderr = proc.communicate(timeout=120)
+    os.close(parent)
+    assert proc.returncode == 0 and stdout.decode() == "LE CHAT DORT.\n"
+    assert stderr.decode() == "mtpipe: waiting for French text on standard input (end with Ctrl-D on an empty line)\n"
+
+
+# `python -m pipeline.cli` as if ctranslate2 were not installed.
+WITHOUT_CT2 = "import runpy, sys; sys.modules['ctranslate2'] = None; runpy.run_module('pipeline.cli', run_name='__main__', alter_sys=True)"
+
+
+@pytest.mark.parametrize(
+    "args, stdin",
+    [
+        (["models", "convert", "models/tiny-fr-en"], None),
+        (["translate", "--backend", "ctranslate2", "--model", "models/tiny-fr-en", "--no-cache"], b"Le chat dort.\n"),
+        (["run", "seeds", "-o", "{out}", "--backend", "ctranslate2", "--model", "models/tiny-fr-en", "--no-cache", "--quiet"], None),
+    ],
+    ids=["convert", "translate", "run"],
+)
+def test_without_ctranslate2_every_command_gives_the_one_install_hint(tmp_path: Path, args: list[str], stdin: bytes | None) -> None:
+    from pipeline.translate import NEEDS_CT2
+
+    command = [sys.executable, "-c", WITHOUT_CT2, *(a.format(out=tmp_path / "out") for a in args)]
+    done = subprocess.run(command, cwd=ROOT, input=stdin, capture_output=True, env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)}, timeout=300)
+    assert (done.returncode, done.stderr.decode()) == (2, f"mtpipe: error: {NEEDS_CT2}\n")
+    assert 'pip install -e ".[fast]" in a checkout' in NEEDS_CT2
+
+
+def test_models_list_loads_no_model_library(tmp_path: Path) -> None:
+    code = "import sys\nfrom pipeline.cli import main\nassert main(['models', 'list']) == 0\nprint('torch' in sys.modules, 'transformers' in sys.modules, 'ctranslate2' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, env={**os.environ, "XDG_CACHE_HOME": str(tmp_path), "HF_HOME": str(tmp_path / "hf")})
+    assert done.stdout.strip().splitlines()[-1] == "False False False", done.stderr

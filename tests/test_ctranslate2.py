@@ -7,24 +7,30 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import pytest
 
+from pipeline.translate import NEEDS_CT2
+
 try:
     import ctranslate2  # noqa: F401
 except ImportError:
     if os.environ.get("MTPIPE_CI") == "1":
-        raise RuntimeError("ctranslate2 tests required but ctranslate2 is not installed: pip install -e '.[fast]'") from None
-    pytest.skip("ctranslate2 is not installed (pip install 'mtpipe[fast]')", allow_module_level=True)
+        raise RuntimeError(f"ctranslate2 tests are required here: {NEEDS_CT2}") from None
+    pytest.skip(NEEDS_CT2, allow_module_level=True)
 
-from conftest import SHARED, TINY_MODEL  # noqa: E402
+from conftest import ROOT, SHARED, TINY_MODEL  # noqa: E402
+from test_hub import MARIAN, cache_repo  # noqa: E402
 from test_translate import fixture_pairs  # noqa: E402
 from pipeline import translate  # noqa: E402
 from pipeline.cli import main  # noqa: E402
-from pipeline.hub import ModelError, ModelRef, file_sha256, resolve  # noqa: E402
+from pipeline.hub import ModelError, ModelRef, file_sha256, folder_size, resolve  # noqa: E402
 from pipeline.translate import (  # noqa: E402
     BACKENDS,
     CT2_MARKER,
@@ -34,7 +40,10 @@ from pipeline.translate import (  # noqa: E402
     Translator,
     convert_ct2,
     ct2_cache_dir,
+    ct2_cache_root,
+    ct2_conversions,
     ct2_intact,
+    remove_conversions,
     translate_texts,
 )
 
@@ -297,3 +306,107 @@ def test_compute_type_the_device_lacks_is_refused_before_converting(model: Model
         CTranslate2Backend(model, DecodeSettings(device="cpu", compute_type=lacking[0]))
     assert str(err.value) == f"--compute-type {lacking[0]} cannot run on cpu with CTranslate2: choose one of {', '.join(supported)}"
     assert not ct2_cache_dir(model, lacking[0]).exists()
+
+
+# --- mtpipe models list / remove ------------------------------------------------------
+
+
+def mtpipe_models(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pipeline.cli", "models", *args], cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, **env})
+
+
+def test_models_list_then_remove_from_the_command_line(tmp_path: Path, model: ModelRef) -> None:
+    """What a user sees, with a hub model in the Hugging Face cache (HF_HOME) and the
+    fixture model converted into the user cache dir (XDG_CACHE_HOME)."""
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "HF_HOME": str(tmp_path / "hf")}
+    cache_repo(tmp_path / "hf" / "hub", "Helsinki-NLP/opus-mt-fr-en", MARIAN)
+    hub_files = sorted(p.relative_to(tmp_path / "hf") for p in (tmp_path / "hf").rglob("*"))
+    done = mtpipe_models(env, "convert", "models/tiny-fr-en", "--compute-type", "int8")
+    assert done.returncode == 0, done.stderr
+    folder = Path(done.stdout.strip())
+    name = f"models_tiny-fr-en--{model.revision}--int8"
+    assert folder == tmp_path / "cache" / "mtpipe" / "ct2" / name
+    size = folder_size(folder)
+    commit = (tmp_path / "hf" / "hub" / "models--Helsinki-NLP--opus-mt-fr-en" / "refs" / "main").read_text()
+    folder_column = max(len(str(TINY_MODEL)), len("FOLDER"))
+    name_column = len(name)
+
+    done = mtpipe_models(env, "list")
+    assert done.returncode == 0, done.stderr
+    listed = re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d", "TIME", done.stdout)
+    assert listed == (
+        f"Hub models (Marian checkpoints in {tmp_path / 'hf' / 'hub'}):\n"
+        f"  MODEL                       REVISIONS        SIZE\n"
+        f"  Helsinki-NLP/opus-mt-fr-en  {commit[:8]} (main)  {len(json.dumps(MARIAN))} B\n"
+        "\n"
+        f"Local folders used (the latest, as recorded in {tmp_path / 'cache' / 'mtpipe' / 'local-models.json'}):\n"
+        f"  {'FOLDER':<{folder_column}}  REVISION                SIZE    LAST USED\n"
+        f"  {str(TINY_MODEL):<{folder_column}}  {model.revision}  {folder_size(TINY_MODEL) / 1e6:.1f} MB  TIME\n"
+        "\n"
+        f"CTranslate2 conversions (in {folder.parent}; mtpipe models remove NAME deletes one):\n"
+        f"  {'NAME':<{name_column}}  MODEL              COMPUTE TYPE  SIZE\n"
+        f"  {name}  models/tiny-fr-en  int8          {size / 1e6:.1f} MB\n"
+    )
+
+    done = mtpipe_models(env, "remove", "nothing-like-it")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == f"mtpipe: error: no CTranslate2 conversion or converted model is called nothing-like-it in {folder.parent}: the conversions are {name}\n"
+
+    done = mtpipe_models(env, "remove", name)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == f"removed {name} (models/tiny-fr-en, int8, {size / 1e6:.1f} MB)\n"
+    assert not folder.exists() and (TINY_MODEL / "model.safetensors").is_file()
+    assert sorted(p.relative_to(tmp_path / "hf") for p in (tmp_path / "hf").rglob("*")) == hub_files
+    assert mtpipe_models(env, "list").stdout.endswith("deletes one):\n  none\n")
+
+
+@pytest.fixture(scope="module")
+def two_conversions(model: ModelRef, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A user cache dir holding the fixture model's int8 and int16 conversions."""
+    home = tmp_path_factory.mktemp("two")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(home))
+        for compute_type in ("int8", "int16"):
+            convert_ct2(model, compute_type)
+    return home
+
+
+@pytest.mark.parametrize(
+    "name, removed",
+    [
+        ("{int8}", ["int8"]),
+        ("{model}", ["int8", "int16"]),
+        ("{int8}/..", None),
+        (".", None),
+        ("int8", None),
+    ],
+    ids=["one-conversion", "every-conversion-of-a-model", "path-out-of-it", "the-cache-itself", "a-compute-type"],
+)
+def test_remove_deletes_only_the_conversions_named(
+    two_conversions: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model: ModelRef, name: str, removed: list[str] | None
+) -> None:
+    shutil.copytree(two_conversions, tmp_path / "cache", symlinks=True)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    before = ct2_conversions()
+    assert [(c.compute_type, c.model, c.intact) for c in before] == [("int16", model.name, True), ("int8", model.name, True)]
+    name = name.format(int8=ct2_cache_dir(model, "int8").name, model=model.name)
+    if removed is None:
+        with pytest.raises(ModelError) as err:
+            remove_conversions(name)
+        assert str(err.value) == f"no CTranslate2 conversion or converted model is called {name} in {ct2_cache_root()}: the conversions are {', '.join(c.name for c in before)}"
+        assert ct2_conversions() == before
+        return
+    assert sorted(c.compute_type for c in remove_conversions(name)) == sorted(removed)
+    assert [c.compute_type for c in ct2_conversions()] == [t for t in ("int16", "int8") if t not in removed]
+    assert (TINY_MODEL / "model.safetensors").is_file()
+
+
+def test_a_broken_conversion_is_listed_as_incomplete(two_conversions: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model: ModelRef) -> None:
+    """Without its marker, a conversion is named after its folder (the model's name as
+    the folder holds it)."""
+    shutil.copytree(two_conversions, tmp_path / "cache", symlinks=True)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    folder = ct2_cache_dir(model, "int8")
+    (folder / CT2_MARKER).unlink()
+    expected = [("int16", model.name, model.revision, True), ("int8", folder.name.split("--")[0], model.revision, False)]
+    assert [(c.compute_type, c.model, c.revision, c.intact) for c in ct2_conversions()] == expected

@@ -157,6 +157,41 @@ def test_score_gives_document_and_sentence_scores_for_a_list_of_sentences() -> N
         score([], [[]])
 
 
+@pytest.mark.parametrize(
+    "args, ref_suffixes",
+    [
+        ([], ["eng"]),
+        (["--tokenize", "intl", "--lowercase"], ["eng"]),
+        (["--tokenize", "char"], ["eng", "fra"]),
+    ],
+)
+def test_json_gives_bleu_details_as_sacrebleu_reports_them(tmp_path: Path, args: list[str], ref_suffixes: list[str]) -> None:
+    """Per system, the BLEU entry gains sacrebleu's details; every other key stays."""
+    hyps = sample("fra-eng.output")
+    systems = {"a.txt": hyps, "b.txt": hyps[1:] + hyps[:1]}
+    refs = [sample(suffix) for suffix in ref_suffixes]
+    ref_paths = [write(tmp_path / f"ref.{suffix}", "\n".join(r) + "\n") for suffix, r in zip(ref_suffixes, refs)]
+    hyp_paths = [write(tmp_path / name, "\n".join(h) + "\n") for name, h in systems.items()]
+    done = mtpipe_evaluate(*(a for r in ref_paths for a in ("--ref", r)), *(a for h in hyp_paths for a in ("--hyp", h)), "--metrics", "bleu,chrf", *args, *FAST_TESTS, "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    bleu = BLEU(tokenize=args[1] if args else "13a", lowercase="--lowercase" in args)
+    for system, hyp_path in zip(report["systems"], hyp_paths):
+        expected = bleu.corpus_score(systems[hyp_path.name], refs)
+        scores = system["scores"]
+        assert set(scores["bleu"]) == {"metric", "name", "score", "signature", "details"} and set(scores["chrf"]) == {"metric", "name", "score", "signature"}
+        assert scores["bleu"]["score"] == expected.score
+        assert scores["bleu"]["details"] == {
+            "precisions": expected.precisions,
+            "bp": expected.bp,
+            "sys_len": expected.sys_len,
+            "ref_len": expected.ref_len,
+            "counts": expected.counts,
+            "totals": expected.totals,
+        }
+    assert report["systems"][0]["scores"]["bleu"]["details"] != report["systems"][1]["scores"]["bleu"]["details"]
+
+
 CLEAN = "Café au lait, naïve façade — 5 €.\n\nThe end.\n"
 
 

@@ -1,13 +1,24 @@
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 from conftest import TINY_MODEL
-from pipeline.hub import DEFAULT_MODEL, ModelError, resolve
+from pipeline import hub
+from pipeline.hub import DEFAULT_MODEL, ModelError, folder_size, hub_models, local_models, local_record, resolve
 from pipeline.translate import DecodeSettings, TransformersBackend
+
+
+@pytest.fixture(autouse=True)
+def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The user cache dir (platformdirs reads XDG_CACHE_HOME) of each test is its own."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path / "cache"
 
 
 def test_local_folder_has_a_content_revision(tmp_path: Path) -> None:
@@ -70,3 +81,95 @@ def test_corrupt_weights_name_the_model(tmp_path: Path) -> None:
     (copy / "model.safetensors").write_bytes(b"not a safetensors file")
     with pytest.raises(ModelError, match=r"m/model.safetensors is not a safetensors file"):
         TransformersBackend(resolve(str(copy)), DecodeSettings())
+
+
+# --- models on disk: the hub cache and the local folders used ---------------------
+
+
+def cache_repo(cache: Path, repo: str, config: dict, revisions: int = 1, kind: str = "models") -> None:
+    """A repository as huggingface_hub caches it: config.json as a blob, linked from
+    each revision's snapshot, main pointing at the last."""
+    folder = cache / f"{kind}--{repo.replace('/', '--')}"
+    data = json.dumps(config).encode()
+    blob = folder / "blobs" / hashlib.sha256(data).hexdigest()
+    blob.parent.mkdir(parents=True)
+    blob.write_bytes(data)
+    for n in range(revisions):
+        commit = hashlib.sha1(f"{repo}{n}".encode()).hexdigest()
+        snapshot = folder / "snapshots" / commit
+        snapshot.mkdir(parents=True)
+        (snapshot / "config.json").symlink_to(os.path.relpath(blob, snapshot))
+    (folder / "refs").mkdir()
+    (folder / "refs" / "main").write_text(commit)
+
+
+MARIAN = {"model_type": "marian"}
+
+
+@pytest.mark.parametrize(
+    "repos, expected",
+    [
+        ([], []),
+        ([("Helsinki-NLP/opus-mt-fr-en", MARIAN, 1, "models")], [("Helsinki-NLP/opus-mt-fr-en", 1)]),
+        ([("Helsinki-NLP/opus-mt-fr-en", MARIAN, 2, "models")], [("Helsinki-NLP/opus-mt-fr-en", 2)]),
+        ([("google-bert/bert-base-uncased", {"model_type": "bert"}, 1, "models"), ("a/marian-data", MARIAN, 1, "datasets"), ("x/broken", {}, 1, "models")], []),
+        ([("b/opus-mt-de-en", MARIAN, 1, "models"), ("a/opus-mt-es-en", MARIAN, 1, "models")], [("a/opus-mt-es-en", 1), ("b/opus-mt-de-en", 1)]),
+    ],
+    ids=["empty", "one", "two-revisions", "not-marian", "sorted"],
+)
+def test_hub_models_are_the_marian_checkpoints_of_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, repos: list, expected: list) -> None:
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hub"))
+    (tmp_path / "hub").mkdir()
+    for repo, config, revisions, kind in repos:
+        cache_repo(tmp_path / "hub", repo, config, revisions, kind)
+    models = hub_models()
+    assert [(m.name, len(m.revisions)) for m in models] == expected
+    for model in models:
+        commit = (tmp_path / "hub" / f"models--{model.name.replace('/', '--')}" / "refs" / "main").read_text()
+        assert f"{commit[:8]} (main)" in model.revisions
+        assert model.size == len(json.dumps(MARIAN))
+
+
+def test_no_hub_cache_is_no_hub_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "nothing"))
+    assert hub_models() == []
+
+
+def test_local_folders_are_recorded_when_resolved_latest_first(tmp_path: Path, cache_home: Path) -> None:
+    copy = tmp_path / "m"
+    shutil.copytree(TINY_MODEL, copy)
+    assert local_models() == []
+    first, second = resolve(str(copy)), resolve(str(TINY_MODEL))
+    assert local_record() == cache_home / "mtpipe" / "local-models.json"
+    models = local_models()
+    assert [(m.path, m.revision, m.size) for m in models] == [(second.path, second.revision, folder_size(TINY_MODEL)), (first.path, first.revision, folder_size(copy))]
+    assert models[0].used >= models[1].used
+    shutil.rmtree(copy)
+    assert [m.size for m in local_models()] == [folder_size(TINY_MODEL), None]
+
+
+def test_the_record_keeps_the_latest_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hub, "_LOCAL_KEPT", 3)
+    copies = []
+    for n in range(5):
+        copies.append(tmp_path / f"m{n}")
+        (copies[-1]).mkdir()
+        (copies[-1] / "config.json").write_text("{}")
+        resolve(str(copies[-1]))
+    assert {m.path for m in local_models()} == {c.resolve() for c in copies[2:]}
+
+
+@pytest.mark.parametrize(
+    "damage, expected",
+    [
+        (lambda record: record.write_text("not json"), [TINY_MODEL.resolve()]),
+        (lambda record: record.write_text('{"/x": {"revision": "r", "used": "yesterday"}, "/y": 3}'), [TINY_MODEL.resolve()]),
+        (lambda record: shutil.rmtree(record.parent) or record.parent.write_text("a file where the cache dir should be"), []),
+    ],
+    ids=["not-json", "bad-entries", "unwritable"],
+)
+def test_a_damaged_or_unwritable_record_never_stops_a_model(damage, expected: list[Path]) -> None:
+    resolve(str(TINY_MODEL))
+    damage(local_record())
+    assert resolve(str(TINY_MODEL)).path == TINY_MODEL.resolve()
+    assert [m.path for m in local_models()] == expected

@@ -123,7 +123,9 @@ def test_adversarial_folder_completes_with_every_path_accounted_for(adversarial)
     for done in (first, second):
         stderr = done.stderr.decode()
         assert done.returncode == 1 and "Traceback" not in stderr, stderr
-        assert all(line.startswith("mtpipe: ") or "translated" in line for line in stderr.splitlines()), stderr
+        summary_line, *failures, header, sep, corpus = stderr.splitlines()
+        assert " translated, " in summary_line and all(line.startswith("mtpipe: failed: ") for line in failures), stderr
+        assert [header, sep, corpus] == ["  chrF2    BLEU  article (worst first)", "  100.0   100.0  sep.txt", "  100.0   100.0  corpus of 1 article"]
     summary = summary_of(root / "out")
     assert {a["input"]: a["status"] for a in summary["articles"]} == {
         rel: ("skipped" if status == "ok" else status) for rel, status in expected.items()
@@ -155,6 +157,19 @@ def test_each_refusal_says_why(adversarial, rel: str, reason: str) -> None:
         pytest.skip("a character device can only be made by root")
     [article] = [a for a in summary_of(root / "out")["articles"] if a["input"] == rel]
     assert reason in article["error"]
+
+
+def test_a_dry_run_after_the_runs_says_what_they_did_and_why(adversarial) -> None:
+    root, *_ = adversarial
+    before = snapshot(root / "out")
+    done = echo_cli("run", str(root / "in"), str(root / "in"), "-o", str(root / "out"), "--ref", str(root / "ref"), *ECHO, "--dry-run", prefix=permissions_apply())
+    assert done.returncode == 1 and snapshot(root / "out") == before
+    fates = {"skipped": "unchanged"}
+    said = [
+        f"{fates.get(a['status'], a['status']):<12}{a['input']}" + (f": {a['error'].removeprefix(str(root / 'in' / a['input']) + ': ')}" if a["error"] else "")
+        for a in summary_of(root / "out")["articles"]
+    ]
+    assert done.stdout.decode().splitlines()[:-1] == said
 
 
 def test_user_files_are_byte_identical(adversarial) -> None:
@@ -394,7 +409,7 @@ def test_an_unreadable_input_folder_is_an_error_not_zero_translated(tmp_path: Pa
     finally:
         src.chmod(0o755)
     assert done.returncode == 1 and "Traceback" not in done.stderr.decode()
-    assert done.stderr.decode().splitlines()[0] == f"mtpipe: failed: {src}: its contents cannot be listed (Permission denied); make it readable (chmod u+rx)"
+    assert done.stderr.decode().splitlines()[1] == f"mtpipe: failed: {src}: its contents cannot be listed (Permission denied); make it readable (chmod u+rx)"
     assert [(a["input"], a["status"]) for a in summary_of(tmp_path / "out")["articles"]] == [("./", "error")]
 
 

@@ -298,7 +298,7 @@ def test_unreadable_file_is_reported(tmp_path: Path) -> None:
     (tmp_path / "in" / "ok.txt").write_text("Bonne conversation.", encoding="utf-8")
     done = cli("run", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--model", str(TINY_MODEL), "--no-cache", prefix=permissions_apply())
     assert done.returncode == 1 and b"Traceback" not in done.stderr
-    assert done.stderr.decode().splitlines()[0] == f"mtpipe: failed: {locked}: permission denied; make it readable"
+    assert done.stderr.decode().splitlines()[1] == f"mtpipe: failed: {locked}: permission denied; make it readable"
     assert (tmp_path / "out" / "ok.en.txt").exists()
 
 

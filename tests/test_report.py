@@ -15,13 +15,20 @@ from conftest import PageParts
 from pipeline.report import (
     FLAG_TITLES,
     PAGE_ROWS,
+    SCORE_BINS,
     PageInfo,
     Row,
     article_html,
+    confidence,
+    confidence_title,
     corrections_name,
+    flag_bars,
+    flag_counts,
     flags,
     index_html,
+    output_links,
     rows,
+    score_bars,
     score_hue,
     tmx_text,
     tsv_text,
@@ -339,10 +346,145 @@ def test_tmx_replaces_what_xml_cannot_hold() -> None:
     assert xml_text("a\r\nb") == "a&#13;\nb"
 
 
+def read_tsv(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text, newline=""), delimiter="\t"))
+
+
 @given(st.lists(st.tuples(st.text(), st.text(), st.one_of(st.none(), st.text())), max_size=4))
 def test_tsv_round_trips_any_text(texts: list[tuple[str, str, str | None]]) -> None:
     units = units_from(texts)
-    table = list(csv.reader(io.StringIO(tsv_text(units), newline=""), delimiter="\t"))
-    assert table[0] == ["ids", "source", "mt", "reference", "chrf", "flags"]
+    table = read_tsv(tsv_text(units))
+    assert table[0] == ["ids", "source", "mt", "reference", "chrf", "flags", "confidence"]
     assert [(r[1], r[2], r[3]) for r in table[1:]] == [(s, m, ref or "") for s, m, ref in texts]
-    assert all(r[0] == "p%d.s1 p%d.s2" % (i + 1, i + 1) and r[5] == "length" for i, r in enumerate(table[1:]))
+    assert all(r[0] == "p%d.s1 p%d.s2" % (i + 1, i + 1) and r[5] == "length" and r[6] == "-0.25" for i, r in enumerate(table[1:]))
+
+
+def test_tsv_confidence_is_the_units_lowest_mean_logprob_and_empty_for_human_rows() -> None:
+    records = [
+        record("p1.s1", 1, "Un.", "One.", unit="p1.s1", logprob=-0.125),
+        record("p1.s2", 1, "Deux.", "Two.", unit="p1.s1", logprob=-1.5),
+        record("p2.s1", 2, "Trois.", "Three.", **HUMAN),
+    ]
+    assert [r[6] for r in read_tsv(tsv_text(rows(records)))[1:]] == ["-1.5", ""]
+
+
+@pytest.mark.parametrize("logprob, word", [(0.0, "high"), (-0.4, "high"), (-0.41, "medium"), (-1.0, "medium"), (-1.01, "low"), (-7.0, "low")])
+def test_confidence_words(logprob: float, word: str) -> None:
+    assert confidence(logprob) == word
+
+
+def test_confidence_cells_show_the_word_and_the_figures_on_hover() -> None:
+    records = [record("p1.s1", 1, "Un.", "One.", logprob=-0.2), record("p2.s1", 2, "Deux.", "Two.", logprob=-2.0), record("p3.s1", 3, "Trois.", "Three.", **HUMAN)]
+    html = article_html(PageInfo("a.txt"), rows(records))
+    assert confidence_title(-0.2) == "mean token log-probability -0.20, a mean token probability of 82%"
+    assert f'<td class="conf conf-high" title="{confidence_title(-0.2)}">high</td>' in html
+    assert f'<td class="conf conf-low" title="{confidence_title(-2.0)}">low</td>' in html
+    assert '<td class="conf conf-human" title="a human translation: the model\'s confidence does not apply">human</td>' in html
+    assert [RowAttributes(html).rows[i].get("data-conf") for i in ("p1.s1", "p2.s1", "p3.s1")] == ["-0.2", "-2.0", None]  # sorting stays numeric
+
+
+@pytest.mark.parametrize(
+    "article, expected",
+    [
+        ("b.txt", ["index.html", "b.en.txt", "b.tmx", "b.tsv", "b.align.jsonl"]),
+        ("a/b/c.md", ["../../index.html", "c.en.md", "c.tmx", "c.tsv", "c.align.jsonl"]),
+        ("a.b/README", ["../index.html", "README.en.txt", "README.tmx", "README.tsv", "README.align.jsonl"]),
+        ("dir a/é #1?.html", ["../index.html", "é #1?.en.html", "é #1?.tmx", "é #1?.tsv", "é #1?.align.jsonl"]),
+    ],
+)
+def test_output_links(article: str, expected: list[str]) -> None:
+    assert list(output_links(article).values()) == expected
+
+
+def test_article_page_links_the_index_and_its_files_url_escaped() -> None:
+    html = article_html(PageInfo("dir a/é #1?:x.html"), [Row(("p1.s1",), 1, "Un.", "One.")])
+    hrefs = [h for h in LinkTargets(html).hrefs if not h.startswith("#")]
+    assert hrefs == ["../index.html", *(f"%C3%A9%20%231%3F%3Ax{end}" for end in (".en.html", ".tmx", ".tsv", ".align.jsonl"))]
+
+
+class LinkTargets(HTMLParser):
+    """The href of every link of a page, in order."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+        self.feed(page)
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "a" and dict(attrs).get("href") is not None:
+            self.hrefs.append(dict(attrs)["href"])
+
+
+def test_flag_counts_count_rows_per_kind_in_the_order_of_the_titles() -> None:
+    units = [Row(("a",), 1, "", "", flags=("repeated", "length")), Row(("b",), 2, "", "", flags=("length",)), Row(("c",), 3, "", "")]
+    assert list(flag_counts(units).items()) == [("length", 2), ("repeated", 1)]
+
+
+def test_score_bars_bin_scores_with_100_in_the_last_bin() -> None:
+    bars = score_bars([0.0, 9.99, 10.0, 55.5, 100.0, 100.0])
+    assert len(bars) == SCORE_BINS
+    assert [b.count for b in bars] == [2, 1, 0, 0, 0, 1, 0, 0, 0, 2]
+    assert (bars[0].label, bars[-1].label, bars[-1].title) == ("0–10", "90–100", "chrF2 90 to 100: 2 articles")
+    assert bars[1].title == "chrF2 10 to under 20: 1 article" and bars[0].hue < bars[-1].hue
+
+
+def test_flag_bars_sum_the_articles_counts_and_leave_out_kinds_no_row_has() -> None:
+    articles = [{"flags": {"length": 2, "repeated": 1}}, {"flags": {"length": 1}}, {"flags": None}, {}]
+    assert [(b.label, b.count) for b in flag_bars(articles)] == [("length", 3), ("repeated", 1)]
+    assert flag_bars([{}]) == []
+
+
+def index_summary(*articles: dict) -> dict:
+    return {"model": "m", "backend": "transformers", "settings": {}, "totals": {"ok": len(articles)}, "articles": list(articles)}
+
+
+class IndexCells(HTMLParser):
+    """The text of each cell of the index's article rows, by article."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.rows: dict[str, list[str]] = {}
+        self.cells: list[str] | None = None  # those of the row being read, in <tbody>
+        self.in_cell = False
+        self.feed(page)
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "tbody":
+            self.cells = []
+        elif self.cells is not None and tag in ("th", "td"):
+            self.cells.append("")
+            self.in_cell = True
+
+    def handle_endtag(self, tag: str) -> None:
+        self.in_cell &= tag not in ("th", "td")
+        if tag == "tbody":
+            self.cells = None
+        elif tag == "tr" and self.cells:
+            self.rows[self.cells[0]] = self.cells[1:]
+            self.cells = []
+
+    def handle_data(self, data: str) -> None:
+        if self.in_cell and self.cells:
+            self.cells[-1] += data
+
+
+def test_index_leaves_counts_blank_for_articles_not_reached() -> None:
+    summary = index_summary(
+        {"input": "ok.txt", "status": "ok", "sentences": 3, "flagged": 0},
+        {"input": "pending.txt", "status": "pending", "sentences": 0, "flagged": None},
+        {"input": "error.txt", "status": "error", "sentences": 0, "flagged": None, "error": "it failed"},
+        {"input": "other.pdf", "status": "unsupported", "sentences": 0},
+    )
+    cells = IndexCells(index_html(summary, {}, "")).rows
+    assert {name: row[1:3] for name, row in cells.items()} == {"ok.txt": ["3", "0"], "pending.txt": ["", ""], "error.txt": ["", ""], "other.pdf": ["", ""]}
+
+
+def test_index_charts_score_spread_and_flags_only_when_they_say_something() -> None:
+    scored = [{"input": f"{i}.txt", "status": "ok", "sentences": 2, "flagged": 1, "scores": {"chrf": 10.0 * i, "bleu": 1.0}, "flags": {"length": i}} for i in range(3)]
+    page = index_html(index_summary(*scored, {"input": "x.txt", "status": "error", "sentences": 0, "flags": {"empty": 5}}), {}, "")
+    parsed = PageParts(page)
+    assert parsed.tags.count("svg") == 2 and "Articles by chrF2 score" in parsed.text and "Flagged rows by kind" in parsed.text
+    assert "chrF2 0 to under 10: 1 article" in parsed.text and "length: 3 rows, where " + FLAG_TITLES["length"] in parsed.text
+    assert "empty" not in parsed.text  # an article in error counts for nothing
+    one = PageParts(index_html(index_summary({**scored[1], "flags": None}), {}, ""))
+    assert "svg" not in one.tags  # one score is no distribution, and no flag was counted
