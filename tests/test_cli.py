@@ -283,3 +283,33 @@ def test_models_list_loads_no_model_library(tmp_path: Path) -> None:
     code = "import sys\nfrom pipeline.cli import main\nassert main(['models', 'list']) == 0\nprint('torch' in sys.modules, 'transformers' in sys.modules, 'ctranslate2' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, env={**os.environ, "XDG_CACHE_HOME": str(tmp_path), "HF_HOME": str(tmp_path / "hf")})
     assert done.stdout.strip().splitlines()[-1] == "False False False", done.stderr
+
+
+def test_the_readme_shows_the_terminal_examples_as_the_tests_check_them() -> None:
+    """Each documented terminal example is the text a test checks, word for word."""
+    from test_dry_run import DRY_RUN_EXAMPLE
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = "\n".join(line[4:] for line in readme.splitlines() if line.startswith("    "))
+    for _, _, _, expected in RUN_EXAMPLES[:2]:
+        assert expected in shown + "\n"
+    assert DRY_RUN_EXAMPLE in shown + "\n"
+
+
+def test_every_flag_of_the_help_is_in_the_readme() -> None:
+    import argparse
+
+    from pipeline.cli import build_parser
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+
+    def flags(parser: argparse.ArgumentParser) -> set[str]:
+        found = {s for a in parser._actions for s in a.option_strings if s.startswith("--") and s != "--help"}
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    found |= flags(sub)
+        return found
+
+    missing = sorted(f for f in flags(build_parser()) if f not in readme)
+    assert not missing, missing

@@ -130,6 +130,18 @@ def test_files_from_lists_inputs(tmp_path: Path, args: list[str], stdin: str | N
     assert done.returncode == code and ("".join(listed) if code == 0 else terminal(done)) == expected
 
 
+# What the README shows `mtpipe run in -o out --exclude 'drafts/**' --dry-run` print.
+DRY_RUN_EXAMPLE = (
+    "unchanged   a.txt\n"
+    "unchanged   b.md\n"
+    "translate   c.txt (2 sentences)\n"
+    "ignored     drafts/: excluded by --exclude 'drafts/**'; not read\n"
+    "error       empty.txt: the file is empty\n"
+    "unsupported notes.pdf: a .pdf file; mtpipe reads .docx, .htm, .html, .markdown, .md and .txt articles\n"
+    "1 to translate (2 sentences), 2 unchanged, 1 would fail, 1 unsupported: .pdf, 1 ignored; dry run, nothing written\n"
+)
+
+
 def test_dry_run_example_lists_every_fate_and_writes_nothing(tmp_path: Path) -> None:
     """The README's example: an earlier run, then a new article."""
     write_tree(tmp_path, {"in/a.txt": "Le chat dort.\n", "in/b.md": "# Titre\n", "in/empty.txt": "", "in/notes.pdf": "%PDF", "in/drafts/x.txt": "Brouillon.\n"})
@@ -138,15 +150,7 @@ def test_dry_run_example_lists_every_fate_and_writes_nothing(tmp_path: Path) -> 
     before = snapshot(tmp_path)
     done = in_folder(tmp_path, "run", "in", "-o", "out", "--exclude", "drafts/**", "--dry-run", *ECHO)
     assert done.returncode == 1 and terminal(done) == "" and snapshot(tmp_path) == before
-    assert done.stdout.decode() == (
-        "unchanged   a.txt\n"
-        "unchanged   b.md\n"
-        "translate   c.txt (2 sentences)\n"
-        "ignored     drafts/: excluded by --exclude 'drafts/**'; not read\n"
-        "error       empty.txt: the file is empty\n"
-        "unsupported notes.pdf: a .pdf file; mtpipe reads .docx, .htm, .html, .markdown, .md and .txt articles\n"
-        "1 to translate (2 sentences), 2 unchanged, 1 would fail, 1 unsupported: .pdf, 1 ignored; dry run, nothing written\n"
-    )
+    assert done.stdout.decode() == DRY_RUN_EXAMPLE
 
 
 def test_dry_run_sees_what_makes_an_article_be_written_again(tmp_path: Path) -> None:
