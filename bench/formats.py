@@ -5,7 +5,7 @@
    translations (no model): "identity" (each sentence's English is its French, words
    linked to themselves) and "upper" (upper-cased, the same words). Reported per
    format: cases whose markup comes back complete with "upper" (HTML: the multiset of
-   tags, comments and declarations, alt/title compared case-folded; Markdown: every
+   tags, comments and declarations, alt, title, placeholder and aria-label compared case-folded; Markdown: every
    marker character run the case lists as kept, and the same counts of `*`, `_`, `[`,
    `]`, `(`, `)`, `` ` ``, `<`, `>`), cases whose protected strings (code, scripts,
    URLs, front matter) come back byte-identical, and cases where "identity" rebuilds

@@ -80,7 +80,11 @@ class Document:
 
     @property
     def text(self) -> str:
-        return "".join(line.text + line.newline for line in self.lines)
+        """The document's text: plain text as it was; a document with markup (whose
+        blocks have no line endings) block by block, a blank line between two."""
+        if self.layout is None:
+            return "".join(line.text + line.newline for line in self.lines)
+        return "\n\n".join(line.text for line in self.lines)
 
 
 def decode(data: bytes) -> tuple[str, str]:

@@ -82,12 +82,12 @@ def test_records_say_where_each_sentence_sits_in_the_source(mixed, name: str) ->
     for r in records:
         start, end = r["source"]
         words = r["src"].split()
-        assert text[start:].startswith(words[0]) and text[:end].endswith(words[-1]), r
+        span = re.sub(r"\s*<code>.*?</code>", "", text[start:end])  # code stays out of the sentence, with the space before it
+        assert span.startswith(words[0]) and span.endswith(words[-1]), r
         pattern = r"[\s\S]*?".join(re.escape(word) for word in words)  # its words, in order, markup between
-        assert re.fullmatch(pattern, text[start:end]), r
+        assert re.fullmatch(pattern, span), r
         if name.endswith(".html"):
-            kept = re.sub(r"<code>.*?</code>", "", text[start:end])  # code stays out of the sentence
-            assert re.sub(r"\s+", " ", TAG.sub("", kept)) == r["src"], r
+            assert re.sub(r"\s+", " ", TAG.sub("", span)) == r["src"], r
     for name in ("a", "d"):  # plain text and Word have no character source
         assert all("source" not in json.loads(line) for line in (out / f"{name}.align.jsonl").read_text(encoding="utf-8").splitlines())
 
@@ -131,6 +131,19 @@ def test_a_file_of_another_type_named_on_the_command_line_is_an_error(tmp_path: 
     assert code == 1
     known = ", ".join(sorted(FORMATS)[:-1]) + " and " + sorted(FORMATS)[-1]
     assert f"notes.pdf: a .pdf file; mtpipe reads {known} articles" in err
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "text"),
+    [
+        ("a.txt", b"Titre\nParagraphe.\n", "Titre\nParagraphe.\n"),
+        ("a.html", b"<h1>Titre</h1><p>Paragraphe.</p>", "Titre\n\nParagraphe."),
+        ("a.md", b"# Titre\nParagraphe.\n", "Titre\n\nParagraphe."),
+    ],
+)
+def test_document_text_keeps_blocks_apart(name: str, data: bytes, text: str) -> None:
+    """A document's text: plain text as it was, blocks of markup a blank line apart."""
+    assert format_for(name).read(data, name).text == text
 
 
 @pytest.mark.parametrize(

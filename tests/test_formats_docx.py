@@ -156,6 +156,17 @@ def _mostly_bold(d: WordDocument) -> None:
     p.add_run(" dort sur le lit.").bold = True
 
 
+def _ordinal(d: WordDocument) -> None:
+    """A bold suffix on a number: "1er"."""
+    p = d.add_paragraph("Le 1")
+    p.add_run("er").bold = True
+    p.add_run(" janvier.")
+
+
+def _no_break_spaces(d: WordDocument) -> None:
+    d.add_paragraph("Il a 10\u00a0000 mots\u202f?")
+
+
 def _bold_space(d: WordDocument) -> None:
     p = d.add_paragraph("Le chat")
     p.add_run(" ").bold = True
@@ -417,8 +428,10 @@ SLEEPS = {"Le chat noir dort.": ("THE BLACK CAT SLEEPS.", ((0, 0), (1, 2), (2, 1
         (_bold, SLEEPS, [("THE ", None), ("BLACK", True), (" CAT SLEEPS.", None)]),
         (_mostly_bold, None, [("LE CHAT ", True), ("NOIR", None), (" DORT SUR LE LIT.", True)]),
         (_bold_space, None, [("LE CHAT NOIR DORT.", None)]),
+        (_ordinal, None, [("LE 1", None), ("ER", True), (" JANVIER.", None)]),
+        (_no_break_spaces, None, [("IL A 10\u00a0000 MOTS\u202f?", None)]),
     ],
-    ids=["plain", "split word", "bold", "bold reordered", "mostly bold", "bold space"],
+    ids=["plain", "split word", "bold", "bold reordered", "mostly bold", "bold space", "part of a word", "no-break spaces"],
 )
 def test_formatting_follows_the_aligned_words(
     build: Build, given: dict[str, tuple[str, Links]] | None, runs: list[tuple[str, bool | None]], tmp_path: Path

@@ -30,7 +30,8 @@ class Case:
     """A source page; `keep`: strings that must come out byte-identical (never
     translated); `expect`: strings in the upper-cased English; `lines`: the blocks' text
     the model sees; `exact`: the identity translation rebuilds the source byte for byte
-    (false where a tag sits inside a word or a block has whitespace runs or entities)."""
+    (false where a tag sits inside a word that cannot be cut the same way in English, or
+    a block has whitespace runs or entities)."""
 
     id: str
     source: str
@@ -221,11 +222,46 @@ CASES = [
     Case("image-at-link-start", "<p><a href=x><img src=i> Le site</a> est ici.</p>", expect=("<p><a href=x><img src=i> LE SITE</a> EST ICI.</p>",)),
     Case("image-after-link-at-end", "<p>Voir <a href=x>le site</a><img src=i></p>", expect=("<p>VOIR <a href=x>LE SITE</a><img src=i></p>",)),
     Case("break-after-nested-end", "<p>Un <b>très <i>petit</i></b><br>chien.</p>", expect=("UN <b>TRÈS <i>PETIT</i></b><br> CHIEN.",), exact=False),
+    Case(
+        "no-break-spaces",
+        "<p>Il a 10&nbsp;000 «&#8239;mots&#8239;» : quoi&#8239;?</p>",
+        expect=("IL A 10\u00a0000 «\u202fMOTS\u202f» : QUOI\u202f?",),
+        lines=("Il a 10\u00a0000 «\u202fmots\u202f» : quoi\u202f?",),
+        exact=False,
+    ),
+    Case("superscript-in-word", "<p>Le 1<sup>er</sup> janvier, le 2<sup>e</sup>.</p>", expect=("LE 1<sup>ER</sup> JANVIER, LE 2<sup>E</sup>.",)),
+    Case("bold-before-comma", "<p>Du <b>gras</b>, puis «<i>rien</i>».</p>", expect=("DU <b>GRAS</b>, PUIS «<i>RIEN</i>».",)),
+    Case(
+        "void-before-punctuation",
+        "<p>Voir https://exemple.fr/a. Puis <code>x</code>, enfin <img src=i>.</p>",
+        keep=("https://exemple.fr/a", "<code>x</code>"),
+        expect=("VOIR https://exemple.fr/a. PUIS <code>x</code>, ENFIN <img src=i>.",),
+        lines=("Voir. Puis, enfin.",),
+    ),
+    Case(
+        "form-attributes",
+        '<form><input placeholder="Votre nom" aria-label="Nom"><button aria-label="Envoyer" aria-description="Envoie le message">OK</button>'
+        '<textarea placeholder="Votre message">texte</textarea><input translate=no placeholder="Garder"></form>',
+        keep=(">texte</textarea>", 'placeholder="Garder"'),
+        expect=(
+            '<input placeholder="VOTRE NOM" aria-label="NOM">',
+            '<button aria-label="ENVOYER" aria-description="ENVOIE LE MESSAGE">OK</button>',
+            '<textarea placeholder="VOTRE MESSAGE">texte</textarea>',
+        ),
+        lines=("Votre nom", "Nom", "OK", "Envoyer", "Envoie le message", "Votre message"),
+    ),
+    Case(
+        "raw-element-attributes",
+        '<p>Voir <code title="Un exemple" lang="fr">f()</code> ici.</p><pre lang="fr" aria-label="Du code">x = 1</pre>',
+        keep=('lang="fr">f()</code>', '<pre lang="fr" aria-label=', ">x = 1</pre>"),
+        expect=('<code title="UN EXEMPLE" lang="fr">f()</code>', '<pre lang="fr" aria-label="DU CODE">x = 1</pre>'),
+        lines=("Voir ici.", "Un exemple", "Du code"),
+    ),
 ]
 IDS = [case.id for case in CASES]
 
 _TAG = re.compile(r"<!--.*?-->|<![^>]*>|<\?[^>]*>|</?[A-Za-z][^\s/>]*(?:[^>\"']|\"[^\"]*\"|'[^']*')*>", re.DOTALL)
-_TRANSLATED = re.compile(r"""(\s(?:alt|title)\s*=\s*)("[^"]*"|'[^']*'|[^\s>]*)""", re.IGNORECASE)
+_TRANSLATED = re.compile(r"""(\s(?:alt|title|placeholder|aria-label|aria-description)\s*=\s*)("[^"]*"|'[^']*'|[^\s>]*)""", re.IGNORECASE)
 _LANG_FR = re.compile(r"""(\slang\s*=\s*["']?)fr[\w-]*""", re.IGNORECASE)
 _ENTITY = re.compile(r"&(?:#\w+|\w+);")
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
@@ -246,7 +282,7 @@ def _translate(doc: Document, english: Callable[[str], str]) -> Written:
 
 
 def _tags(page: str) -> Counter[str]:
-    """Every tag, comment and declaration; alt/title values unescaped and case-folded,
+    """Every tag, comment and declaration; translated attribute values unescaped and case-folded,
     lang="fr…" as lang="en…", so source and English compare."""
 
     def value(m: re.Match[str]) -> str:

@@ -247,6 +247,9 @@ HAND_MADE = {
     "escaped character in english": ("Un \\*mot\\* ici.\n", "A *word* here.", "0-0 1-1 2-2", "A \\*word\\* here.\n"),
     "pipe in a table cell": ("| le chat |\n|---|\n", "the | cat", "0-0 1-2", "| the \\| cat |\n|---|\n"),
     "quote lines keep their markers": ("> le chat\n> noir dort\n", "the black cat sleeps", "0-0 1-2 2-1 3-3", "> the black cat\n> sleeps\n"),
+    "no-break spaces kept": ("Il a 10 000 *mots* ?\n", "He has 10\u00a0000 words\u202f?", "0-0 1-1 2-2 3-3 4-4 5-5", "He has 10\u00a0000 *words*\u202f?\n"),
+    "superscript in a word": ("Le 1<sup>er</sup> mai.\n", "The 1st of May.", "0-0 1-1 2-3", "The 1<sup>st</sup> of May.\n"),
+    "code span before a comma": ("Voir `x`, puis `y`.\n", "See, then.", "0-0 1-1", "See `x`, then `y`.\n"),
 }
 
 

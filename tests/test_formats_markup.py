@@ -74,12 +74,61 @@ def test_place(text: str, markup: list[Inline], sentences: list[Sentence], expec
     assert render(text, markup, sentences) == (expected, unsure)
 
 
+NBSP, NNBSP, SUP, X = "\u00a0", "\u202f", ("<sup>", "</sup>"), ("<x>", "", True)
+
+
+@pytest.mark.parametrize(
+    ("text", "markup", "english", "links", "expected"),
+    [
+        # the translation's own separators stay: no-break spaces in numbers and before "?"
+        ("Il a 10 000 mots ?", [], f"He has 10{NBSP}000 words{NNBSP}?", "0-0 1-1 2-2 3-3 4-4 5-5", f"He has 10{NBSP}000 words{NNBSP}?"),
+        ("10 000 mots", [Inline(0, 6, *B)], f"10{NBSP}000  words", "0-0 1-1 2-2", f"<b>10{NBSP}000</b>  words"),
+        # where wordless markup goes between two words, ASCII whitespace runs become one space
+        ("un  deux", [Inline(3, 3, "<br>", "", True)], "one  two", "0-0 1-1", "one<br> two"),
+        ("un  deux", [Inline(3, 3, "<br>", "", True)], f"one{NBSP}two", "0-0 1-1", f"one<br>{NBSP}two"),
+    ],
+)
+def test_english_keeps_its_separators(text: str, markup: list[Inline], english: str, links: str, expected: str) -> None:
+    assert render(text, markup, one(text, english, links)) == (expected, set())
+
+
+@pytest.mark.parametrize(
+    ("text", "markup", "english", "links", "expected"),
+    [
+        # digits then letters in both words: the tag keeps to the letters
+        ("le 1er mai", [Inline(4, 6, *SUP)], "the 1st of May", "0-0 1-1 2-3", "the 1<sup>st</sup> of May"),
+        ("le 1er, ici", [Inline(4, 6, *SUP)], "the 1st, here", "0-0 1-1 2-2", "the 1<sup>st</sup>, here"),
+        ("H2O pur", [Inline(1, 2, "<sub>", "</sub>")], "pure H2O", "0-1 1-0", "pure H<sub>2</sub>O"),
+        ("1er", [Inline(0, 3, *B), Inline(1, 3, *SUP)], "1st", "0-0", "<b>1<sup>st</sup></b>"),
+        # the English word reads otherwise, or is two words: the whole of it
+        ("le 1er mai", [Inline(4, 6, *SUP)], "the first of May", "0-0 1-1 2-3", "the <sup>first</sup> of May"),
+        ("1er mai", [Inline(1, 3, *SUP)], "1 st May", "0-0 0-1 1-2", "<sup>1 st</sup> May"),
+        # punctuation left outside the tag in French stays outside it
+        ("du gras, ici", [Inline(3, 7, *B)], "some bold, here", "0-0 1-1 2-2", "some <b>bold</b>, here"),
+        ("«mot»", [Inline(1, 4, *B)], "“word”", "0-0", "“<b>word</b>”"),
+        # a cut between letters and punctuation with letters beyond it: the whole word
+        ("l'UE vote", [Inline(2, 4, *I)], "L'UE votes", "0-0 1-1", "<i>L'UE</i> votes"),
+        ("anti-vaccins", [Inline(0, 4, *B)], "anti-vaxxers", "0-0", "<b>anti-vaxxers</b>"),
+        # a void glued before punctuation stays before it; one between letters goes after the word
+        ("voir.", [Inline(4, 4, *X)], "see.", "0-0", "see<x>."),
+        ("voir().", [Inline(4, 4, *X)], "see().", "0-0", "see<x>()."),
+        ("chat", [Inline(1, 1, *X)], "cat", "0-0", "cat<x>"),
+    ],
+)
+def test_markup_inside_a_word(text: str, markup: list[Inline], english: str, links: str, expected: str) -> None:
+    """Markup on part of a French word goes on the same part of the English word when
+    both read as the same runs of digits, letters and punctuation and the cut is
+    between digits and letters or before or after punctuation alone."""
+    assert render(text, markup, one(text, english, links)) == (expected, set())
+
+
 @st.composite
 def blocks(draw: st.DrawFn) -> tuple[str, list[Inline], list[Sentence]]:
-    """A block of words, nested/adjacent/void markup over it, one or two sentences with
-    random links (or none); parents left to be found from the spans, or each drawn
-    among the earlier elements that hold it (or none), as a parser that saw where a
-    void at an element's edge lay would give them."""
+    """A block of words, nested/adjacent/void markup over it (some of it inside a word,
+    between its letter and its digit, where the English word "e3" can be cut too),
+    one or two sentences with random links (or none); parents left to be found from
+    the spans, or each drawn among the earlier elements that hold it (or none), as a
+    parser that saw where a void at an element's edge lay would give them."""
     n = draw(st.integers(1, 8))
     words = [f"w{i}" for i in range(n)]
     text = " ".join(words)
@@ -88,11 +137,14 @@ def blocks(draw: st.DrawFn) -> tuple[str, list[Inline], list[Sentence]]:
     markup = []
     for _ in range(draw(st.integers(0, 5))):
         a = draw(st.integers(0, n - 1))
+        start = starts[a] + draw(st.sampled_from([0, 1]))
         if draw(st.booleans()):
-            markup.append(Inline(starts[a], starts[a], "<br>", "", void=True))
+            markup.append(Inline(start, start, "<br>", "", void=True))
         else:
             b = draw(st.integers(a, n - 1))
-            markup.append(Inline(starts[a], ends[b], f"<t{len(markup)}>", f"</t{len(markup)}>"))
+            end = ends[b] - draw(st.sampled_from([0, len(words[b]) - 1]))
+            if start < end:
+                markup.append(Inline(start, end, f"<t{len(markup)}>", f"</t{len(markup)}>"))
     # keep only a well-nested set, as a parser would give
     kept: list[Inline] = []
     for m in markup:
@@ -133,8 +185,8 @@ def test_every_element_comes_back_once_and_well_nested(block) -> None:
             voids.append(i)
     assert not stack
     assert sorted(opened + voids) == list(range(len(markup)))
-    words = [x for kind, x in events if kind == "text" for x in x.split()]
-    assert words == [w for s in sentences for w in s.english.split()]  # every English word, in order
+    english = "".join(x for kind, x in events if kind == "text")
+    assert english.split() == [w for s in sentences for w in s.english.split()]  # every English word, in order
 
 
 def test_many_elements_in_one_block_place_quickly() -> None:

@@ -11,15 +11,20 @@ Never translated, copied as they are: `<script>`, `<style>`, `<pre>`, `<code>`, 
 `<samp>`, `<textarea>`, `<svg>`, `<math>`, elements marked `translate="no"` or class
 `notranslate`, comments, the DOCTYPE, and URLs and e-mail addresses in running text.
 Inside a block they are void markup the model never sees, which takes the whitespace
-before it along (after it, at the block's start) so the English keeps its spacing.
+before it along (after it, at the block's start) so the English keeps its spacing;
+punctuation glued after it stays glued for the model ("voir <code>x</code>." reads
+"voir.", and `markup.place` puts the void back before the English full stop).
 
-`alt` and `title` attribute values are blocks of their own; `lang="fr"` becomes
-`lang="en"`; every other byte comes from the source (entities as written, attribute
-order and quoting, whitespace, line endings). `html.parser` gives only token positions:
-nothing is re-serialised, and malformed HTML (unclosed or stray tags) reads like any
-other. The file is decoded and written back in its own encoding: a byte-order mark,
-else `<meta charset>` (WHATWG labels: "iso-8859-1" is windows-1252), else as
-`ingest.decode` detects it; characters the encoding lacks become character references.
+`alt`, `title`, `placeholder`, `aria-label` and `aria-description` values are blocks
+of their own, on never-translated elements too (a `<textarea>`'s placeholder) unless
+marked `translate="no"` or `notranslate`; `lang="fr"` becomes `lang="en"` except on
+never-translated elements; every other byte comes from the source (entities as
+written, attribute order and quoting, whitespace, line endings). `html.parser` gives
+only token positions: nothing is re-serialised, and malformed HTML (unclosed or stray
+tags) reads like any other. The file is decoded and written back in its own encoding:
+a byte-order mark, else `<meta charset>` (WHATWG labels: "iso-8859-1" is
+windows-1252), else as `ingest.decode` detects it; characters the encoding lacks
+become character references.
 """
 
 from __future__ import annotations
@@ -48,7 +53,8 @@ VOID = INLINE_VOID | frozenset("area base col embed hr input keygen link meta pa
 RAW_INLINE = frozenset("code kbd samp script style svg math textarea".split())
 RAW = RAW_INLINE | frozenset({"pre", "template", "xmp", "listing"})
 IN_SENTENCE = INLINE | RAW_INLINE
-TRANSLATED_ATTRIBUTES = ("alt", "title")
+# Attribute values read by people (an input's hint, a screen reader's label): blocks of their own.
+TRANSLATED_ATTRIBUTES = ("alt", "title", "placeholder", "aria-label", "aria-description")
 LANG_ATTRIBUTES = ("lang", "xml:lang")
 
 _SPACE = " \t\n\r\f"  # HTML whitespace; a no-break space is text
@@ -189,6 +195,8 @@ class _Reader:
         """Read token k; return the index of the last token it took."""
         tok = self.tokens[k]
         if tok.kind == "start" and tok.tag not in VOID and _protected(tok):
+            if not _marked_no(tok):  # its content is kept; its attributes are read
+                self._attributes(tok, lang=False)
             last = self._raw_end(k)
             closed = last < len(self.tokens) - 1 or (self.tokens[last].kind, self.tokens[last].tag) == ("end", tok.tag)
             if tok.tag in IN_SENTENCE and closed:
@@ -291,8 +299,8 @@ class _Reader:
         else:
             self.items.append(_Item("void", tok.start, tok.end, "br"))
 
-    def _attributes(self, tok: _Token) -> None:
-        """alt/title values become blocks; lang="fr" becomes "en"."""
+    def _attributes(self, tok: _Token, lang: bool = True) -> None:
+        """Translated attributes' values become blocks; lang="fr" becomes "en" if `lang`."""
         raw = self.source[tok.start : tok.end]
         for m in _ATTRIBUTE.finditer(raw, _TAG_NAME.match(raw).end()):
             if m.group(2) is None:
@@ -305,7 +313,7 @@ class _Reader:
             text = "".join(run for run, _, _ in runs)
             if name in TRANSLATED_ATTRIBUTES and text.strip():
                 self.blocks.append((_Block(start, end, quote=quote), text, (), _origin(runs)))
-            elif name in LANG_ATTRIBUTES and re.fullmatch(r"fr(?:-\w+)*", text.strip(), re.IGNORECASE):
+            elif lang and name in LANG_ATTRIBUTES and re.fullmatch(r"fr(?:-\w+)*", text.strip(), re.IGNORECASE):
                 self.fixed.append((start, end, "en"))
 
     def _flush(self) -> None:
@@ -332,9 +340,14 @@ def _plain(source: str, items: list[_Item]) -> tuple[_Block, str, tuple[Inline, 
     index: dict[int, int] = {}  # item → markup element
     around: list[int] = []  # the elements open here, innermost last
     added = -1  # where a space was put in that the source lacks
+    took = -1  # where a space stands for the whitespace a void took
     for k, item in enumerate(items):
         if item.kind == "text":
-            for run, a, b in _decoded(source, item.start, item.end):
+            decoded = _decoded(source, item.start, item.end)
+            if took == len(text) - 1 and _punctuation_first(decoded):  # "voir <code>x</code>." reads "voir."
+                text, added, took = text[:-1], -1, -1
+                spans = [(min(a, len(text)), None if b is None else min(b, len(text))) for a, b in spans]
+            for run, a, b in decoded:
                 if not (run == " " and text.endswith(" ")):
                     runs.append((len(text), len(text) + len(run), a, b))
                     text += run
@@ -345,7 +358,8 @@ def _plain(source: str, items: list[_Item]) -> tuple[_Block, str, tuple[Inline, 
             around.remove(i)
         else:
             if item.kind == "void" and source[item.start] in _SPACE and text and not text.endswith(" "):
-                added, text = len(text), text + " "  # after the space it took: outside an element closed before it
+                took = added = len(text)
+                text += " "  # after the space it took: outside an element closed before it
             index[k] = len(spans)
             parents.append(around[-1] if around else None)
             if item.kind == "open":
@@ -362,6 +376,12 @@ def _plain(source: str, items: list[_Item]) -> tuple[_Block, str, tuple[Inline, 
         for k, (a, b), (o, c), parent in zip(index, spans, parts, parents)
     )
     return _Block(items[0].start, items[-1].end, tuple(parts)), text, markup, origin(runs)
+
+
+def _punctuation_first(runs: list[tuple[str, int, int]]) -> bool:
+    """Whether decoded text starts with punctuation, no letter or digit before its first space."""
+    first = "".join(run for run, _, _ in runs).split(" ", 1)[0]
+    return bool(first) and not any(c.isalnum() for c in first)
 
 
 def _decoded(source: str, start: int, end: int) -> list[tuple[str, int, int]]:
@@ -449,9 +469,14 @@ def _absorb_spaces(source: str, items: list[_Item]) -> None:
 
 
 def _protected(tok: _Token) -> bool:
-    """Never translated: raw elements, translate="no", class notranslate."""
+    """Never translated: raw elements, and those marked so."""
+    return tok.tag in RAW or _marked_no(tok)
+
+
+def _marked_no(tok: _Token) -> bool:
+    """Marked never to be translated, attributes included: translate="no", class notranslate."""
     attrs = {name: (value or "") for name, value in tok.attrs}
-    return tok.tag in RAW or attrs.get("translate", "").strip().lower() == "no" or "notranslate" in attrs.get("class", "").lower().split()
+    return attrs.get("translate", "").strip().lower() == "no" or "notranslate" in attrs.get("class", "").lower().split()
 
 
 def _decode(data: bytes) -> tuple[str, str, bytes, str]:

@@ -11,6 +11,22 @@ English of the French word before it, inside exactly the elements that held it. 
 result is always well nested, and no element is ever lost: when links cannot place
 one, it is kept at the nearest sensible place and its sentence is reported.
 
+The English keeps its own spacing: between two words comes the separator the
+translation has there (a no-break space in "10 000" or before "?" stays), between
+sentences the source's text. Only where wordless markup (a break, a tab, a URL) is
+put between two words are the separator's ASCII whitespace runs made one space,
+which each format then spaces its markup with, its own way.
+
+Markup that covers part of a French word goes around the same part of the English
+word when the cut is trivial to find again: the two words read as the same sequence
+of runs of digits, of letters and of other characters (`1er` and `1st`, `voir.`
+and `see.`), and each cut falls between a run of digits and one of letters, or
+leaves only punctuation on one side (`1<sup>er</sup>` → `1<sup>st</sup>`, `<b>gras</b>,`
+→ `<b>bold</b>,`, a URL glued before a full stop stays before it), and the French
+word goes to one English word. Otherwise it goes around the whole English words (a
+void after them), as for whole words: `l'<em>UE</em>` → `<em>L'UE</em>`,
+`<b>anti</b>-vaccins` → `<b>anti-vaxxers</b>`.
+
 Pure: formats turn the events into bytes their own way.
 """
 
@@ -191,6 +207,68 @@ def _tree(markup: Sequence[Inline]) -> tuple[list[int | None], list[int]]:
     return parents, order
 
 
+_RUNS = re.compile(r"(?P<digits>\d+)|(?P<letters>[^\W\d_]+)|(?P<other>[\W_]+)")
+_ASCII_SPACE = re.compile(r"[ \t\n\r\f\v]+")
+
+
+def _runs(word: str) -> list[tuple[str, int]]:
+    """The word's runs of digits, of letters and of other characters: (kind, start)."""
+    return [(m.lastgroup, m.start()) for m in _RUNS.finditer(word)]
+
+
+def _same_cuts(french: str, cuts: Sequence[int], english: str) -> list[int] | None:
+    """Where the English word is cut as the French word is at `cuts` (inside it), when
+    that is trivial (see the module docstring); None when it is not."""
+    ours, theirs = _runs(french), _runs(english)
+    kinds, starts = [kind for kind, _ in ours], [start for _, start in ours]
+    if kinds != [kind for kind, _ in theirs]:
+        return None
+    found = []
+    for cut in cuts:
+        if cut not in starts:
+            return None
+        k = starts.index(cut)
+        if not ({kinds[k - 1], kinds[k]} == {"digits", "letters"} or {*kinds[:k]} == {"other"} or {*kinds[k:]} == {"other"}):
+            return None
+        found.append(theirs[k][1])
+    return found
+
+
+class _English:
+    """The block's English as pieces, words cut where markup goes inside them, and what
+    comes before each piece: the source's text before the first sentence or between
+    two, the translation's own separator between its words (`spaced`), nothing
+    inside a word. English word g is cut at `bounds[g]` and starts piece `first[g]`."""
+
+    def __init__(self, text: str, sentences: Sequence[Sentence], cuts: dict[int, list[int]]):
+        self.pieces: list[str] = []
+        self.before: list[str] = []
+        self.spaced: list[bool] = []
+        self.first: list[int] = []
+        self.bounds: list[list[int]] = []
+        pending, end = "", 0
+        for s in sentences:
+            pending += text[end : s.start]
+            end = s.end
+            for j, m in enumerate(re.finditer(r"(\s*)(\S+)", s.english)):
+                separator, word = m.groups()
+                bounds = [0, *cuts.get(len(self.first), ()), len(word)]
+                self.first.append(len(self.pieces))
+                self.bounds.append(bounds)
+                for a, b in zip(bounds, bounds[1:]):
+                    self.pieces.append(word[a:b])
+                    self.before.append("" if a else separator if j else pending)
+                    self.spaced.append(bool(j) and not a)
+                pending = ""
+        self.first.append(len(self.pieces))
+        self.tail = pending + text[end:]
+
+    def at(self, word: int, offset: int = 0) -> int:
+        """The piece boundary `offset` characters into English word `word`: its start,
+        one of its cuts, or its end."""
+        return self.first[word] + (self.bounds[word].index(offset) if offset else 0)
+
+
 def place(text: str, markup: Sequence[Inline], sentences: Sequence[Sentence]) -> tuple[list[Event], set[int]]:
     """The block in English as events: text, and each element of `markup` opened and
     closed (or, void, placed) once, well nested; and the indices of the sentences
@@ -200,16 +278,25 @@ def place(text: str, markup: Sequence[Inline], sentences: Sequence[Sentence]) ->
     covered = [[] if m.void else projection.covered(m.start, m.end) for m in markup]
     anchors = {i: projection.before(m.start) for i, (m, words) in enumerate(zip(markup, covered)) if not words}
     targets = projection.targets({w for words in covered for w in words} | {w for w in anchors.values() if w is not None})
+    words = [w for s in sentences for w in s.english.split()]
+    inside = {i: where for i in range(len(markup)) if (where := _in_word(text, markup[i], covered[i] or [anchors[i]], projection, targets, words))}
+    cuts: dict[int, list[int]] = {}
+    for word, offsets in inside.values():
+        cuts[word] = sorted({*cuts.get(word, ()), *(c for c in offsets if 0 < c < len(words[word]))})
+    english = _English(text, sentences, cuts)
     parents, order = _tree(markup)
     sentence_starts = [s.start for s in sentences]
     siblings: dict[int | None, _Siblings] = {}
     spans: dict[int, tuple[int, int]] = {}
     for i in order:
         m, parent = markup[i], parents[i]
-        if covered[i]:
-            found = targets[covered[i][0]][0], targets[covered[i][-1]][1]
+        if i in inside:
+            word, offsets = inside[i]
+            found = english.at(word, offsets[0]), english.at(word, offsets[-1])
+        elif covered[i]:
+            found = english.at(targets[covered[i][0]][0]), english.at(targets[covered[i][-1]][1])
         else:
-            g = 0 if anchors[i] is None else targets[anchors[i]][1]
+            g = english.at(0 if anchors[i] is None else targets[anchors[i]][1])
             found = (g, g)
         a, b = found
         if parent is not None:  # inside its parent
@@ -220,28 +307,40 @@ def place(text: str, markup: Sequence[Inline], sentences: Sequence[Sentence]) ->
         if (a, b) != found or not (m.void or covered[i]):
             projection.unsure.add(max(0, bisect_right(sentence_starts, m.start) - 1))
         spans[i] = (a, b)
-    return _events(text, sentences, markup, parents, spans, order), projection.unsure
+    return _events(english, markup, parents, spans, order), projection.unsure
 
 
-def _events(
-    text: str, sentences: Sequence[Sentence], markup: Sequence[Inline], parents: Sequence[int | None], spans: dict[int, tuple[int, int]], order: list[int]
-) -> list[Event]:
-    """Walk the English word boundaries: at each, close what ends there, put what
-    wraps no English word there (a void, an emptied element, with what it holds),
-    write what comes before the word (the source's text before the first sentence or
-    between two, else a space), open what starts there, then write the word; the
-    source's text after the last sentence ends the block. What wraps no word goes
-    inside its parent: before its parent's close when that ends there, after its
-    open when that starts there, else as deep as the elements open there let it."""
-    words = [w for s in sentences for w in s.english.split()]
-    n = len(words)
-    gaps = {0: text[: sentences[0].start] if sentences else text}
-    total = 0
-    for k, s in enumerate(sentences):
-        if k:
-            gaps[total] = gaps.get(total, "") + text[sentences[k - 1].end : s.start]
-        total += len(s.english.split())
-    tail = text[sentences[-1].end :] if sentences else ""
+def _in_word(
+    text: str, m: Inline, words: list[_Words | None], projection: _Projection, targets: dict[_Words, tuple[int, int]], english: list[str]
+) -> tuple[int, list[int]] | None:
+    """Markup inside one French word that goes to one English word: that word, and the
+    offsets in it of the markup's start and end (a void's place), when the word can
+    be cut as the French one is; None otherwise."""
+    if len(words) != 1 or words[0] is None or words[0][1] != words[0][2]:
+        return None
+    k, w, _ = words[0]
+    a, b = targets[words[0]]
+    ws, we = projection.word_starts[k][w], projection.word_ends[k][w]
+    edges = [m.start] if m.void else [max(m.start, ws), min(m.end, we)]
+    if b != a + 1 or not any(ws < e < we for e in edges):
+        return None
+    offsets = _same_cuts(text[ws:we], [e - ws for e in edges if ws < e < we], english[a])
+    if offsets is None:
+        return None
+    at = iter(offsets)
+    return a, [0 if e <= ws else len(english[a]) if e >= we else next(at) for e in edges]
+
+
+def _events(english: _English, markup: Sequence[Inline], parents: Sequence[int | None], spans: dict[int, tuple[int, int]], order: list[int]) -> list[Event]:
+    """Walk the boundaries between the English pieces: at each, close what ends there,
+    put what wraps no English there (a void, an emptied element, with what it holds),
+    write what comes before the piece (see _English; its ASCII whitespace made one
+    space when something was put there), open what starts there, then write the
+    piece; the source's text after the last sentence ends the block. What wraps no
+    word goes inside its parent: before its parent's close when that ends there,
+    after its open when that starts there, else as deep as the elements open there
+    let it."""
+    n = len(english.pieces)
     rank = {i: r for r, i in enumerate(order)}
     empty = {i for i in order if not markup[i].void and spans[i][0] == spans[i][1]}
     opening: dict[int, list[int]] = {}  # by boundary, outer first
@@ -273,24 +372,24 @@ def _events(
     stack: list[int] = []
     for g in range(n + 1):
         here = points.get(g, {})
+        separator = english.before[g] if g < n else english.tail
+        if here and g < n and english.spaced[g]:
+            separator = _ASCII_SPACE.sub(" ", separator)
         while stack and spans[stack[-1]][1] <= g:
             events += put(here.pop(stack[-1], []))
             events.append(("close", stack.pop()))
         opens = sorted(opening.get(g, []), key=lambda i: -spans[i][1])  # stable: parents first
         starting = set(opens)
         events += put(sorted((i for p, units in here.items() if p not in starting for i in units), key=rank.__getitem__))
-        separator = gaps.get(g, " " if 0 < g < n else "")
-        if g == n:
-            if separator + tail:
-                events.append(("text", separator + tail))
-            break
         if separator:
             events.append(("text", separator))
+        if g == n:
+            break
         for i in opens:
             events.append(("open", i))
             stack.append(i)
             events += put(here.get(i, []))
-        events.append(("text", words[g]))
+        events.append(("text", english.pieces[g]))
     while stack:
         events.append(("close", stack.pop()))
     return events
