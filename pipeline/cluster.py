@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -140,8 +141,8 @@ class RayEngine:
             where = f"the Ray cluster at {address}" if address else "a local Ray instance"
             raise ModelError(f"cannot start or join {where} ({type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}); see docs/cluster.md") from None
         finally:
-            # ray.init takes SIGTERM over; mtpipe's own handler records what finished.
-            if handler is not None:
+            # ray.init takes SIGTERM over (in the main thread); mtpipe's own handler records what finished.
+            if handler is not None and threading.current_thread() is threading.main_thread():
                 signal.signal(signal.SIGTERM, handler)
         self.address = address or "local instance"
         return True

@@ -146,7 +146,8 @@ def test_help_does_not_import_torch(args: list[str]) -> None:
 
 
 def test_the_local_engine_does_not_import_ray(tmp_path: Path) -> None:
-    args = ["run", "seeds", "-o", str(tmp_path / "out"), *tiny(tmp_path), "--quiet"]
+    (tmp_path / "a.txt").write_text("Le chat dort.\n", encoding="utf-8")
+    args = ["run", str(tmp_path / "a.txt"), "-o", str(tmp_path / "out"), *tiny(tmp_path), "--quiet"]
     code = f"import sys\nfrom pipeline.cli import main\nassert main({args!r}) == 0\nprint('ray' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.stdout.strip().splitlines()[-1] == "False", done.stderr
