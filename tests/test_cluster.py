@@ -70,9 +70,10 @@ def corpus(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def ray_instance():
-    """A Ray instance of two CPUs for one test, as a user's script would start it."""
+    """A Ray instance of two CPUs, as a user's script would start it, shared by the tests
+    of this module that join one (each engine starts and stops its own actors)."""
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=128 << 20)
     yield
     ray.shutdown()
@@ -219,9 +220,23 @@ def test_an_actor_killed_by_pid_from_the_driver_changes_nothing(corpus, local, t
     assert _outputs(tmp_path / "out") == _outputs(local[0] / "out")
 
 
+def test_a_model_no_actor_can_load_is_one_sentence(corpus, tmp_path, ray_instance) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for name in os.listdir(FIXTURE):  # the tokenizer loads; the weights do not
+        if name != "model.safetensors":
+            (broken / name).write_bytes((FIXTURE / name).read_bytes())
+    (broken / "model.safetensors").write_bytes(b"not weights")
+    options = RayOptions(actors=2)
+    translator = Translator(ModelRef("broken", broken, None), "transformers", options.settings_for(DecodeSettings()), None, "ray", options)
+    with pytest.raises(ModelError, match=r"model broken could not be loaded: .*\(on every Ray actor\)"):
+        translator.translate(["Bonjour."])
+
+
 def test_a_node_removed_mid_run_leaves_the_outputs_unchanged(corpus, local, tmp_path, monkeypatch) -> None:
     from ray.cluster_utils import Cluster
 
+    ray.shutdown()  # a cluster of its own: the module's shared instance (if started) is done with
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 2, "include_dashboard": False, "object_store_memory": 128 << 20})
     worker = cluster.add_node(num_cpus=1, object_store_memory=128 << 20)
     ray.init(address=cluster.address, log_to_driver=False)
@@ -238,19 +253,6 @@ def test_a_node_removed_mid_run_leaves_the_outputs_unchanged(corpus, local, tmp_
     assert removed.is_set() and summary["engine"]["nodes"] == 2  # the actors were spread, one on the removed node
     assert summary["totals"]["error"] == 0
     assert _outputs(tmp_path / "out") == _outputs(local[0] / "out")
-
-
-def test_a_model_no_actor_can_load_is_one_sentence(corpus, tmp_path, ray_instance) -> None:
-    broken = tmp_path / "broken"
-    broken.mkdir()
-    for name in os.listdir(FIXTURE):  # the tokenizer loads; the weights do not
-        if name != "model.safetensors":
-            (broken / name).write_bytes((FIXTURE / name).read_bytes())
-    (broken / "model.safetensors").write_bytes(b"not weights")
-    options = RayOptions(actors=2)
-    translator = Translator(ModelRef("broken", broken, None), "transformers", options.settings_for(DecodeSettings()), None, "ray", options)
-    with pytest.raises(ModelError, match=r"model broken could not be loaded: .*\(on every Ray actor\)"):
-        translator.translate(["Bonjour."])
 
 
 @pytest.mark.parametrize("options, message", [

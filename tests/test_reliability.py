@@ -279,15 +279,17 @@ def truncate(path: Path) -> None:
         (lambda m: (m / "vocab.json").write_text("[1, 2", encoding="utf-8"), "{m}/vocab.json is not valid JSON"),
     ],
 )
-def test_damaged_model_folder_is_one_sentence_naming_the_file(tmp_path: Path, damage, message: str) -> None:
+def test_damaged_model_folder_is_one_sentence_naming_the_file(tmp_path: Path, damage, message: str, capsys: pytest.CaptureFixture) -> None:
+    from pipeline.cli import main  # in this process: the command's own code, without starting Python again
+
     model = tmp_path / "model"
     shutil.copytree(TINY_MODEL, model)
     damage(model)
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.txt").write_text("Bonne conversation.", encoding="utf-8")
-    done = cli("run", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--model", str(model), "--no-cache")
-    lines = done.stderr.decode().strip().splitlines()
-    assert done.returncode == 2 and len(lines) == 1 and message.format(m=model) in lines[0], lines
+    code = main(["run", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--model", str(model), "--no-cache", "--quiet"])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and message.format(m=model) in lines[0], lines
 
 
 def test_unreadable_file_is_reported(tmp_path: Path) -> None:
