@@ -389,12 +389,16 @@ def test_post_editing_keeps_edits_over_a_reload_and_exports_them(tmp_path: Path,
     p.keyboard.press("Control+a")
     p.keyboard.type(PWN)
     p.keyboard.press("Enter")
-    # Esc leaves a row as it was
-    body.press("j")
+    # Esc leaves a row as it was (here: as edited before)
     body.press("j")
     body.press("e")
-    p.keyboard.type(" Three.")
+    p.keyboard.type(" more")
     p.keyboard.press("Escape")
+    assert focused() == "p2.s1"
+    # a row of several sentences cannot be edited: its edit could never be used
+    body.press("j")
+    body.press("e")
+    assert p.locator('tr[id="p3.s1"] textarea').count() == 0 and p.locator('tr[id="p3.s1"] button[data-act=edit]').is_disabled()
     assert focused() == "p3.s1"
     body.press("j")  # j and k still move from there
     assert focused() == "p3.s1"  # the last row
