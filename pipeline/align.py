@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .ingest import Document
+from .report import counted
 from .segment import Segment, segment
 
 # (source sentences, target sentences) of the links the dynamic program may use.
@@ -407,10 +408,6 @@ def is_run_records(name: str, data: bytes) -> bool:
     return isinstance(record, dict) and {"src", "mt"} <= record.keys()
 
 
-def _n_sentences(n: int) -> str:
-    return f"{n} sentence" + ("" if n == 1 else "s")
-
-
 def _shown(text: str) -> str:
     """A sentence quoted for a message, cut to 60 characters."""
     return json.dumps(text if len(text) <= 60 else text[:59] + "…", ensure_ascii=False)
@@ -454,7 +451,7 @@ def run_translations(pairs: Sequence[tuple[str, str]], name: str, source: Sequen
     if len(pairs) != len(source):
         same = min(len(pairs), len(source))
         agree = f" (the first {same} are the same)" if same > 1 else " (the first is the same)" if same else ""
-        raise ValueError(f"{name} has {_n_sentences(len(pairs))} but {source_name} has {len(source)}{agree}: {fix}")
+        raise ValueError(f"{name} has {counted(len(pairs), 'sentence')} but {source_name} has {len(source)}{agree}: {fix}")
     return [mt for _, mt in pairs]
 
 

@@ -226,10 +226,8 @@ def _cmd_memory_import(args: argparse.Namespace) -> int:
 
 
 def _cmd_memory_export(args: argparse.Namespace) -> int:
-    from datetime import datetime, timezone
-
     from .corrections import write_tmx
-    from .memory import HumanEntry, MemoryFault
+    from .memory import HumanEntry, MemoryFault, utc_stamp
     from .writers import write_text
 
     if args.file.exists() and not args.force:
@@ -238,7 +236,7 @@ def _cmd_memory_export(args: argparse.Namespace) -> int:
     try:
         entries = list(memory.human_entries())
         if args.machine:
-            now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            now = utc_stamp()
             entries += [HumanEntry(source, target, "machine translation", now) for source, target in memory.machine_entries()]
     except MemoryFault as exc:
         raise _Fatal(str(exc)) from None
@@ -254,6 +252,7 @@ def _cmd_memory_export(args: argparse.Namespace) -> int:
 
 def _cmd_memory_stats(args: argparse.Namespace) -> int:
     from .memory import MemoryFault
+    from .report import counted
 
     memory = _memory(args)
     try:
@@ -262,12 +261,8 @@ def _cmd_memory_stats(args: argparse.Namespace) -> int:
         raise _Fatal(str(exc)) from None
     finally:
         memory.close()
-    print(f"{memory.path}: {_plural(counts['human'], 'human translation')}, {_plural(counts['machine'], 'machine translation')}")
+    print(f"{memory.path}: {counted(counts['human'], 'human translation')}, {counted(counts['machine'], 'machine translation')}")
     return EXIT_OK
-
-
-def _plural(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
@@ -361,6 +356,7 @@ def _remove_empty(folders: list[Path]) -> None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from .batch import SUMMARY, OutputBusy, OutputConflict, OutputIsInput, Selection, run
+    from .report import counted
 
     inputs = _run_inputs(args)
     try:
@@ -388,7 +384,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     _warn(summary.get("warnings", []))
     print(
         f"{totals['ok']} translated, {totals['skipped']} unchanged, {totals['error']} failed{_others(summary['articles'])}; "
-        f"{_plural(totals['sentences'], 'sentence')} ({totals['from_memory']} from memory) in {summary['seconds']:.1f} s; "
+        f"{counted(totals['sentences'], 'sentence')} ({totals['from_memory']} from memory) in {summary['seconds']:.1f} s; "
         f"see {args.output / SUMMARY}",
         file=sys.stderr,
     )
@@ -441,6 +437,7 @@ def _dry_run(args: argparse.Namespace, inputs: list[Path], select: Selection) ->
     """List on stdout what `run` would do with each path and why, then the counts;
     write nothing and load no model. The exit code is the run's: 1 when paths would fail."""
     from .batch import OutputConflict, OutputIsInput, plan
+    from .report import counted
 
     # Resolving a hub model reads the Hugging Face cache; a dry run must not download it.
     os.environ["HF_HUB_OFFLINE"] = "1"
@@ -454,12 +451,12 @@ def _dry_run(args: argparse.Namespace, inputs: list[Path], select: Selection) ->
             translator.memory.close()
     for decision in decisions:
         status, pending = decision.article.status, decision.pending
-        detail = f" ({_plural(pending.sentences, 'sentence')})" if pending else f": {decision.reason}" if decision.reason else ""
+        detail = f" ({counted(pending.sentences, 'sentence')})" if pending else f": {decision.reason}" if decision.reason else ""
         print(f"{_FATES.get(status, status):<12}{decision.article.input}{detail}")
     statuses = [d.article.status for d in decisions]
     sentences = sum(d.pending.sentences for d in decisions if d.pending)
     print(
-        f"{statuses.count('pending')} to translate ({_plural(sentences, 'sentence')}), {statuses.count('skipped')} unchanged, "
+        f"{statuses.count('pending')} to translate ({counted(sentences, 'sentence')}), {statuses.count('skipped')} unchanged, "
         f"{statuses.count('error')} would fail{_others([vars(d.article) for d in decisions])}; dry run, nothing written"
     )
     _warn(translator.warnings)
@@ -477,6 +474,8 @@ def _others(articles: list[dict]) -> str:
 def _print_scores(summary: dict, references: Path, worst: int = 10) -> None:
     """After a run with --ref: chrF2 and BLEU of the worst articles by chrF2, then of
     the corpus they make; on stderr, as the rest of the run's report."""
+    from .report import counted
+
     scored = sorted(
         (a for a in summary["articles"] if a["status"] in ("ok", "skipped") and a.get("scores")), key=lambda a: (a["scores"]["chrf"], a["input"])
     )
@@ -488,7 +487,7 @@ def _print_scores(summary: dict, references: Path, worst: int = 10) -> None:
     rows += [f"{a['scores']['chrf']:7.1f} {a['scores']['bleu']:7.1f}  {a['input']}" for a in scored[:worst]]
     corpus = summary.get("scores")
     if corpus:
-        rows.append(f"{corpus['chrf']['score']:7.1f} {corpus['bleu']['score']:7.1f}  corpus of {_plural(len(scored), 'article')}")
+        rows.append(f"{corpus['chrf']['score']:7.1f} {corpus['bleu']['score']:7.1f}  corpus of {counted(len(scored), 'article')}")
     print("\n".join(rows), file=sys.stderr)
 
 
@@ -507,6 +506,7 @@ def _warn(warnings: list[str]) -> None:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from .batch import INDEX, OutputBusy, OutputConflict, rewrite_reports
+    from .report import counted
 
     try:
         summary = rewrite_reports(args.output)
@@ -515,17 +515,17 @@ def _cmd_report(args: argparse.Namespace) -> int:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise _Fatal(f"cannot rewrite the reports of {args.output}: {exc}; run mtpipe run again") from None
     pages = sum(a["status"] in ("ok", "skipped") for a in summary["articles"])
-    print(f"{_plural(pages, 'review page')} written; open {args.output / INDEX}", file=sys.stderr)
+    print(f"{counted(pages, 'review page')} written; open {args.output / INDEX}", file=sys.stderr)
     return _report_failures(summary)
 
 
 def _cmd_translate(args: argparse.Namespace) -> int:
-    from .formats import FORMATS, format_for
+    from .formats import format_or_plain
     from .ingest import IngestError
     from .segment import segment
 
     name = "<stdin>" if args.file == "-" else args.file
-    fmt = format_for(name) or FORMATS[".txt"]  # standard input, or any other file, is plain text
+    fmt = format_or_plain(name)
     try:
         data = _read_stdin("French text") if args.file == "-" else Path(args.file).read_bytes()
         doc = fmt.read(data, name)
@@ -627,7 +627,7 @@ def _sentences(path: Path, per_line: bool) -> list[str]:
     segmented as a run segments it (read by its suffix's format). An empty or blank
     file has none."""
     from .evaluate import read_text
-    from .formats import FORMATS, format_for
+    from .formats import format_or_plain
     from .ingest import IngestError
     from .segment import segment
 
@@ -637,7 +637,7 @@ def _sentences(path: Path, per_line: bool) -> list[str]:
             return []
         if per_line:
             return list(read_text(data, str(path)).lines)
-        return [s.text for s in segment((format_for(path.name) or FORMATS[".txt"]).read(data, str(path)))]
+        return [s.text for s in segment(format_or_plain(path.name).read(data, str(path)))]
     except (OSError, IngestError) as exc:
         raise _unreadable("align", path, exc) from None
 

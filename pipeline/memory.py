@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sqlite3
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -127,6 +127,11 @@ def human_key(source: str) -> str:
     return " ".join(unicodedata.normalize("NFC", source).split())
 
 
+def utc_stamp() -> str:
+    """Now in UTC as the memory dates entries: ISO 8601 to the second, 2024-05-01T12:00:00Z."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def default_path() -> Path:
     """The memory's default location, under the user's cache directory."""
     from platformdirs import user_cache_path
@@ -190,21 +195,14 @@ class TranslationMemory:
         """Return the stored (target, logprob, pieces, links) of every key that is
         present; links (Pharaoh text) from the `alignment` head, None when there are
         none for this target."""
-        keys = list(dict.fromkeys(keys))
-        found = {}
+        query = (
+            "SELECT t.key, t.target, t.logprob, t.pieces, w.links FROM translations t "
+            "LEFT JOIN word_links w ON w.key = t.key AND w.alignment = ? AND w.target = t.target WHERE t.key IN ({keys})"
+        )
         try:
-            for i in range(0, len(keys), _CHUNK):
-                chunk = keys[i : i + _CHUNK]
-                rows = self._db.execute(
-                    "SELECT t.key, t.target, t.logprob, t.pieces, w.links FROM translations t "
-                    "LEFT JOIN word_links w ON w.key = t.key AND w.alignment = ? AND w.target = t.target "
-                    f"WHERE t.key IN ({','.join('?' * len(chunk))})",
-                    [alignment, *chunk],
-                )
-                found.update({key: (target, logprob, pieces, links) for key, target, logprob, pieces, links in rows})
+            return {key: (target, logprob, pieces, links) for key, target, logprob, pieces, links in self._in_chunks(query, keys, [alignment])}
         except sqlite3.Error as exc:
             raise self._fault("read", exc) from None
-        return found
 
     def put(self, items: Mapping[str, tuple[str, str, float | None, int, str | None]], alignment: str = "") -> None:
         """Store key → (source, target, logprob, pieces, links) in one transaction
@@ -247,7 +245,7 @@ class TranslationMemory:
         one transaction: a failure keeps none of them. When a key repeats among the
         pairs, the last one wins. `added`: the date recorded, by default now (UTC)."""
         rows = {human_key(pair.source): (pair.source, pair.target, pair.origin) for pair in pairs}
-        added = added or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        added = added or utc_stamp()
         try:
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")  # what is held cannot change before the write
@@ -269,9 +267,7 @@ class TranslationMemory:
     def human_entries(self) -> Iterator[HumanEntry]:
         """Every human translation, in the order first added (for an export)."""
         try:
-            cursor = self._db.execute("SELECT source, target, origin, added FROM human ORDER BY rowid")
-            while rows := cursor.fetchmany(_CHUNK):
-                yield from (HumanEntry(*row) for row in rows)
+            yield from (HumanEntry(*row) for row in self._all("SELECT source, target, origin, added FROM human ORDER BY rowid"))
         except sqlite3.Error as exc:
             raise self._fault("read", exc, _NOT_LISTED) from None
 
@@ -279,9 +275,7 @@ class TranslationMemory:
         """Every machine translation (source, target), for an export; one per model and
         settings that translated a sentence."""
         try:
-            cursor = self._db.execute("SELECT source, target FROM translations ORDER BY rowid")
-            while rows := cursor.fetchmany(_CHUNK):
-                yield from rows
+            yield from self._all("SELECT source, target FROM translations ORDER BY rowid")
         except sqlite3.Error as exc:
             raise self._fault("read", exc, _NOT_LISTED) from None
 
@@ -293,13 +287,23 @@ class TranslationMemory:
             raise self._fault("read", exc, _NOT_COUNTED) from None
 
     def _human_rows(self, keys: Iterable[str]) -> dict[str, HumanEntry]:
-        keys = list(keys)
-        found = {}
+        query = "SELECT source_key, source, target, origin, added FROM human WHERE source_key IN ({keys})"
+        return {key: HumanEntry(*entry) for key, *entry in self._in_chunks(query, keys)}
+
+    def _in_chunks(self, query: str, keys: Iterable[str], parameters: Sequence[object] = ()) -> Iterator[tuple]:
+        """The rows of `query` for the distinct keys, asked _CHUNK keys at a time (its
+        `{keys}` the placeholders of a chunk, after its other `parameters`), so that no
+        statement binds more parameters than SQLite allows."""
+        keys = list(dict.fromkeys(keys))
         for i in range(0, len(keys), _CHUNK):
             chunk = keys[i : i + _CHUNK]
-            rows = self._db.execute(f"SELECT source_key, source, target, origin, added FROM human WHERE source_key IN ({','.join('?' * len(chunk))})", chunk)
-            found.update({key: HumanEntry(*entry) for key, *entry in rows})
-        return found
+            yield from self._db.execute(query.format(keys=",".join("?" * len(chunk))), [*parameters, *chunk])
+
+    def _all(self, query: str) -> Iterator[tuple]:
+        """The rows of `query`, fetched _CHUNK at a time (an export may hold millions)."""
+        cursor = self._db.execute(query)
+        while rows := cursor.fetchmany(_CHUNK):
+            yield from rows
 
     def close(self) -> None:
         try:

@@ -289,7 +289,8 @@ class Bar:
     hue: int | None = None  # the score colour of its bin, for a score chart
 
 
-def _count(n: int, noun: str) -> str:
+def counted(n: int, noun: str) -> str:
+    """`n` and the noun, plural but for one: "1 article", "3 articles"."""
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
@@ -304,14 +305,14 @@ def score_bars(scores: Iterable[float]) -> list[Bar]:
     for i, n in enumerate(counts):
         low, high = i * width, (i + 1) * width
         upto = "to 100" if i == SCORE_BINS - 1 else f"to under {high}"
-        bars.append(Bar(f"{low}–{high}", n, f"chrF2 {low} {upto}: {_count(n, 'article')}", score_hue(low + width / 2)))
+        bars.append(Bar(f"{low}–{high}", n, f"chrF2 {low} {upto}: {counted(n, 'article')}", score_hue(low + width / 2)))
     return bars
 
 
 def flag_bars(articles: Iterable[dict]) -> list[Bar]:
     """Rows per flag kind over the articles whose summary entry counts them (`flags`)."""
     totals = {flag: sum((a.get("flags") or {}).get(flag, 0) for a in articles) for flag in FLAG_TITLES}
-    return [Bar(flag, n, f"{flag}: {_count(n, 'row')}, where {FLAG_TITLES[flag]}") for flag, n in totals.items() if n]
+    return [Bar(flag, n, f"{flag}: {counted(n, 'row')}, where {FLAG_TITLES[flag]}") for flag, n in totals.items() if n]
 
 
 def index_html(summary: dict, pages: dict[str, str], date: str) -> str:
