@@ -259,7 +259,11 @@ def test_second_run_on_the_same_output_stops_clearly(batch, tmp_path: Path) -> N
     out = tmp_path / "out"
     first = start(src, out, tmp_path / "tm1.sqlite3")
     wait_for_articles(out, 1, first)
-    second = cli("run", str(src), "-o", str(out), "--model", str(TINY_MODEL), "--cache", str(tmp_path / "tm2.sqlite3"), "--beam", "1")
+    first.send_signal(signal.SIGSTOP)  # paused while it holds the folder: it could otherwise finish before the second starts
+    try:
+        second = cli("run", str(src), "-o", str(out), "--model", str(TINY_MODEL), "--cache", str(tmp_path / "tm2.sqlite3"), "--beam", "1")
+    finally:
+        first.send_signal(signal.SIGCONT)
     first.communicate(timeout=300)
     assert second.returncode == 2
     assert second.stderr.decode().strip() == f"mtpipe: error: another mtpipe run is writing to {out}; wait for it to finish or choose another -o"
