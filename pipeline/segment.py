@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .ingest import Document
+from .prose import is_prose
 
 # Markdown block markers stay verbatim in front of the translated text.
 _MARKDOWN_PREFIX = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+]\s+|\d{1,9}[.)]\s+)+")
@@ -123,9 +124,13 @@ def markdown_prefix(text: str) -> int:
 
 
 def segment(doc: Document) -> list[Segment]:
-    """Split every line of a document into sentences, in document order."""
+    """Split every line of a document into sentences, in document order. A line that
+    is not prose (numbers, dates, codes, URLs: see `prose.is_prose`) has none: it is
+    copied as it is, never sent to the model."""
     segments = []
     for line in doc.lines:
+        if not is_prose(line.text):
+            continue
         skip = markdown_prefix(line.text) if doc.markdown else 0
         for index, (start, end) in enumerate(sentence_spans(line.text[skip:]), start=1):
             segments.append(

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.formats.markup import UNKNOWN, URL_OR_EMAIL, Inline, Sentence, place
+from pipeline.formats.markup import UNKNOWN, Inline, Sentence, place
+from pipeline.protect import URL_OR_EMAIL
 from pipeline.wordalign import from_pharaoh
 
 

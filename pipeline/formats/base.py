@@ -8,14 +8,32 @@ back, copying everything outside the translated text from the source as it was.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from ..ingest import Document
+from ..protect import Protector
 from ..segment import Segment
 from ..translate import Translation
-from .markup import Event, Sentence, place
+from .frontmatter import FRONT_MATTER_KEYS
+from .markup import Event, Inline, Sentence, place
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How articles are read, the same for every format: the protect rules in force
+    (the user's and the built-in ones) and the front matter keys whose values are
+    translated."""
+
+    protect: Protector = Protector()
+    front_matter_keys: tuple[str, ...] = FRONT_MATTER_KEYS
+
+    @property
+    def key(self) -> str:
+        """What of these options changes an article's English (for the run's settings)."""
+        return json.dumps({"protect": list(self.protect.patterns), "front_matter_keys": list(self.front_matter_keys)}, ensure_ascii=False)
 
 
 @dataclass(frozen=True)
@@ -33,8 +51,10 @@ class Format(Protocol):
     name: str
     suffixes: tuple[str, ...]
 
-    def read(self, data: bytes, name: str) -> Document:
-        """Decode and parse; IngestError (one sentence, what and why) when it cannot."""
+    def read(self, data: bytes, name: str, options: ReadOptions = ReadOptions()) -> Document:
+        """Decode and parse; IngestError (one sentence, what and why) when it cannot. A
+        file with nothing to translate is a Document without lines (written back as it
+        was, but for its language tags)."""
 
     def write(self, doc: Document, segments: Sequence[Segment], translations: Sequence[Translation]) -> Written:
         """The article in English: each block's sentences replaced by their translations."""
@@ -75,19 +95,52 @@ def origin(pieces: Iterable[tuple[int, int, int, int]]) -> tuple[tuple[int, int]
     return tuple(anchors)
 
 
+def block_sentences(segments: Sequence[Segment], translations: Sequence[Translation]) -> dict[int, tuple[list[Sentence], list[str]]]:
+    """Each block's translated sentences (for `markup.place`) and their ids, by block
+    number; blocks without sentences are left out."""
+    by_block: dict[int, tuple[list[Sentence], list[str]]] = {}
+    for seg, tr in zip(segments, translations, strict=True):
+        sentences, ids = by_block.setdefault(seg.line, ([], []))
+        sentences.append(Sentence(seg.start, seg.end, tr.text, tr.links))
+        ids.append(seg.id)
+    return by_block
+
+
 def placed_blocks(doc: Document, segments: Sequence[Segment], translations: Sequence[Translation]) -> tuple[dict[int, list[Event]], frozenset[str]]:
     """Each block with sentences, in English with its markup put back (`markup.place`),
     by block number; and the ids of sentences whose markup was placed without
     confidence. Blocks without sentences are left out: they are written as they were."""
-    by_block: dict[int, list[tuple[Segment, Translation]]] = {}
-    for seg, tr in zip(segments, translations, strict=True):
-        by_block.setdefault(seg.line, []).append((seg, tr))
     blocks, unsure = {}, set()
-    for line in doc.lines:
-        pairs = by_block.get(line.number)
-        if not pairs:
-            continue
-        sentences = [Sentence(seg.start, seg.end, tr.text, tr.links) for seg, tr in pairs]
-        blocks[line.number], doubtful = place(line.text, line.markup, sentences)
-        unsure.update(pairs[k][0].id for k in doubtful)
+    for number, (sentences, ids) in block_sentences(segments, translations).items():
+        line = doc.lines[number - 1]
+        blocks[number], doubtful = place(line.text, line.markup, sentences)
+        unsure.update(ids[k] for k in doubtful)
     return blocks, frozenset(unsure)
+
+
+def protected_unit(text: str, spans: Sequence[tuple[int, int]], at: int | None = None) -> tuple[str, tuple[Inline, ...], tuple[tuple[int, int], ...]]:
+    """A text unit without protected markup (such as `Protector.spans` finds): its
+    plain text, each protected span as void markup (its `open` the span's text) with
+    the whitespace before it (after it, before the unit's first word), and the plain
+    text's `Line.origin` when the unit is the source's text from offset `at` on."""
+    plain, markup, pos, runs = "", [], 0, []
+    for a, b in spans:
+        runs.append((len(plain), len(plain) + a - pos, pos, a))
+        plain += text[pos:a]
+        if plain.strip():
+            kept = plain.rstrip()
+            raw, plain = plain[len(kept) :] + text[a:b], kept
+        else:
+            after = len(text) - b - len(text[b:].lstrip())
+            raw, b = text[a : b + after], b + after
+        markup.append(Inline(len(plain), len(plain), raw, void=True, parent=None))
+        pos = b
+    runs.append((len(plain), len(plain) + len(text) - pos, pos, len(text)))
+    plain += text[pos:]
+    where = () if at is None else origin((p, min(q, len(plain)), at + a, at + b) for p, q, a, b in runs if p < min(q, len(plain)))
+    return plain, tuple(markup), where
+
+
+def unit_text(events: Sequence[Event], markup: Sequence[Inline]) -> str:
+    """A unit's English with its void markup (a unit of `protected_unit`)."""
+    return "".join(str(value) if kind == "text" else markup[int(value)].open for kind, value in events if kind in ("text", "void"))

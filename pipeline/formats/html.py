@@ -42,7 +42,8 @@ from ..ingest import Document, IngestError, Line, decode
 from ..segment import Segment
 from ..translate import Translation
 from .base import Written, origin, placed_blocks, register
-from .markup import URL_OR_EMAIL, Event, Inline
+from ..protect import URL_OR_EMAIL
+from .markup import Event, Inline
 
 INLINE = frozenset(
     "a abbr b bdi bdo big button cite data del dfn em font i ins label mark nobr q s small span strike strong sub sup time tt u var".split()

@@ -47,19 +47,25 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from bisect import bisect_left
 
 from markdown_it import MarkdownIt
-from markdown_it.common.utils import normalizeReference
-from markdown_it.helpers import parseLinkLabel
+from markdown_it.common.utils import normalizeReference, unescapeAll
+from markdown_it.helpers import parseLinkDestination, parseLinkLabel, parseLinkTitle
 from markdown_it.rules_inline import StateInline, autolink, backtick, image, link
 from markdown_it.token import Token
-from mdit_py_plugins.front_matter import front_matter_plugin
+from mdit_py_plugins.admon import admon_plugin
+from mdit_py_plugins.container import container_plugin
+from mdit_py_plugins.dollarmath import dollarmath_plugin
+from mdit_py_plugins.footnote import footnote_plugin
 
-from ..ingest import Document, IngestError, Line, decode
+from ..ingest import Document, Line, decode
+from ..protect import URL_OR_EMAIL
 from ..segment import Segment
 from ..translate import Translation
-from .base import Written, origin, placed_blocks, register
-from .markup import URL_OR_EMAIL, Event, Inline
+from . import frontmatter
+from .base import ReadOptions, Written, block_sentences, origin, protected_unit, register, unit_text
+from .markup import Event, Inline, Sentence, place
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 # A soft or hard line break in a block's content, as markdown-it consumed it.
@@ -69,7 +75,7 @@ _TAG = re.compile(r"<(?P<close>/)?(?P<name>[A-Za-z][A-Za-z0-9-]*)[^>]*?(?P<self>
 _VOID_ELEMENTS = frozenset("area br col embed hr img input source track wbr".split())
 _INLINE_SYNTAX = frozenset("\\`*_[]<>&|~!")
 # English starting a line that Markdown would read as block syntax; an ordered list marker.
-_BLOCK_SYNTAX = re.compile(r"#{1,6}(?:[ \t]|$)|[-+*](?:[ \t]|$)|>|(?:[-=*_][ \t]*)+$|`{3}|~{3}|<[A-Za-z/!?]")
+_BLOCK_SYNTAX = re.compile(r"#{1,6}(?:[ \t]|$)|[-+*](?:[ \t]|$)|>|(?:[-=*_][ \t]*)+$|`{3}|~{3}|<[A-Za-z/!?]|:{3}|!!!|\?{3}|\${2}|\[\^[^\]]*\]:")
 _ORDERED = re.compile(r"\d{1,9}(?=[.)](?:[ \t]|$))")
 _LINE = re.compile(r"[^\r\n]*")
 
@@ -80,32 +86,64 @@ class _Unparsed(Exception):
 
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
-    """CommonMark with GFM tables and strikethrough and front matter; escapes and
-    entities stay tokens of their own (no text_join), so their source is known."""
-    return MarkdownIt("commonmark").enable(["table", "strikethrough"]).use(front_matter_plugin).disable("text_join")
+    """CommonMark with GFM tables and strikethrough, and the documentation dialects:
+    `:::` containers of any name, MkDocs admonitions, footnotes, `$` math (Pandoc's
+    rules: no space inside the dollars, no digit after the closing one, so prices stay
+    text). Escapes and entities stay tokens of their own (no text_join), so their
+    source is known. Front matter is blanked out before parsing (see `read`)."""
+    md = MarkdownIt("commonmark").enable(["table", "strikethrough"]).disable("text_join")
+    md.use(container_plugin, name="any", validate=lambda params, markup: True)
+    md.use(admon_plugin).use(footnote_plugin, inline=False)
+    return md.use(dollarmath_plugin, allow_space=False, allow_digits=False, double_inline=True)
 
 
 @dataclass(frozen=True)
 class _Block:
     """What writing a block back needs: its source range (its text's first character
-    to its last), the indices of its markup that are line breaks, its spellings of
-    characters, its label-dependent links (index → label, and the closing `]` or
-    `][]`), and whether its text starts a line."""
+    to its last), each markup piece's source ranges (open, close), the indices of its
+    markup that are line breaks, its spellings of characters, its label-dependent
+    links (index → label, and the closing `]` or `][]`), and whether its text starts
+    a line."""
 
     start: int
     end: int
+    parts: tuple[tuple[tuple[int, int], tuple[int, int]], ...]
     breaks: frozenset[int]
     respell: tuple[tuple[str, str], ...]
     labels: dict[int, tuple[str, str]]
     line_start: bool
+    token: int  # its inline token's index in the parse
+
+
+@dataclass(frozen=True)
+class _Leaf:
+    """Text read by people inside markup or block syntax, translated as a unit of its
+    own: an image's alt text (`style` "alt", escaped as inline text), a link's or an
+    image's title (its quote: `"`, `'` or `(`), a container's title ("title", escaped
+    as inline text), an admonition's `"…"` title ("quoted")."""
+
+    start: int
+    end: int
+    style: str
+
+
+@dataclass(frozen=True)
+class _Field:
+    """A front matter value: its index in the layout's front matter fields."""
+
+    index: int
+    start: int
 
 
 @dataclass(frozen=True)
 class _Layout:
-    """A Markdown Document's layout: the decoded source, and its blocks."""
+    """A Markdown Document's layout: the decoded source, what each Document line is, its
+    front matter, and the structure of its parse (`_signature`), to check the English's."""
 
     source: str
-    blocks: tuple[_Block, ...]  # one per Document line
+    units: tuple[_Block | _Leaf | _Field, ...]  # one per Document line
+    front: frontmatter.FrontMatter | None
+    signature: tuple[tuple, ...]
 
 
 @dataclass(eq=False)
@@ -141,8 +179,11 @@ class _Walk:
     """A block's inline tokens walked over its content: the plain text the model sees,
     and the markup taken out of it."""
 
-    def __init__(self, content: str, env: dict):
-        self.content = content
+    def __init__(self, content: str, env: dict, protected: Sequence[tuple[int, int]] = (), original: str | None = None):
+        self.content = content  # protected spans masked (see _masked)
+        self.original = content if original is None else original
+        self.protected = protected
+        self.leaves: list[tuple[int, int, str, str]] = []  # content start, end, style, text
         self.state = StateInline(content, _parser(), env, [])
         self.text = ""
         self.runs: list[tuple[int, int, int, int]] = []  # the text's pieces: plain start, end; content start, end
@@ -180,8 +221,14 @@ class _Walk:
                 cursor = self._break(cursor)
             elif kind == "code_inline":
                 cursor = self._void(cursor, self._extent(backtick, cursor))
+            elif kind in ("math_inline", "math_inline_double", "footnote_ref"):
+                raw = f"[^{tok.meta['label']}]" if kind == "footnote_ref" else tok.markup + tok.content + tok.markup
+                self._expect(cursor, raw)
+                cursor = self._void(cursor, cursor + len(raw))
             elif kind == "image":
-                cursor = self._void(cursor, self._extent(image, cursor))
+                end = self._extent(image, cursor)
+                self._leaves(cursor + 1, end, alt=True)
+                cursor = self._void(cursor, end)
             elif kind == "link_open" and tok.markup == "autolink":
                 cursor = self._void(cursor, self._extent(autolink, cursor))
                 skip = 2  # its text and link_close
@@ -192,6 +239,7 @@ class _Walk:
                 self.state.pos, self.state.posMax = cursor, len(self.content)
                 label_end = parseLinkLabel(self.state, cursor, True)
                 end = self._extent(link, cursor)
+                self._leaves(cursor, end, alt=False)
                 piece = self._open("link", cursor, cursor + 1, (label_end, end))
                 tail = self.content[label_end:end]
                 if tail in ("]", "][]"):  # the label is the link's text
@@ -227,6 +275,28 @@ class _Walk:
         if not self.content.startswith(raw, cursor):
             raise _Unparsed(raw)
 
+    def _leaves(self, label: int, end: int, alt: bool) -> None:
+        """Note the text people read in the link or image whose label opens at `label`:
+        an image's alt text, and a title."""
+        self.state.pos, self.state.posMax = label, len(self.content)
+        label_end = parseLinkLabel(self.state, label, not alt)
+        if alt:
+            text = _plain(_parser().parseInline(self.original[label + 1 : label_end], self.state.env)[0].children or [])
+            if text.strip():
+                self.leaves.append((label + 1, label_end, "alt", text))
+        if not self.content.startswith("](", label_end):
+            return
+        pos = _skip_space(self.content, label_end + 2, end)
+        destination = parseLinkDestination(self.content, pos, end)
+        if not destination.ok:
+            return
+        start = _skip_space(self.content, destination.pos, end)
+        title = parseLinkTitle(self.content, start, end) if start > destination.pos else None
+        if title is not None and title.ok and title.pos <= end:
+            text = unescapeAll(self.original[start + 1 : title.pos - 1])
+            if text.strip():
+                self.leaves.append((start + 1, title.pos - 1, self.content[start], text))
+
     def _extent(self, rule, cursor: int) -> int:
         """Where the inline construct markdown-it's `rule` reads at cursor ends."""
         self.state.pos, self.state.posMax = cursor, len(self.content)
@@ -240,13 +310,17 @@ class _Walk:
         return ws if ws > 0 and self.content[cursor - ws : cursor] == self.text[-ws:] else 0
 
     def _text(self, cursor: int, text: str) -> None:
-        """Running text, its URLs and e-mail addresses taken out as voids."""
-        done = 0
-        for m in URL_OR_EMAIL.finditer(text):
-            self._plain(cursor + done, text[done : m.start()])
-            self.raw_end = self._void(cursor + m.start(), cursor + m.end())
-            done = m.end()
-        self._plain(cursor + done, text[done:])
+        """Running text, its protected spans (URLs and e-mail addresses too) taken out
+        as voids."""
+        end = cursor + len(text)
+        spans = [(m.start(), m.end()) for m in URL_OR_EMAIL.finditer(self.original, cursor, end)]
+        spans += [(a, b) for a, b in self.protected if cursor <= a and b <= end]
+        done = cursor
+        for a, b in _merged(spans):
+            self._plain(done, self.content[done:a])
+            self.raw_end = self._void(a, b)
+            done = b
+        self._plain(done, self.content[done:end])
 
     def _plain(self, cursor: int, text: str) -> None:
         last = self.pieces[-1] if self.pieces else None
@@ -363,7 +437,7 @@ class _Walk:
         piece.end, piece.close = len(self.text), close
         return close[1]
 
-    def block(self, source: str, src_of: Sequence[int], cell: bool, line_start: bool) -> tuple[tuple[Inline, ...], _Block, tuple[tuple[int, int], ...]]:
+    def block(self, source: str, src_of: Sequence[int], cell: bool, line_start: bool, token: int) -> tuple[tuple[Inline, ...], _Block, tuple[tuple[int, int], ...]]:
         """The markup as Inline (its open and close the source text they came from, its
         parent the element it is in), what writing the block back needs, and where the
         text comes from in the source."""
@@ -386,12 +460,44 @@ class _Walk:
         block = _Block(
             src_of[0],
             src_of[-1],
+            tuple(((src_of[p.open[0]], src_of[p.open[1]]), (src_of[p.close[0]], src_of[p.close[1]])) for p in self.pieces),
             frozenset(i for i, p in enumerate(self.pieces) if p.brk),
             tuple(respell.items()),
             {i: p.label for i, p in enumerate(self.pieces) if p.label is not None},
             line_start,
+            token,
         )
         return markup, block, origin(runs)
+
+
+def _skip_space(text: str, pos: int, end: int) -> int:
+    while pos < end and text[pos] in " \t\n":
+        pos += 1
+    return pos
+
+
+def _merged(spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans sorted, overlapping ones made one."""
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if out and a < out[-1][1]:
+            out[-1] = (out[-1][0], max(b, out[-1][1]))
+        else:
+            out.append((a, b))
+    return out
+
+
+def _plain(children: Sequence[Token]) -> str:
+    """Inline tokens as the text a reader sees (an image's alt text)."""
+    out = []
+    for tok in children:
+        if tok.type in ("text", "text_special", "code_inline"):
+            out.append(tok.content)
+        elif tok.type in ("softbreak", "hardbreak"):
+            out.append(" ")
+        elif tok.type == "image":
+            out.append(_plain(tok.children or []))
+    return " ".join("".join(out).split())
 
 
 def _html_pairs(children: Sequence[Token]) -> dict[int, int]:
@@ -446,18 +552,35 @@ def _lines_map(content: str, source: str, spans: Sequence[tuple[int, int]]) -> l
     return src_of
 
 
-def _blocks(tokens: Sequence[Token], source: str) -> list[tuple[Token, list[int], bool, bool]]:
-    """Each inline token with text, the source offset of each character of its content,
-    whether it is a table cell, and whether its text starts a line (not a cell's nor
-    an ATX heading's)."""
+_CONTAINER = re.compile(r"(?P<fence>:{3,})[ \t]*(?P<name>\{[^}\n]*\}|[\w-]*)(?:\[(?P<bracketed>[^\]\n]*)\]|[ \t]+(?P<title>[^\n{]*?))?[ \t]*(?:\{[^}\n]*\})?[ \t]*$")
+_ADMONITION = re.compile(r"""(?:!!!|\?\?\?\+?)[ \t]+[\w-]+(?:[ \t]+[\w-]+)*[ \t]+"(?P<title>[^"\n]*)"[ \t]*$""")
+
+
+def _blocks(tokens: Sequence[Token], source: str) -> list[tuple]:
+    """What to translate, in token order: ("block", token index, source offset of each
+    character of its content, whether it is a table cell, whether its text starts a
+    line (not a cell's nor an ATX heading's)) for each inline token with text; and
+    ("leaf", start, end, style, text) for the titles of containers and admonitions."""
     spans = _line_spans(source)
-    found, row, cursor = [], -1, 0
-    for before, tok in zip(tokens, tokens[1:]):
+    found: list[tuple] = []
+    row, cursor = -1, 0
+    for k, (before, tok) in enumerate(zip(tokens, tokens[1:]), start=1):
+        if tok.type == "container_any_open" and tok.map:
+            line = _CONTAINER.search(source, *spans[tok.map[0]])
+            title = line and (line.group("bracketed") if line.group("bracketed") is not None else line.group("title"))
+            if title and title.strip():
+                found.append(("leaf", line.start("bracketed" if line.group("bracketed") is not None else "title"), line.end("bracketed" if line.group("bracketed") is not None else "title"), "title", title))
+            continue
         if tok.type != "inline" or not tok.content.strip() or tok.map is None:
             continue
         first, last = tok.map
         content = tok.content
         src_of: list[int] | None
+        if before.type == "admonition_title_open":
+            line = _ADMONITION.search(source, *spans[first])
+            if line and line.group("title").strip():
+                found.append(("leaf", line.start("title"), line.end("title"), "quoted", line.group("title")))
+            continue
         if before.type in ("th_open", "td_open"):
             if first != row:
                 row, cursor = first, 0
@@ -472,7 +595,7 @@ def _blocks(tokens: Sequence[Token], source: str) -> list[tuple[Token, list[int]
                 pos += 2 if ch == "|" else 1
             src_of.append(pos)
             cursor = pos - a
-            found.append((tok, src_of, True, False))
+            found.append(("block", k, src_of, True, False))
             continue
         atx = before.type == "heading_open" and before.markup.startswith("#")
         if atx:
@@ -483,8 +606,49 @@ def _blocks(tokens: Sequence[Token], source: str) -> list[tuple[Token, list[int]
         else:  # a paragraph, or a setext heading (the inline token's lines leave its underline out)
             src_of = _lines_map(content, source, spans[first:last])
         if src_of is not None:
-            found.append((tok, src_of, False, not atx))
+            found.append(("block", k, src_of, False, not atx))
     return found
+
+
+def _signature(tokens: Sequence[Token]) -> tuple[tuple, ...]:
+    """The structure a parse gives, text aside: each token's kind, and an inline
+    token's children's kinds with what they point at (a link's target, code)."""
+    out = []
+    for tok in tokens:
+        if tok.type != "inline":
+            out.append((tok.type, tok.tag, tok.nesting))
+            continue
+        children = []
+        for child in tok.children or []:
+            if child.type in ("text", "text_special"):
+                continue
+            if child.type in ("code_inline", "html_inline", "math_inline", "math_inline_double"):
+                children.append((child.type, child.content))
+            elif child.type in ("link_open", "image"):
+                children.append((child.type, child.attrs.get("href") or child.attrs.get("src")))
+            elif child.type == "footnote_ref":
+                children.append((child.type, child.meta.get("label")))
+            else:
+                children.append((child.type,))
+        out.append(("inline", tuple(children)))
+    return tuple(out)
+
+
+def _blanked(source: str, end: int) -> str:
+    """The source with its first `end` characters blank (line endings kept): what
+    markdown-it reads instead of the front matter."""
+    return re.sub(r"[^\r\n]", " ", source[:end]) + source[end:]
+
+
+def _masked(content: str, spans: Sequence[tuple[int, int]]) -> str:
+    """Content with its protected spans as private-use characters, which markdown-it
+    reads as plain text: no emphasis or link inside a template tag."""
+    out, pos = [], 0
+    for a, b in spans:
+        out += [content[pos:a], "\ue000" * (b - a)]
+        pos = b
+    out.append(content[pos:])
+    return "".join(out)
 
 
 @register
@@ -492,76 +656,172 @@ class Markdown:
     name = "markdown"
     suffixes = (".md", ".markdown")
 
-    def read(self, data: bytes, name: str) -> Document:
-        source, encoding = decode(data)
-        if not source.strip():
-            raise IngestError("it contains only whitespace, so there is nothing to translate")
+    def read(self, data: bytes, name: str, options: ReadOptions = ReadOptions()) -> Document:
+        source, encoding = decode(data) if data else ("", "utf-8")
+        front = frontmatter.find(source, options.front_matter_keys, strict=False)
         env: dict = {}
-        tokens = _parser().parse(source, env)
-        lines: list[Line] = []
-        blocks: list[_Block] = []
-        for tok, src_of, cell, line_start in _blocks(tokens, source):
-            walk = _Walk(tok.content, env)
+        tokens = _parser().parse(source if front is None else _blanked(source, front.end), env)
+        units: list[tuple[tuple, Line]] = []  # (sort key, unit), line
+        for k, field in enumerate(front.fields if front else ()):
+            units.append(((field.start, 0), _Field(k, field.start), _unit_line(field.text, options, source, field.start)))
+        for entry in _blocks(tokens, source):
+            if entry[0] == "leaf":
+                _, start, end, style, text = entry
+                units.append(((start, 0), _Leaf(start, end, style), _unit_line(text, options, source, start)))
+                continue
+            _, k, src_of, cell, line_start = entry
+            tok = tokens[k]
+            protected = options.protect.spans(tok.content, urls=False)
+            content = _masked(tok.content, protected)
+            walk = _Walk(content, env, protected, tok.content)
             try:
-                walk.run(tok.children or [])
+                walk.run((_parser().parseInline(content, env)[0].children if protected else tok.children) or [])
             except _Unparsed:
                 continue  # kept as it is
+            for a, b, style, text in walk.leaves:
+                units.append(((src_of[a], 1), _Leaf(src_of[a], src_of[b], style), _unit_line(text, options, source, src_of[a])))
             if walk.text.strip():
-                markup, block, where = walk.block(source, src_of, cell, line_start)
-                lines.append(Line(len(lines) + 1, walk.text, "", markup, where))
-                blocks.append(block)
-        if not lines:
-            raise IngestError("it has no text outside code, HTML and front matter, so there is nothing to translate")
-        return Document(name=name, lines=tuple(lines), encoding=encoding, sha256=hashlib.sha256(data).hexdigest(), layout=_Layout(source, tuple(blocks)))
+                markup, block, where = walk.block(source, src_of, cell, line_start, k)
+                units.append(((block.start, 0), block, Line(0, walk.text, "", markup, where)))
+        units.sort(key=lambda u: u[0])
+        lines = tuple(Line(n, line.text, "", line.markup, line.origin) for n, (_, _, line) in enumerate(units, start=1))
+        layout = _Layout(source, tuple(unit for _, unit, _ in units), front, _signature(tokens))
+        return Document(name=name, lines=lines, encoding=encoding, sha256=hashlib.sha256(data).hexdigest(), layout=layout)
 
     def write(self, doc: Document, segments: Sequence[Segment], translations: Sequence[Translation]) -> Written:
         layout: _Layout = doc.layout
-        placed, unsure = placed_blocks(doc, segments, translations)
-        out, pos = [], 0
-        for line, block in zip(doc.lines, layout.blocks, strict=True):
-            events = placed.get(line.number)
-            if events is None:
-                continue
-            out += [layout.source[pos : block.start], _render(events, line.text, line.markup, block)]
-            pos = block.end
-        out.append(layout.source[pos:])
+        by_block = block_sentences(segments, translations)
+        placed: dict[int, tuple[list[Event], set[int]]] = {}
+        for number, (sentences, _) in by_block.items():
+            line = doc.lines[number - 1]
+            placed[number] = place(line.text, line.markup, sentences)
+        leaves, fields = [], {}
+        for number, unit in enumerate(layout.units, start=1):
+            if number in placed and isinstance(unit, _Leaf):
+                leaves.append((unit.start, unit.end, _leaf_text(unit, unit_text(placed[number][0], doc.lines[number - 1].markup))))
+            elif number in placed and isinstance(unit, _Field):
+                fields[unit.index] = unit_text(placed[number][0], doc.lines[number - 1].markup)
+        head = frontmatter.write(layout.source, layout.front, fields) if layout.front else ""
+        blocks = [(number, unit) for number, unit in enumerate(layout.units, start=1) if number in placed and isinstance(unit, _Block)]
+        levels = dict.fromkeys((number for number, _ in blocks), 0)
+        for _ in range(_ROUNDS):
+            rendered = {}
+            for number, block in blocks:
+                line = doc.lines[number - 1]
+                if levels[number] == _UNLINKED and number not in rendered:
+                    sentences = [Sentence(x.start, x.end, x.english, None) for x in by_block[number][0]]
+                    placed[number] = place(line.text, line.markup, sentences)
+                rendered[number] = _render(placed[number][0], line.text, line.markup, block, layout.source, leaves, levels[number] > 0)
+            text = _assembled(layout, head, leaves, [(block.start, block.end, rendered[number]) for number, block in blocks])
+            faults = _faults(layout, text, len(head), {block.token: number for number, block in blocks})
+            if not faults or all(levels[n] == _UNLINKED for n in faults):
+                break
+            for number in faults:
+                levels[number] = min(_UNLINKED, levels[number] + 1)
+        unsure = {by_block[n][1][k] for n, (_, doubtful) in placed.items() for k in doubtful}
+        unsure |= {i for n in faults for i in by_block[n][1]}
         codec = doc.encoding.split()[0]  # "utf-8 (3 invalid byte sequences replaced…)" too
-        return Written("".join(out).encode(codec, errors="xmlcharrefreplace"), unsure)
+        return Written(text.encode(codec, errors="xmlcharrefreplace"), frozenset(unsure))
+
+
+# How hard the English of a block is made to keep the source's structure, should the
+# page read back otherwise: 0 as placed, 1 its text escaped, _UNLINKED placed again
+# without word links (elements in source order); and how many times the page is read back.
+_UNLINKED = 2
+_ROUNDS = 8
+
+
+def _unit_line(text: str, options: ReadOptions, source: str, start: int) -> Line:
+    """A unit of plain text (a title, a front matter value), its protected spans void;
+    its origin when the source at `start` reads as the text."""
+    plain, markup, where = protected_unit(text, options.protect.spans(text), start if source.startswith(text, start) else None)
+    return Line(0, plain, "", markup, where)
+
+
+def _leaf_text(leaf: _Leaf, english: str) -> str:
+    """A leaf's English as source text of its kind."""
+    if leaf.style == "quoted":  # MkDocs reads up to the next quote, escapes or not
+        return english.replace('"', "”")
+    if leaf.style in ("alt", "title"):
+        return _spell(english, (), escape=True)
+    closer = ")" if leaf.style == "(" else leaf.style
+    return re.sub(r"[\\%s]" % re.escape(closer + ("(" if leaf.style == "(" else "")), lambda m: "\\" + m.group(), english)
+
+
+def _assembled(layout: _Layout, head: str, leaves: list[tuple[int, int, str]], blocks: list[tuple[int, int, str]]) -> str:
+    """The page: the front matter's English, then the source with the blocks' English,
+    and the leaves' outside any block."""
+    start = layout.front.end if layout.front else 0
+    subs, covered = [], start
+    for sub in sorted(blocks + leaves):
+        if sub[0] >= covered:  # a leaf inside a block was written with it
+            subs.append(sub)
+            covered = sub[1]
+    return head + _fill(layout.source, start, len(layout.source), subs)
+
+
+def _fill(source: str, start: int, end: int, subs: Sequence[tuple[int, int, str]]) -> str:
+    """source[start:end] with the (sorted, disjoint) substitutions inside it made."""
+    out, pos = [], start
+    for a, b, text in subs:
+        if a >= end:
+            break
+        if a < pos:
+            continue
+        out += [source[pos:a], text]
+        pos = b
+    out.append(source[pos:end])
+    return "".join(out)
+
+
+def _faults(layout: _Layout, text: str, head: int, by_token: dict[int, int]) -> set[int]:
+    """The blocks (by line number) whose English gives the page another structure
+    than the source's: those whose inline content reads otherwise, or, when the blocks
+    themselves differ, the last translated block before the first difference."""
+    got = _signature(_parser().parse(_blanked(text, head) if head else text, {}))
+    want = layout.signature
+    if len(got) == len(want) and all(g[0] == w[0] for g, w in zip(got, want)):
+        return {by_token[k] for k, (g, w) in enumerate(zip(got, want)) if g != w and k in by_token}
+    first = next((k for k, (g, w) in enumerate(zip(got, want)) if g[0] != w[0] or (g[0] != "inline" and g != w)), min(len(got), len(want)))
+    before = [k for k in by_token if k <= first]
+    return {by_token[max(before)]} if before else {by_token[min(by_token)]} if by_token else set()
 
 
 _Entry = tuple[str, str, int]  # (event kind, "break" or "moved" punctuation; its source; markup index)
 
 
-def _render(events: Sequence[Event], text: str, markup: Sequence[Inline], block: _Block) -> str:
-    """A block's English events as Markdown source (see the module docstring)."""
+def _render(events: Sequence[Event], text: str, markup: Sequence[Inline], block: _Block, source: str, leaves: Sequence[tuple[int, int, str]], escape: bool) -> str:
+    """A block's English events as Markdown source (see the module docstring): markup as
+    the source wrote it (the English of the leaves in it), text spelled the block's
+    way (with `escape`, every character of Markdown syntax escaped and emphasis that
+    would merge with its neighbour's written with the other delimiter), and as many
+    line breaks as the source had."""
+    swapped = _swaps(events, markup) if escape else set()
     out: list[_Entry] = []
-    pending: _Entry | None = None  # a line break waiting for English after it
+    breaks: list[tuple[int, int]] = []  # (markup index, where the word links put it in the English)
     opened: dict[int, int] = {}  # label-dependent links: where their text starts in out
     for kind, value in events:
         if kind == "void" and value in block.breaks:
-            raw = markup[value].open
-            if pending is None or (_HARD_BREAK.match(raw) and not _HARD_BREAK.match(pending[1])):
-                pending = ("break", raw, value)
+            breaks.append((int(value), sum(len(p) for _, p, _ in out)))
             continue
         at = len(out)
         moved = ""
         if kind in ("close", "void"):
             moved, at = _trail_after(out, at, opened, _trailing_punctuation(text, markup[value].end if kind == "close" else markup[value].start))
         if kind == "text":
-            piece = _respell(value, block.respell)
+            piece = _spell(str(value), block.respell, escape)
         elif kind == "close":
-            piece = markup[value].close
+            piece = _source(block, int(value), 1, source, leaves)
             if value in block.labels:
                 piece = _label_close(markup[value], block.labels[value], "".join(p for _, p, _ in out[opened[value] :]))
         else:
-            piece = markup[value].open
-        if kind in ("text", "void") and (pending is not None or not at or out[at - 1][1][-1:].isspace()):
+            piece = _source(block, int(value), 0, source, leaves)
+        if value in swapped and kind != "text":
+            piece = piece.translate(_OTHER_DELIMITER)
+        if kind in ("text", "void") and (not at or out[at - 1][1][-1:].isspace()):
             piece = piece.lstrip()
         if not piece:
             continue
-        if pending is not None:
-            _insert(out, at, pending, opened)
-            at, pending = at + 1, None
         if kind == "text":
             piece = _lead_before_opens(out, piece, text, markup, opened)
             at = len(out)
@@ -570,7 +830,112 @@ def _render(events: Sequence[Event], text: str, markup: Sequence[Inline], block:
             _insert(out, at + 1, ("moved", moved, -1), opened)
         if kind == "open" and value in block.labels:
             opened[value] = at + 1
-    return _escape_line_starts(out, block.line_start)
+    return _escape_line_starts(_with_breaks(out, breaks, text, markup), block.line_start)
+
+
+_OTHER_DELIMITER = str.maketrans("*_", "_*")
+_EMPHASIS = re.compile(r"\*+|_+")
+_SYNTAX = re.compile(r"[\\`*_\[\]<~|$]|&(?=#?\w+;)|[\r\n]")
+
+
+def _source(block: _Block, index: int, side: int, source: str, leaves: Sequence[tuple[int, int, str]]) -> str:
+    """A markup piece's opening (side 0) or closing as the source wrote it, with the
+    English of the leaves inside it."""
+    a, b = block.parts[index][side]
+    first = bisect_left(leaves, (a,))
+    return _fill(source, a, b, leaves[first:])
+
+
+def _swaps(events: Sequence[Event], markup: Sequence[Inline]) -> set[int]:
+    """Emphasis whose delimiters would touch a neighbour's of the same character (`*(*a*)*`
+    translated as `**a**` reads as strong): the inner or later one, to be written with
+    the other character."""
+    swapped: set[int] = set()
+
+    def delimiter(kind: str, i: int) -> str:
+        raw = markup[i].open if kind == "open" else markup[i].close
+        return raw[0] if _EMPHASIS.fullmatch(raw) else ""
+
+    for (k1, v1), (k2, v2) in zip(events, events[1:]):
+        if k1 in ("open", "close") and k2 in ("open", "close") and (k1, k2) != ("open", "close"):
+            d1, d2 = delimiter(k1, int(v1)), delimiter(k2, int(v2))
+            if d1 and d1 == d2 and int(v1) not in swapped:
+                swapped.add(int(v1) if (k1, k2) == ("close", "close") else int(v2))
+    return swapped
+
+
+def _spell(text: str, respell: tuple[tuple[str, str], ...], escape: bool) -> str:
+    """English text spelled as the block spells characters it escaped or wrote as
+    entities; with `escape`, every character Markdown would read as syntax escaped
+    (an entity spelling kept), and line endings made spaces."""
+    if not escape:
+        return _respell(text, respell)
+    spelling = {char: spelled for char, spelled in respell if spelled.startswith("&")}
+
+    def one(m: re.Match[str]) -> str:
+        char = m.group()
+        if char in "\r\n":
+            return " "
+        return spelling.get(char) or ("\\" + char if _SYNTAX.fullmatch(char) or char == "&" else char)
+
+    pattern = _SYNTAX if not spelling else re.compile("|".join([_SYNTAX.pattern, *map(re.escape, spelling)]))
+    return pattern.sub(one, text)
+
+
+def _with_breaks(out: list[_Entry], breaks: Sequence[tuple[int, int]], text: str, markup: Sequence[Inline]) -> list[_Entry]:
+    """The entries with the block's line breaks, in source order, each at a space
+    between two words: a hard one where the word links put it, a soft one where
+    wrapping the English over as many lines as the source puts it; soft ones are
+    dropped only when the English has fewer spaces than the source had breaks."""
+    if not breaks:
+        return out
+    spaces, offset = [], 0  # (offset in the English, entry, start, end in its piece)
+    for k, (kind, piece, _) in enumerate(out):
+        if kind in ("text", "moved"):
+            spaces += [(offset + m.start(), k, m.start(), m.end()) for m in re.finditer(r"[ \t]+", piece)]
+        elif kind == "void" and piece[:1] in " \t":
+            spaces.append((offset, k, 0, len(piece) - len(piece.lstrip(" \t"))))
+        offset += len(piece)
+    joined = "".join(p for _, p, _ in out)
+    first, last = len(joined) - len(joined.lstrip()), len(joined.rstrip())
+    spaces = [sp for sp in spaces if first < sp[0] and sp[0] + sp[3] - sp[2] < last]
+    ordered = sorted(breaks)
+    hard = [bool(_HARD_BREAK.match(markup[i].open)) for i, _ in ordered]
+    keep = list(range(len(ordered)))
+    while len(keep) > len(spaces) and any(not hard[j] for j in keep):
+        keep.remove(max(j for j in keep if not hard[j]))
+    wanted = [ordered[j][1] if hard[j] else round(len(joined) * markup[ordered[j][0]].start / max(1, len(text))) for j in keep]
+    positions = [sp[0] for sp in spaces]
+    chosen: list[int] = []  # index in spaces of each kept break
+    for n, target in enumerate(wanted):
+        lo = chosen[-1] + 1 if chosen else 0
+        hi = len(spaces) - (len(wanted) - n)
+        if hi < lo:  # more hard breaks than spaces: with the one before
+            chosen.append(chosen[-1] if chosen else -1)
+            continue
+        k = min(max(bisect_left(positions, target, lo, hi + 1), lo), hi)
+        if k > lo and abs(positions[k - 1] - target) <= abs(positions[k] - target):
+            k -= 1
+        chosen.append(k)
+    at: dict[int, list[tuple[int, int, str]]] = {}  # by entry: (start, end, break's source)
+    for j, k in zip(keep, chosen):
+        raw = markup[ordered[j][0]].open
+        if k < 0:  # no space at all: the break goes after the English
+            at.setdefault(len(out) - 1, []).append((len(out[-1][1]), len(out[-1][1]), raw))
+            continue
+        _, entry, a, b = spaces[k]
+        at.setdefault(entry, []).append((a, b, raw))
+    result: list[_Entry] = []
+    for k, (kind, piece, value) in enumerate(out):
+        pos = 0
+        for a, b, raw in at.get(k, []):
+            if a > pos:
+                result.append((kind, piece[pos:a], value))
+            result.append(("break", raw, -1))
+            pos = max(pos, b)
+        if pos < len(piece) or not at.get(k):
+            result.append((kind, piece[pos:], value))
+    return result
 
 
 def _label_close(link: Inline, label: tuple[str, str], inner: str) -> str:

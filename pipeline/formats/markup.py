@@ -40,14 +40,6 @@ from dataclasses import dataclass
 from ..wordalign import Links, project_spans
 
 UNKNOWN = -1  # Inline.parent of a format that does not say: found from the spans
-# Running text kept out of translation: a URL (an entity such as `&amp;` taken whole,
-# final punctuation left out) or an e-mail address.
-URL_OR_EMAIL = re.compile(
-    r"""(?:https?://|ftp://|www\.)(?:&#?\w+;|&(?!#?\w+;)|[^\s<>"'«»&])*(?:&#?\w+;|[^\s<>"'«»&.,;:!?)\]])"""
-    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b"
-)
-
-
 @dataclass(frozen=True)
 class Inline:
     """Markup inside a block: it wraps text[start:end] of the block's plain text; a
@@ -272,8 +264,20 @@ class _English:
 def place(text: str, markup: Sequence[Inline], sentences: Sequence[Sentence]) -> tuple[list[Event], set[int]]:
     """The block in English as events: text, and each element of `markup` opened and
     closed (or, void, placed) once, well nested; and the indices of the sentences
-    whose markup the links could not place with confidence (no links, or an element
-    moved to keep the nesting)."""
+    whose markup the links could not place with confidence (no links, an element moved
+    to keep the nesting, or siblings that would have overlapped: those sentences are
+    placed again without their links, their elements in source order)."""
+    events, unsure, crossed = _place(text, markup, sentences, frozenset())
+    if not crossed:
+        return events, unsure
+    unlinked = [Sentence(s.start, s.end, s.english, None) if k in crossed else s for k, s in enumerate(sentences)]
+    events, unsure, _ = _place(text, markup, unlinked, frozenset(crossed))
+    return events, unsure | crossed
+
+
+def _place(text: str, markup: Sequence[Inline], sentences: Sequence[Sentence], ordered: frozenset[int]) -> tuple[list[Event], set[int], set[int]]:
+    """`place`, with the elements of the `ordered` sentences placed one after another in
+    source order; and the sentences whose siblings overlap in the English."""
     projection = _Projection(text, sentences)
     covered = [[] if m.void else projection.covered(m.start, m.end) for m in markup]
     anchors = {i: projection.before(m.start) for i, (m, words) in enumerate(zip(markup, covered)) if not words}
@@ -286,28 +290,57 @@ def place(text: str, markup: Sequence[Inline], sentences: Sequence[Sentence]) ->
     english = _English(text, sentences, cuts)
     parents, order = _tree(markup)
     sentence_starts = [s.start for s in sentences]
+    end = len(text.rstrip())
     siblings: dict[int | None, _Siblings] = {}
+    reached: dict[int | None, int] = {}  # for ordered sentences: where the last sibling placed ends
     spans: dict[int, tuple[int, int]] = {}
     for i in order:
         m, parent = markup[i], parents[i]
+        k = max(0, bisect_right(sentence_starts, m.start) - 1)
         if i in inside:
             word, offsets = inside[i]
             found = english.at(word, offsets[0]), english.at(word, offsets[-1])
         elif covered[i]:
             found = english.at(targets[covered[i][0]][0]), english.at(targets[covered[i][-1]][1])
+        elif m.start >= end and end:  # after the last word: it stays at the end
+            found = (len(english.pieces),) * 2
         else:
             g = english.at(0 if anchors[i] is None else targets[anchors[i]][1])
             found = (g, g)
         a, b = found
+        if k in ordered:
+            a = max(a, reached.get(parent, 0))
+            b = max(a, b)
         if parent is not None:  # inside its parent
             pa, pb = spans[parent]
             a, b = min(max(a, pa), pb), min(max(b, pa), pb)
         if not m.void:
             a, b = siblings.setdefault(parent, _Siblings()).fit(a, b)
+        if k in ordered:
+            reached[parent] = b
         if (a, b) != found or not (m.void or covered[i]):
-            projection.unsure.add(max(0, bisect_right(sentence_starts, m.start) - 1))
+            projection.unsure.add(k)
         spans[i] = (a, b)
-    return _events(english, markup, parents, spans, order), projection.unsure
+    crossed = _crossed(markup, parents, spans, sentence_starts)
+    return _events(english, markup, parents, spans, order), projection.unsure, crossed
+
+
+def _crossed(markup: Sequence[Inline], parents: Sequence[int | None], spans: dict[int, tuple[int, int]], sentence_starts: list[int]) -> set[int]:
+    """The sentences of the elements placed inside a sibling's English (an element that
+    would nest in, or overlap, one it stood beside in the source)."""
+    by_parent: dict[int | None, list[int]] = {}
+    for i, parent in enumerate(parents):
+        by_parent.setdefault(parent, []).append(i)
+    crossed: set[int] = set()
+    for kids in by_parent.values():
+        reach, holder = -1, None
+        for i in sorted(kids, key=lambda i: (spans[i][0], -spans[i][1])):
+            a, b = spans[i]
+            if a < reach:
+                crossed.update(max(0, bisect_right(sentence_starts, markup[j].start) - 1) for j in (i, holder))
+            if a < b and b > reach:
+                reach, holder = b, i
+    return crossed
 
 
 def _in_word(
