@@ -31,8 +31,10 @@ from . import __version__, evaluate, report
 from .align import pair_reference
 from .hub import ModelError
 from .formats import FORMATS, Format, Written, format_for
+from .formats.base import ReadOptions
 from .ingest import Document, IngestError
 from .outdir import MANIFEST, OutputBusy, OutputConflict, OutputFolder, output_names, safe_relative
+from .project import PROJECT_FILE
 from .segment import Segment, segment
 from .translate import Translation, Translator, human_digest
 from .wordalign import from_pharaoh
@@ -66,6 +68,10 @@ _KINDS = {
 }
 
 
+# An ok article without sentences: no prose in it (only markup, code, numbers, pictures).
+NOTHING_TO_TRANSLATE = "nothing to translate (no prose, only markup, code, numbers or pictures): copied as it is, language tags set to English"
+
+
 class OutputIsInput(ValueError):
     """The output folder is one of the input folders."""
 
@@ -79,7 +85,8 @@ class Article:
     output of mtpipe), or pending (not reached yet: only seen in the summary of an
     interrupted run). With a reference, `pairing` says how its sentences were matched
     (lines or aligned) and `scores` holds the article's corpus scores;
-    `reference_error` says why it is unscored.
+    `reference_error` says why it is unscored. `note` says why an ok article has no
+    sentences (it had nothing to translate, and was copied).
     """
 
     input: str
@@ -102,6 +109,7 @@ class Article:
     human: int = 0
     hter: float | None = None
     human_sha256: str | None = None
+    note: str | None = None
 
 
 # The JSON types each field of an Article may have in summary.json.
@@ -157,6 +165,7 @@ class _Pending:
     article: Article
     sentences: int
     ref_path: Path | None = None
+    options: ReadOptions = ReadOptions()
     doc: Document | None = None
     segments: list[Segment] = field(default_factory=list)
     reference: Document | None = None
@@ -168,14 +177,14 @@ class _Pending:
         it cannot be translated)."""
         try:
             data = read_regular(self.path)
-            self.doc = _format(self.article.input).read(data, self.article.input)
+            self.doc = _format(self.article.input).read(data, self.article.input, self.options)
         except IngestError as exc:
             self.failed = f"{shown(self.path)}: {exc}"
             return []
         self.article.sha256 = hashlib.sha256(data).hexdigest()  # as translated, should it have changed since the scan
         self.article.encoding = self.doc.encoding
         self.segments = segment(self.doc)
-        self.reference = _read_reference(self.article, self.ref_path) if self.ref_path else None
+        self.reference = _read_reference(self.article, self.ref_path, self.options) if self.ref_path else None
         return [s.text for s in self.segments]
 
     def release(self) -> None:
@@ -371,6 +380,8 @@ def _entry(path: Path, rel: str, st: os.stat_result, skip: tuple[int, int] | Non
         return Found(path, rel, "error", f"{shown(path)}: {_not_regular(st.st_mode)}")
     if (st.st_dev, st.st_ino) in owned:
         return Found(path, rel, "ignored", f"{shown(path)}: written by mtpipe (an output of an earlier run); not read")
+    if name == PROJECT_FILE:
+        return Found(path, rel, "ignored", f"{shown(path)}: mtpipe's project file (how articles are read); not an article")
     if format_for(name) is None:
         return Found(path, rel, "unsupported", _unsupported(path, name))
     return Found(path, rel)
@@ -508,12 +519,12 @@ def _unchanged(before: Article | None, article: Article, out: Path) -> bool:
     )
 
 
-def _same_human(prior: Article, translator: Translator, rel: str, data: bytes) -> bool:
+def _same_human(prior: Article, translator: Translator, rel: str, data: bytes, options: ReadOptions) -> bool:
     """Whether the human translations the memory holds for the article's sentences are
     those its last run used (an import since then makes it be written again)."""
     if not prior.human_sha256 and not translator.has_human:
         return True
-    sentences = [s.text for s in segment(_format(rel).read(data, rel))]
+    sentences = [s.text for s in segment(_format(rel).read(data, rel, options))]
     return translator.human_digest(sentences) == prior.human_sha256
 
 
@@ -530,13 +541,13 @@ def _post_edits(translations: Sequence[Translation], extra: list[dict]) -> float
     return round(result.scores["ter"].score, 4)
 
 
-def _read_reference(article: Article, path: Path) -> Document | None:
+def _read_reference(article: Article, path: Path, options: ReadOptions) -> Document | None:
     """Parse the article's reference translation, or note in the article why not."""
     article.reference = shown(path)
     try:
         data = read_regular(path)
         article.reference_sha256 = hashlib.sha256(data).hexdigest()
-        return _format(article.input).read(data, str(path))
+        return _format(article.input).read(data, str(path), options)
     except IngestError as exc:
         article.reference_error = f"{shown(path)}: {exc}"
         return None
@@ -574,6 +585,7 @@ def run(
     progress: Callable[..., ProgressBar] | None = None,
     references: Path | None = None,
     select: Selection | None = None,
+    options: ReadOptions = ReadOptions(),
 ) -> dict:
     """Translate every article under `inputs` into `out`; return the run summary.
 
@@ -582,7 +594,8 @@ def run(
     postfix. With `references`, an article `a/b.txt`
     whose reference `references/a/b.txt` exists is scored against it, and the run
     gets corpus scores over all such articles. The files `select` leaves out are
-    listed as ignored. Raises ModelError if the model cannot be loaded, OutputBusy if
+    listed as ignored; articles are read with `options` (protect rules, front matter
+    keys). Raises ModelError if the model cannot be loaded, OutputBusy if
     another run is writing to `out`, OutputIsInput if `out` is an input folder,
     OutputConflict if the run's own files (summary.json, index.html) would overwrite
     files mtpipe did not write, and OSError if summary.json cannot be written.
@@ -591,7 +604,7 @@ def run(
     with OutputFolder(out) as folder:
         _take_over(folder)
         folder.remove_stale_temporaries()
-        return _run(inputs, folder, translator, force, progress, references, select)
+        return _run(inputs, folder, translator, force, progress, references, select, options)
 
 
 def plan(
@@ -601,6 +614,7 @@ def plan(
     force: bool = False,
     references: Path | None = None,
     select: Selection | None = None,
+    options: ReadOptions = ReadOptions(),
 ) -> list[Decision]:
     """What `run` with these arguments would do with every path under `inputs`, in
     the order of its summary: the same decisions, taken without writing anything
@@ -610,7 +624,7 @@ def plan(
     inputs = _outside(inputs, out)
     with _FolderView(out) as folder:
         _take_over(folder)
-        return _decide(inputs, folder, translator, force, references, select)
+        return _decide(inputs, folder, translator, force, references, select, options)
 
 
 def _outside(inputs: Sequence[Path], out: Path) -> list[Path]:
@@ -725,14 +739,22 @@ class Decision(NamedTuple):
 
 
 def _decide(
-    inputs: Sequence[Path], folder: OutputFolder, translator: Translator, force: bool, references: Path | None, select: Selection | None
+    inputs: Sequence[Path],
+    folder: OutputFolder,
+    translator: Translator,
+    force: bool,
+    references: Path | None,
+    select: Selection | None,
+    options: ReadOptions,
 ) -> list[Decision]:
     """What the run does with every path under the inputs: read each article (and its
     reference), reserve its outputs, and skip it when it is unchanged since the last
     run of the folder (same text, settings, reference and human translations, and its
     outputs still there). Shared by the run and its dry run, so that both say the same."""
     out = folder.root
-    settings = hashlib.sha256(translator.key.encode()).hexdigest()[:16]
+    # Reading options other than the defaults change the English too (older runs' settings stay valid).
+    key = translator.key if options == ReadOptions() else translator.key + options.key
+    settings = hashlib.sha256(key.encode()).hexdigest()[:16]
     before = _previous(folder)
     decisions: list[Decision] = []
     claimed: dict[str, str] = {}
@@ -752,15 +774,16 @@ def _decide(
             article.output = output_names(rel)[0]
             ref_path = references / rel if references and os.path.lexists(references / rel) else None
             if ref_path:
-                _read_reference(article, ref_path)
+                _read_reference(article, ref_path, options)
             prior = before.get(rel)
-            if not force and _unchanged(prior, article, out) and _same_human(prior, translator, rel, data):
+            if not force and _unchanged(prior, article, out) and _same_human(prior, translator, rel, data, options):
                 article.status, article.encoding = "skipped", prior.encoding
                 article.sentences, article.from_memory = prior.sentences, prior.from_memory
                 article.pairing, article.scores, article.flagged, article.flags = prior.pairing, prior.scores, prior.flagged, prior.flags
                 article.human, article.hter, article.human_sha256 = prior.human, prior.hter, prior.human_sha256
                 continue
-            decisions[-1] = Decision(path, article, _Pending(path, article, len(segment(_format(rel).read(data, rel))), ref_path))
+            sentences = len(segment(_format(rel).read(data, rel, options)))
+            decisions[-1] = Decision(path, article, _Pending(path, article, sentences, ref_path, options))
         except (IngestError, OutputConflict) as exc:
             article.status, article.error = "error", f"{shown(path)}: {exc}"
     return decisions
@@ -774,11 +797,12 @@ def _run(
     progress: Callable[..., ProgressBar] | None,
     references: Path | None,
     select: Selection | None,
+    options: ReadOptions,
 ) -> dict:
     started = time.perf_counter()
     out = folder.root
     date = run_date()
-    decisions = _decide(inputs, folder, translator, force, references, select)
+    decisions = _decide(inputs, folder, translator, force, references, select, options)
     articles = [d.article for d in decisions]
     pending = [d.pending for d in decisions if d.pending]
     summaries = _SummaryWriter(folder, translator, articles, started, len(pending))
@@ -991,6 +1015,7 @@ def _write_article(item: _Pending, translations: list[Translation], folder: Outp
     else:
         article.status = "ok"
         article.sentences = len(item.segments)
+        article.note = None if item.segments else NOTHING_TO_TRANSLATE
         article.from_memory = sum(t.from_memory for t in translations)
         article.human = sum(t.human for t in translations)
         article.human_sha256 = human_digest((seg.text, t.text) for seg, t in zip(item.segments, translations) if t.human)

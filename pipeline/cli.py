@@ -20,6 +20,7 @@ from . import __version__
 
 if TYPE_CHECKING:
     from .batch import Selection
+    from .formats.base import ReadOptions
 
 EXIT_OK, EXIT_ARTICLE_FAILED, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE, EXIT_TERMINATED = 0, 1, 2, 130, 141, 143
 
@@ -40,6 +41,28 @@ def _unreadable(action: str, name: object, exc: Exception) -> _Fatal:
     """The one-line error for an input that cannot be read: the system's reason, or ingest's."""
     reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
     return _Fatal(f"cannot {action} {name}: {reason}")
+
+
+def _reading_options() -> argparse.ArgumentParser:
+    """The options of how articles are read, for the commands that read them."""
+    reading = argparse.ArgumentParser(add_help=False)
+    group = reading.add_argument_group("reading", "what is kept verbatim, never translated, and which front matter is")
+    group.add_argument("--protect", action="append", default=[], metavar="REGEX", help="keep text that matches REGEX (Python syntax) verbatim, never translated (repeatable; added to the built-in rules: URLs, e-mail addresses, template tags, {#id} attributes, :emoji:)")
+    group.add_argument("--front-matter-keys", default=None, metavar="K,…", help="front matter keys whose values are translated (default: title,description,summary,subtitle,excerpt,alt,caption)")
+    group.add_argument("--config", type=Path, default=None, metavar="FILE", help="project file with protect and front_matter_keys lists (default: mtpipe.toml in an input folder)")
+    return reading
+
+
+def _read_options(args: argparse.Namespace, inputs: list[Path]):
+    """How the articles are read: the project file's settings, then the command line's."""
+    from .project import ProjectError, find, read_options
+
+    try:
+        config = args.config or find(inputs)
+        keys = None if args.front_matter_keys is None else args.front_matter_keys.split(",")
+        return read_options(config, args.protect, keys)
+    except ProjectError as exc:
+        raise _Fatal(str(exc)) from None
 
 
 def _model_options() -> argparse.ArgumentParser:
@@ -66,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = _model_options()
 
-    run = sub.add_parser("run", parents=[common], help="translate files and folders of articles", description="Translate articles (.txt, .md, .html, .docx; folders recursively) into OUT, mirroring the tree.")
+    reading = _reading_options()
+    run = sub.add_parser("run", parents=[common, reading], help="translate files and folders of articles", description="Translate articles (.txt, .md, .html, .docx; folders recursively) into OUT, mirroring the tree.")
     run.add_argument("inputs", nargs="*", type=Path, metavar="INPUT", help="article files or folders (or list them with --files-from)")
     run.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="output folder")
     run.add_argument("--force", action="store_true", help="translate articles again even if unchanged since the last run")
@@ -88,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     engine.add_argument("--gpus-per-actor", type=float, default=0.0, metavar="F", help="GPUs per actor, fractions allowed (default: 0)")
     run.set_defaults(handler=_cmd_run)
 
-    tr = sub.add_parser("translate", parents=[common], help="translate one text to stdout", description="Translate one article (a file, or - for stdin) and print the English with the same layout.")
+    tr = sub.add_parser("translate", parents=[common, reading], help="translate one text to stdout", description="Translate one article (a file, or - for stdin) and print the English with the same layout.")
     tr.add_argument("file", nargs="?", default="-", metavar="FILE", help="article file, or - for standard input (default)")
     tr.set_defaults(handler=_cmd_translate)
 
@@ -105,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--jobs", type=int, default=None, metavar="N", help="processes that share the scoring (default: one per CPU)")
     ev.set_defaults(handler=_cmd_evaluate)
 
-    al = sub.add_parser("align", parents=[common], help="link the sentences of an article and of its human translation", description="Align SRC (French) and TGT (its human English translation) sentence by sentence, n:m and in order, using a machine translation of SRC.")
+    al = sub.add_parser("align", parents=[common, reading], help="link the sentences of an article and of its human translation", description="Align SRC (French) and TGT (its human English translation) sentence by sentence, n:m and in order, using a machine translation of SRC.")
     al.add_argument("source", type=Path, metavar="SRC", help="French article (with --sentences: one sentence per line)")
     al.add_argument("target", type=Path, metavar="TGT", help="its English translation, in the same form")
     mt = al.add_mutually_exclusive_group()
@@ -363,15 +387,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         select = Selection(args.include, args.exclude)
     except ValueError as exc:
         raise _Fatal(str(exc)) from None
+    options = _read_options(args, inputs)
     if args.dry_run:
-        return _dry_run(args, inputs, select)
+        return _dry_run(args, inputs, select, options)
     created = _output_folder(args.output)
     translator = None
     try:
         translator = _translator(args)
-        summary = run(
-            inputs, args.output, translator, force=args.force, progress=_progress(not args.quiet and sys.stderr.isatty()), references=args.ref, select=select
-        )
+        bar = _progress(not args.quiet and sys.stderr.isatty())
+        summary = run(inputs, args.output, translator, force=args.force, progress=bar, references=args.ref, select=select, options=options)
     except (OutputBusy, OutputIsInput, OutputConflict) as exc:
         raise _Fatal(str(exc)) from None
     except OSError as exc:
@@ -383,7 +407,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     totals = summary["totals"]
     _warn(summary.get("warnings", []))
     print(
-        f"{totals['ok']} translated, {totals['skipped']} unchanged, {totals['error']} failed{_others(summary['articles'])}; "
+        f"{totals['ok']} translated{_copied(summary['articles'])}, {totals['skipped']} unchanged, {totals['error']} failed{_others(summary['articles'])}; "
         f"{counted(totals['sentences'], 'sentence')} ({totals['from_memory']} from memory) in {summary['seconds']:.1f} s; "
         f"see {args.output / SUMMARY}",
         file=sys.stderr,
@@ -433,7 +457,7 @@ def _read_stdin(what: str) -> bytes:
 _FATES = {"pending": "translate", "skipped": "unchanged"}
 
 
-def _dry_run(args: argparse.Namespace, inputs: list[Path], select: Selection) -> int:
+def _dry_run(args: argparse.Namespace, inputs: list[Path], select: Selection, options: ReadOptions) -> int:
     """List on stdout what `run` would do with each path and why, then the counts;
     write nothing and load no model. The exit code is the run's: 1 when paths would fail."""
     from .batch import OutputConflict, OutputIsInput, plan
@@ -443,7 +467,7 @@ def _dry_run(args: argparse.Namespace, inputs: list[Path], select: Selection) ->
     os.environ["HF_HUB_OFFLINE"] = "1"
     translator = _translator(args, writes=False)
     try:
-        decisions = plan(inputs, args.output, translator, args.force, args.ref, select)
+        decisions = plan(inputs, args.output, translator, args.force, args.ref, select, options)
     except (OutputIsInput, OutputConflict) as exc:
         raise _Fatal(str(exc)) from None
     finally:
@@ -469,6 +493,12 @@ def _others(articles: list[dict]) -> str:
     counts = {status: sum(a["status"] == status for a in articles) for status in ("unsupported", "ignored")}
     kinds = sorted({os.path.splitext(a["input"])[1].lower() or "no suffix" for a in articles if a["status"] == "unsupported"})
     return "".join(f", {n} {status}" + (f": {', '.join(kinds)}" if status == "unsupported" else "") for status, n in counts.items() if n)
+
+
+def _copied(articles: list[dict]) -> str:
+    """How many of the articles translated had nothing to translate, when any did."""
+    copied = sum(a["status"] == "ok" and bool(a.get("note")) for a in articles)
+    return f" ({copied} with nothing to translate, copied)" if copied else ""
 
 
 def _print_scores(summary: dict, references: Path, worst: int = 10) -> None:
@@ -526,9 +556,10 @@ def _cmd_translate(args: argparse.Namespace) -> int:
 
     name = "<stdin>" if args.file == "-" else args.file
     fmt = format_or_plain(name)
+    options = _read_options(args, [] if args.file == "-" else [Path(args.file).parent])
     try:
         data = _read_stdin("French text") if args.file == "-" else Path(args.file).read_bytes()
-        doc = fmt.read(data, name)
+        doc = fmt.read(data, name, options)
     except (OSError, IngestError) as exc:
         raise _unreadable("translate", name, exc) from None
     segments = segment(doc)
@@ -572,7 +603,8 @@ def _cmd_align(args: argparse.Namespace) -> int:
     from .align import align, link_records, vecalign_text
     from .writers import jsonl_text, write_text
 
-    source, target = _sentences(args.source, args.sentences), _sentences(args.target, args.sentences)
+    options = _read_options(args, [args.source.parent])
+    source, target = _sentences(args.source, args.sentences, options), _sentences(args.target, args.sentences, options)
     if args.mt:
         mt = _machine_translation(args.mt, source, args.source, args.sentences)
     else:
@@ -622,10 +654,10 @@ def _machine_translation(path: Path, source: list[str], source_path: Path, per_l
     return mt
 
 
-def _sentences(path: Path, per_line: bool) -> list[str]:
+def _sentences(path: Path, per_line: bool, options: ReadOptions | None = None) -> list[str]:
     """The sentences of a file: its lines (as `evaluate` reads them), or the article
-    segmented as a run segments it (read by its suffix's format). An empty or blank
-    file has none."""
+    segmented as a run segments it (read by its suffix's format, with `options`). An
+    empty or blank file has none."""
     from .evaluate import read_text
     from .formats import format_or_plain
     from .ingest import IngestError
@@ -637,7 +669,8 @@ def _sentences(path: Path, per_line: bool) -> list[str]:
             return []
         if per_line:
             return list(read_text(data, str(path)).lines)
-        return [s.text for s in segment(format_or_plain(path.name).read(data, str(path)))]
+        fmt = format_or_plain(path.name)
+        return [s.text for s in segment(fmt.read(data, str(path), options) if options else fmt.read(data, str(path)))]
     except (OSError, IngestError) as exc:
         raise _unreadable("align", path, exc) from None
 

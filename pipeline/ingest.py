@@ -88,9 +88,10 @@ class Document:
 
 
 def decode(data: bytes) -> tuple[str, str]:
-    """Return (text, encoding name) for an article's bytes, or raise IngestError."""
+    """Return (text, encoding name) for an article's bytes, or raise IngestError. An
+    empty file is empty text (an article with nothing to translate, copied)."""
     if not data:
-        raise IngestError("the file is empty")
+        return "", "utf-8"
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:
@@ -129,10 +130,9 @@ def split_lines(text: str) -> tuple[Line, ...]:
 
 
 def parse(data: bytes, name: str) -> Document:
-    """Decode an article's bytes into a Document; raise IngestError if it has no text."""
+    """Decode an article's bytes into a Document (one without words has nothing to
+    translate: it is copied); IngestError when the bytes are not text."""
     text, encoding = decode(data)
-    if not text.strip():
-        raise IngestError("it contains only whitespace, so there is nothing to translate")
     return Document(
         name=name,
         lines=split_lines(text),

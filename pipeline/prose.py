@@ -26,13 +26,16 @@ _UNITS = (
     "bps kbps Mbps Gbps m² m³ km² km/h m/s"
 ).split()
 _UNIT = "(?:" + "|".join(re.escape(u) for u in sorted(_UNITS, key=len, reverse=True)) + ")"
+# A unit alone (a column's "kg"), but not a single letter: "A." may be an initial or a list's label.
+_UNIT_ALONE = "(?:" + "|".join(re.escape(u) for u in sorted(_UNITS, key=len, reverse=True) if len(u) > 1 or not u.isalpha()) + ")"
 _NUMBER = r"[+\-−±~≈]?(?:\d{1,3}(?:[ \u00a0\u202f.,'’]\d{3})+|\d+)(?:[.,]\d+)?"
 _TOKEN = re.compile(
     "|".join(
         [
             rf"{_NUMBER}(?:{_UNIT})?",  # 12, 1.234,5, 12%, 10km, 45€
+            rf"{_NUMBER}(?:{_UNIT})?[-–—]{_NUMBER}(?:{_UNIT})?",  # ranges: 2011–2022
             rf"[€$£¥]{_NUMBER}",  # $45
-            _UNIT,
+            _UNIT_ALONE,
             r"\d{1,4}(?:[-/.]\d{1,4}){1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?",  # dates
             r"\d{1,2}(?::\d{2}){1,2}|\d{1,2}h(?:\d{2})?(?:min)?",  # 10:30, 14h30
             r"[vV]?\d+(?:\.\d+)+(?:[-+][\w.]+)?",  # versions

@@ -20,7 +20,7 @@ PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\
 def make_corpus(root: Path) -> None:
     (root / "sub" / "deep").mkdir(parents=True)
     (root / "good.txt").write_text("Le chat dort. Il pleut.\n\nFin de l'article.\n", encoding="utf-8")
-    (root / "empty.txt").write_bytes(b"")
+    (root / "bom.txt").write_bytes(b"\xef\xbb\xbf\xff\xfe\xfd")  # a UTF-8 byte-order mark, then no UTF-8
     (root / "image.txt").write_bytes(PNG)
     (root / "w1252.txt").write_bytes("L’été à Noël coûte 5 €.\r\n".encode("cp1252"))
     (root / "sub" / "deep" / "note.md").write_text("# Titre\n\nTexte.", encoding="utf-8")
@@ -36,12 +36,29 @@ def statuses(summary: dict) -> dict[str, str]:
     return {a["input"]: a["status"] for a in summary["articles"]}
 
 
+@pytest.mark.parametrize(
+    "name, data",
+    [("empty.txt", b""), ("blank.txt", b" \n\n"), ("code.md", b"```\nx = 1\n```\n"), ("table.md", b"| 2011 | 41 |\n|---|---|\n| 2022-09 | v2 |\n"), ("vue.html", b"<template><div/></template>")],
+)
+def test_nothing_to_translate_is_copied_and_ok(tmp_path: Path, name: str, data: bytes) -> None:
+    """An article without prose is not an error: it is copied, ok with 0 sentences and a
+    note, and its review page says so; the model is not loaded for it."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / name).write_bytes(data)
+    summary = run([tmp_path / "in"], tmp_path / "out", translator(tmp_path))
+    [article] = summary["articles"]
+    assert (article["status"], article["sentences"]) == ("ok", 0) and "nothing to translate" in article["note"]
+    files = output_paths(tmp_path / "out", name)
+    assert files.text.read_bytes() == data and not summary["model_loaded"]
+    assert "Nothing to translate" in files.html.read_text(encoding="utf-8")
+
+
 def test_batch_translates_good_files_and_reports_bad_ones(tmp_path: Path) -> None:
     make_corpus(tmp_path / "in")
     out = tmp_path / "out"
     summary = run([tmp_path / "in"], out, translator(tmp_path))
     assert statuses(summary) == {
-        "empty.txt": "error",
+        "bom.txt": "error",
         "good.txt": "ok",
         "image.txt": "error",
         "sub/deep/note.md": "ok",
@@ -50,7 +67,7 @@ def test_batch_translates_good_files_and_reports_bad_ones(tmp_path: Path) -> Non
     }
     assert "a .pdf file" in summary["articles"][4]["error"]
     errors = {a["input"]: a["error"] for a in summary["articles"] if a["error"]}
-    assert "empty" in errors["empty.txt"] and "binary" in errors["image.txt"]
+    assert "not valid utf-8-sig" in errors["bom.txt"] and "binary" in errors["image.txt"]
     assert all("\n" not in e for e in errors.values())
     assert (out / "good.en.txt").read_text(encoding="utf-8") == "LE CHAT DORT. IL PLEUT.\n\nFIN DE L'ARTICLE.\n"
     assert (out / "w1252.en.txt").read_bytes().decode("utf-8") == "L’ÉTÉ À NOËL COÛTE 5 €.\r\n"
@@ -153,7 +170,7 @@ def test_every_article_gets_page_and_exports_and_the_run_an_index(tmp_path: Path
         assert files.html.read_text(encoding="utf-8").count('<tr id="p') == len(files.jsonl.read_text(encoding="utf-8").splitlines())
         assert files.tmx.read_text(encoding="utf-8").count("<tu ") == len(files.jsonl.read_text(encoding="utf-8").splitlines())
     index = (out / "index.html").read_text(encoding="utf-8")
-    assert 'href="sub/deep/note.review.html"' in index and "empty.txt" in index and not (out / "empty.review.html").exists()
+    assert 'href="sub/deep/note.review.html"' in index and "bom.txt" in index and not (out / "bom.review.html").exists()
 
 
 def test_inputs_that_would_write_the_same_files_are_refused(tmp_path: Path) -> None:

@@ -100,17 +100,17 @@ def test_bad_files_are_reported_and_the_rest_translated(tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "good.txt").write_text("Nous sommes en retard.\n\nIl est parti.\n", encoding="utf-8")
-    (folder / "empty.txt").write_bytes(b"")
+    (folder / "empty.txt").write_bytes(b"")  # nothing to translate: copied
     (folder / "photo.txt").write_bytes(PNG)
     (folder / "w1252.txt").write_bytes("Le garçon a été très étonné. Où est-il allé ?\r\n".encode("cp1252"))
     done = mtpipe("run", str(folder), "-o", str(tmp_path / "out"), *tiny(tmp_path))
     stderr = done.stderr.decode()
     assert done.returncode == 1 and "Traceback" not in stderr
     failures = [line for line in stderr.splitlines() if line.startswith("mtpipe: failed:")]
-    assert len(failures) == 2 and "empty.txt" in failures[0] and "photo.txt" in failures[1]
+    assert len(failures) == 1 and "photo.txt" in failures[0]
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     assert {a["input"]: a["status"] for a in summary["articles"]} == {
-        "empty.txt": "error", "good.txt": "ok", "photo.txt": "error", "w1252.txt": "ok"
+        "empty.txt": "ok", "good.txt": "ok", "photo.txt": "error", "w1252.txt": "ok"
     }
     records = [json.loads(x) for x in (tmp_path / "out" / "w1252.align.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [r["src"] for r in records] == ["Le garçon a été très étonné.", "Où est-il allé ?"]
@@ -200,11 +200,11 @@ def test_progress_moves_after_every_batch_with_the_article_name(tmp_path: Path) 
 # The terminal examples of the README: what `mtpipe run` prints, exactly (timings as 0.0 s).
 RUN_EXAMPLES = [
     (
-        {"in/a.txt": "Le chat dort.\n", "in/empty.txt": ""},
+        {"in/a.txt": "Le chat dort.\n", "in/code.md": "```\nx = 1\n```\n", "in/photo.txt": "\x89PNG\x00"},
         [],
         1,
-        "1 translated, 0 unchanged, 1 failed; 1 sentence (0 from memory) in 0.0 s; see out/summary.json\n"
-        "mtpipe: failed: in/empty.txt: the file is empty\n",
+        "2 translated (1 with nothing to translate, copied), 0 unchanged, 1 failed; 1 sentence (0 from memory) in 0.0 s; see out/summary.json\n"
+        "mtpipe: failed: in/photo.txt: it contains NUL bytes, so it is binary, not a text article\n",
     ),
     (
         {"in/a.txt": "Le chat dort. Il pleut.\n", "in/b.txt": "Bonjour.\n", "in/notes.pdf": "%PDF", "ref/a.txt": "LE CHAT DORT. IL PLEUT.\n", "ref/b.txt": "HELLO.\n"},

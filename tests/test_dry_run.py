@@ -138,15 +138,15 @@ DRY_RUN_EXAMPLE = (
     "unchanged   b.md\n"
     "translate   c.txt (2 sentences)\n"
     "ignored     drafts/: excluded by --exclude 'drafts/**'; not read\n"
-    "error       empty.txt: the file is empty\n"
     "unsupported notes.pdf: a .pdf file; mtpipe reads .docx, .htm, .html, .markdown, .md and .txt articles\n"
+    "error       photo.txt: it contains NUL bytes, so it is binary, not a text article\n"
     "1 to translate (2 sentences), 2 unchanged, 1 would fail, 1 unsupported: .pdf, 1 ignored; dry run, nothing written\n"
 )
 
 
 def test_dry_run_example_lists_every_fate_and_writes_nothing(tmp_path: Path) -> None:
     """The README's example: an earlier run, then a new article."""
-    write_tree(tmp_path, {"in/a.txt": "Le chat dort.\n", "in/b.md": "# Titre\n", "in/empty.txt": "", "in/notes.pdf": "%PDF", "in/drafts/x.txt": "Brouillon.\n"})
+    write_tree(tmp_path, {"in/a.txt": "Le chat dort.\n", "in/b.md": "# Titre\n", "in/photo.txt": "\x89PNG\x00", "in/notes.pdf": "%PDF", "in/drafts/x.txt": "Brouillon.\n"})
     assert in_folder(tmp_path, "run", "in", "-o", "out", "--exclude", "drafts/**", *ECHO).returncode == 1
     (tmp_path / "in" / "c.txt").write_text("Il pleut. Il neige.\n", encoding="utf-8")
     before = snapshot(tmp_path)

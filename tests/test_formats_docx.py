@@ -652,15 +652,58 @@ def _truncated(tmp_path: Path) -> bytes:
         (_zip_without_document, "not a Word document"),
         (_truncated, "not a Word document"),
         (_macro_enabled, r"not a Word document \(its content is .*macroEnabled"),
-        (lambda tmp_path: _source(lambda d: d.add_paragraph(" "), tmp_path), "no text"),
     ],
-    ids=["not a zip", "zip without a document", "truncated", "macro-enabled", "no text"],
+    ids=["not a zip", "zip without a document", "truncated", "macro-enabled"],
 )
 def test_read_refuses_what_it_cannot_translate(make: Callable[[Path], bytes], reason: str, tmp_path: Path) -> None:
-    """IngestError, one sentence saying why, for a file that is not a Word document or
-    has no text."""
+    """IngestError, one sentence saying why, for a file that is not a Word document."""
     with pytest.raises(IngestError, match=reason):
         _read(make(tmp_path))
+
+
+EMPTY = Path(__file__).parent / "data" / "docx-empty"
+
+
+@pytest.mark.parametrize("name", ["blank.docx", "only-table.docx", "only-picture.docx", "space"])
+def test_nothing_to_translate_is_copied(name: str, tmp_path: Path) -> None:
+    """A document without words (blank, numbers only, a picture only) has nothing for the
+    model; written back it opens, with the same paragraphs and its styles in English."""
+    data = _source(_french_runs_only_space, tmp_path) if name == "space" else (EMPTY / name).read_bytes()
+    doc = _read(data)
+    assert segment(doc) == []
+    english = FORMATS[".docx"].write(doc, [], []).data
+    before, after = _open(data), _open(english)
+    assert [p.text for p in after.paragraphs] == [p.text for p in before.paragraphs]
+    assert len(after.inline_shapes) == len(before.inline_shapes)
+    assert b'w:val="fr-FR"' not in _part(english, "word/styles.xml")
+
+
+def _french_runs_only_space(d: WordDocument) -> None:
+    d.add_paragraph(" ")
+    _in_french(d)
+
+
+def _part(data: bytes, name: str) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return z.read(name)
+
+
+def test_core_properties_people_read_are_translated(tmp_path: Path) -> None:
+    """Title, subject and description (File > Info) are translated; the author and
+    keywords are not, and a French language property names English."""
+
+    def build(d: WordDocument) -> None:
+        d.add_paragraph("Le chat dort.")
+        props = d.core_properties
+        props.title, props.subject, props.comments = "Le chat", "Les animaux", "Un article sur le chat."
+        props.author, props.keywords, props.language = "Jean Dupont", "chat, animaux", "fr-FR"
+
+    doc = _read(_source(build, tmp_path))
+    assert [line.text for line in doc.lines] == ["Le chat", "Les animaux", "Un article sur le chat.", "Le chat dort."]
+    props = _open(_english(_source(build, tmp_path)).data).core_properties
+    assert (props.title, props.subject, props.comments) == ("LE CHAT", "LES ANIMAUX", "UN ARTICLE SUR LE CHAT.")
+    assert (props.author, props.keywords, props.language) == ("Jean Dupont", "chat, animaux", "en-US")
+    assert [p.text for p in _open(_english(_source(build, tmp_path)).data).paragraphs] == ["LE CHAT DORT."]
 
 
 def test_registered_for_docx() -> None:

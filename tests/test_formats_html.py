@@ -257,6 +257,35 @@ CASES = [
         expect=('<code title="UN EXEMPLE" lang="fr">f()</code>', '<pre lang="fr" aria-label="DU CODE">x = 1</pre>'),
         lines=("Voir ici.", "Un exemple", "Du code"),
     ),
+    # Found by Hypothesis: an autolink reads as an unknown tag, which must not cut the sentence.
+    Case("autolink", "<p>Voir <https://a.fr/x> l'article en entier.</p>", keep=("<https://a.fr/x>",), lines=("Voir l'article en entier.",)),
+    Case("custom-element", "<p>Cliquez <my-button>ici</my-button> pour voir<o:p></o:p>.</p>", lines=("Cliquez ici pour voir.",), exact=False),
+    Case(
+        "template-tags",
+        '<p>Voir {{Glossary("AJAX")}} et {% include x.html %} pour {{ page.title }} :warning:.</p><p>{{Compat}}</p>',
+        keep=('{{Glossary("AJAX")}}', "{% include x.html %}", "{{ page.title }}", ":warning:", "<p>{{Compat}}</p>"),
+        lines=("Voir et pour.",),
+        exact=False,
+    ),
+    Case(
+        "meta",
+        '<head><meta name="description" content="Un article sur le chat."><meta property="og:title" content="Le chat">'
+        '<meta property="og:url" content="https://a.fr/chat"><meta name="viewport" content="width=device-width"></head>',
+        keep=('content="https://a.fr/chat"', 'content="width=device-width"'),
+        expect=('content="UN ARTICLE SUR LE CHAT."', 'property="og:title" content="LE CHAT"'),
+    ),
+    Case(
+        "url-attribute",
+        '<p><abbr title="http://tools.ietf.org/html/rfc2397">RFC</abbr> et le chat.</p>',
+        keep=('title="http://tools.ietf.org/html/rfc2397"',),
+    ),
+    Case(
+        "front-matter",
+        "---\ntitle: Le chat\nslug: Web/chat\ntags:\n  - Chat\n---\n<!DOCTYPE html><p>Le chat dort.</p>",
+        keep=("---\ntitle: ", "\nslug: Web/chat\ntags:\n  - Chat\n---\n<!DOCTYPE html>"),
+        expect=("title: LE CHAT\n",),
+        lines=("Le chat", "Le chat dort."),
+    ),
 ]
 IDS = [case.id for case in CASES]
 
@@ -283,12 +312,15 @@ def _translate(doc: Document, english: Callable[[str], str]) -> Written:
 
 def _tags(page: str) -> Counter[str]:
     """Every tag, comment and declaration; translated attribute values unescaped and case-folded,
-    lang="fr…" as lang="en…", so source and English compare."""
+    <meta> tags case-folded, lang="fr…" as lang="en…", so source and English compare."""
 
     def value(m: re.Match[str]) -> str:
         return m.group(1) + unescape(m.group(2).strip("\"'")).casefold()
 
-    return Counter(_LANG_FR.sub(r"\1en", _TRANSLATED.sub(value, tag)) for tag in _TAG.findall(page))
+    def folded(tag: str) -> str:  # a <meta>'s content may be translated
+        return tag.casefold() if tag.lower().startswith("<meta") else _LANG_FR.sub(r"\1en", _TRANSLATED.sub(value, tag))
+
+    return Counter(folded(tag) for tag in _TAG.findall(page))
 
 
 class _Nesting(HTMLParser):
@@ -476,11 +508,27 @@ def test_byte_order_mark_kept() -> None:
     assert written.data == b"\xfe\xff" + "<p>ÉTÉ.</p>".encode("utf-16-be")
 
 
-@pytest.mark.parametrize("data", [b"", b"<script>var x;</script><!-- rien -->", b'<p translate="no">Rien.</p>'])
-def test_nothing_to_translate_is_refused(data: bytes) -> None:
-    """No text outside markup and protected elements: refused with a reason."""
-    with pytest.raises(IngestError):
-        HTML.read(data, "a.html")
+@pytest.mark.parametrize(
+    "data, english",
+    [
+        (b"", b""),
+        (b"<script>var x;</script><!-- rien -->", None),
+        (b'<p translate="no">Rien.</p>', None),
+        (b'<html lang="fr"><body><pre>x = 1</pre><p>2011</p></body></html>', b'<html lang="en"><body><pre>x = 1</pre><p>2011</p></body></html>'),
+    ],
+)
+def test_nothing_to_translate_is_copied(data: bytes, english: bytes | None) -> None:
+    """No words outside markup and protected elements: nothing goes to the model, and
+    the page is written as it was, but for its language tags."""
+    doc = HTML.read(data, "a.html")
+    assert segment(doc) == []
+    assert HTML.write(doc, [], []).data == (data if english is None else english)
+
+
+def test_units_that_are_not_prose_never_reach_the_model() -> None:
+    """Cells of numbers, dates and codes are copied; only the prose is sent."""
+    page = "<table><tr><td>2011</td><td>41</td><td>2022-09</td><td>Le chat</td><td>v2.3.1</td></tr></table>"
+    assert [s.text for s in segment(HTML.read(page.encode(), "a.html"))] == ["Le chat"]
 
 
 def test_registered_for_html_suffixes() -> None:

@@ -109,6 +109,74 @@ CASES = {
         ("---\ntitre: Mon article\nauteur: Jean\n---\n",),
         "---\ntitre: Mon article\nauteur: Jean\n---\n\nLE TEXTE COMMENCE ICI.\n",
     ),
+    # Dialects of documentation sites: recognised by their syntax, copied, their titles translated.
+    "heading attributes": Case(
+        "## Les props {#props}\n\n# Le titre { #llm-test .cls }\n",
+        ("Les props", "Le titre"),
+        ("{#props}", "{ #llm-test .cls }"),
+        "## LES PROPS {#props}\n\n# LE TITRE { #llm-test .cls }\n",
+    ),
+    "containers": Case(
+        ":::tip\nUn conseil.\n:::\n\n::: warning Attention\nDanger ici.\n:::\n",
+        ("Un conseil.", "Attention", "Danger ici."),
+        (":::tip\n", "\n:::\n", "::: warning "),
+        ":::tip\nUN CONSEIL.\n:::\n\n::: warning ATTENTION\nDANGER ICI.\n:::\n",
+    ),
+    "nested containers": Case(
+        "::::info\nDehors.\n:::tip[Le titre]\nDedans.\n:::\n::::\n",
+        ("Dehors.", "Le titre", "Dedans."),
+        ("::::info\n", ":::tip[", "]\n", "\n:::\n::::\n"),
+        "::::info\nDEHORS.\n:::tip[LE TITRE]\nDEDANS.\n:::\n::::\n",
+    ),
+    "admonitions": Case(
+        '!!! note "Le titre"\n    Le corps.\n\n??? tip\n    Replié.\n',
+        ("Le titre", "Le corps.", "Replié."),
+        ('!!! note "', "??? tip\n    "),
+        '!!! note "LE TITRE"\n    LE CORPS.\n\n??? tip\n    REPLIÉ.\n',
+    ),
+    "content tabs": Case(
+        '=== "Rendu"\n    Le texte.\n\n=== "Code"\n    ```md\n    Le *texte*.\n    ```\n',
+        ("Rendu", "Le texte.", "Code"),
+        ("    ```md\n    Le *texte*.\n    ```\n",),
+        '=== "RENDU"\n    LE TEXTE.\n\n=== "CODE"\n    ```md\n    Le *texte*.\n    ```\n',
+    ),
+    "footnotes": Case(
+        "Une note[^1] ici.\n\n[^1]: Le texte de la note.\n",
+        ("Une note ici.", "Le texte de la note."),
+        ("[^1]",),
+        "UNE NOTE[^1] ICI.\n\n[^1]: LE TEXTE DE LA NOTE.\n",
+    ),
+    "math": Case(
+        "La formule $x^2$ et $$\\sum_k k$$ ici, pour 5 $.\n\n$$\nx = 1\n$$\n",
+        ("La formule et ici, pour 5 $.",),
+        ("$x^2$", "$$\\sum_k k$$", "$$\nx = 1\n$$\n"),
+        "LA FORMULE $x^2$ ET $$\\sum_k k$$ ICI, POUR 5 $.\n\n$$\nx = 1\n$$\n",
+    ),
+    "template tags and macros": Case(
+        '{{Compat}}\n\nVoir {{JSxRef("Array.at")}} et {{< figure src="a.png" >}} puis {% include x.html %}.\n',
+        ("Voir et puis.",),
+        ("{{Compat}}", '{{JSxRef("Array.at")}}', '{{< figure src="a.png" >}}', "{% include x.html %}"),
+        '{{Compat}}\n\nVOIR {{JSxRef("Array.at")}} ET {{< figure src="a.png" >}} PUIS {% include x.html %}.\n',
+    ),
+    "emoji shortcodes": Case(":warning: Attention au chat.\n", ("Attention au chat.",), (":warning: ",), ":warning: ATTENTION AU CHAT.\n"),
+    "vue components": Case(
+        '<script setup>\nimport { ref } from "vue"\n</script>\n\n# Le protocole <Badge type="warning" text="Expérimental" />\n\n<VueSchoolLink href="x" title="Cours"/>\n',
+        ("Le protocole",),
+        ('<script setup>\nimport { ref } from "vue"\n</script>\n', ' <Badge type="warning" text="Expérimental" />', '<VueSchoolLink href="x" title="Cours"/>\n'),
+        '<script setup>\nimport { ref } from "vue"\n</script>\n\n# LE PROTOCOLE <Badge type="warning" text="Expérimental" />\n\n<VueSchoolLink href="x" title="Cours"/>\n',
+    ),
+    "yaml front matter title": Case(
+        "---\ntitle: Le chat\nslug: le-chat # court\n---\n\nTexte.\n",
+        ("Le chat", "Texte."),
+        ("---\ntitle: ", "\nslug: le-chat # court\n---\n"),
+        "---\ntitle: LE CHAT\nslug: le-chat # court\n---\n\nTEXTE.\n",
+    ),
+    "toml front matter title": Case(
+        '+++\ntitle = "Le logo"\ndraft = true\n+++\n\nTexte.\n',
+        ("Le logo", "Texte."),
+        ('+++\ntitle = "', '"\ndraft = true\n+++\n'),
+        '+++\ntitle = "LE LOGO"\ndraft = true\n+++\n\nTEXTE.\n',
+    ),
     "escapes": Case("Un \\*astérisque\\* et un \\_tiret\\_ bas.\n", ("Un *astérisque* et un _tiret_ bas.",), (), "UN \\*ASTÉRISQUE\\* ET UN \\_TIRET\\_ BAS.\n"),
     "escaped block syntax": Case("1984\\. Une année.\n\n\\# Pas un titre\n", ("1984. Une année.", "# Pas un titre"), (), "1984\\. UNE ANNÉE.\n\n\\# PAS UN TITRE\n"),
     "entities": Case("L&#39;&eacute;t&eacute; arrive.\n", ("L'été arrive.",), (), "L&#39;ÉTÉ ARRIVE.\n"),
@@ -265,6 +333,18 @@ def test_hand_made_translation(source: str, english: str, links: str, expected: 
     written = MARKDOWN.write(doc, [segment_], [Translation(english, -0.1, links=from_pharaoh(links))])
     assert written.data.decode() == expected
     assert written.unsure == frozenset()
+
+
+def test_reference_image_alt_names_its_label_once_translated() -> None:
+    """`![texte]` and `![texte][]` take their alt text as the label: translated, the
+    image names its label (`![TEXT][texte]`); unchanged, it stays as it was."""
+    source = "Voir ![le chat] et ![la souris][].\n\n[le chat]: a.png\n[la souris]: b.png\n"
+    assert [line.text for line in read(source).lines] == ["Voir et.", "le chat", "la souris"]
+    assert translate(read(source), identity).decode() == source
+    assert translate(read(source), upper).decode() == source.upper().split("\n")[0] + source[source.index("\n") :]  # labels match case-insensitively
+    english = {"Voir et.": "See and.", "le chat": "the cat", "la souris": "the mouse"}
+    expected = "See ![the cat][le chat] and ![the mouse][la souris].\n\n[le chat]: a.png\n[la souris]: b.png\n"
+    assert translate(read(source), lambda text: Translation(english[text], -0.1, links=same_words(text))).decode() == expected
 
 
 def test_markup_placed_without_links_is_flagged() -> None:

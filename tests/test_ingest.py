@@ -30,17 +30,22 @@ def test_decode_recovers_french_text(data: bytes, encoding: str) -> None:
 @pytest.mark.parametrize(
     "data, reason",
     [
-        (b"", "empty"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10", "binary"),
         (b"abc\x00def", "binary"),
         (bytes(range(1, 256)) * 8, "probably not text"),
-        (b" \n\t\r\n", "only whitespace"),
         (b"\xef\xbb\xbf\xff\xfe\xfd", "not valid"),
     ],
 )
 def test_parse_refuses_non_articles_with_a_reason(data: bytes, reason: str) -> None:
     with pytest.raises(IngestError, match=reason):
         parse(data, "x.txt")
+
+
+@pytest.mark.parametrize("data", [b"", b" \n\t\r\n"])
+def test_nothing_to_translate_is_an_article(data: bytes) -> None:
+    """An empty or blank file is text with nothing to translate, not an error: it is copied."""
+    doc = parse(data, "a.txt")
+    assert doc.text == data.decode() and not any(line.text.strip() for line in doc.lines)
 
 
 @pytest.mark.parametrize(

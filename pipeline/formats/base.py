@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..ingest import Document
+from ..ingest import Document, Line
 from ..protect import Protector
 from ..segment import Segment
 from ..translate import Translation
@@ -139,6 +139,15 @@ def protected_unit(text: str, spans: Sequence[tuple[int, int]], at: int | None =
     plain += text[pos:]
     where = () if at is None else origin((p, min(q, len(plain)), at + a, at + b) for p, q, a, b in runs if p < min(q, len(plain)))
     return plain, tuple(markup), where
+
+
+def protected_line(text: str, options: ReadOptions, source: str, start: int, extra: Sequence[tuple[int, int]] = ()) -> Line:
+    """A unit of plain text (a title, a front matter value, an attribute's), its
+    protected spans (and the `extra` ones, sorted and disjoint, such as code) void; its
+    origin when the source at `start` reads as the text."""
+    spans = sorted([*extra, *(s for s in options.protect.spans(text) if all(s[1] <= a or s[0] >= b for a, b in extra))])
+    plain, markup, where = protected_unit(text, spans, start if source.startswith(text, start) else None)
+    return Line(0, plain, "", markup, where)
 
 
 def unit_text(events: Sequence[Event], markup: Sequence[Inline]) -> str:

@@ -51,6 +51,11 @@ class Field:
     style: str | None
     path: tuple[Any, ...] = ()
 
+    @property
+    def text_at(self) -> int:
+        """Where the value's text starts in the source (after its opening quote)."""
+        return self.start + (self.style in ("'", '"', "toml'", 'toml"'))
+
 
 @dataclass(frozen=True)
 class FrontMatter:
@@ -85,6 +90,12 @@ def find(source: str, keys: Sequence[str] = FRONT_MATTER_KEYS, strict: bool = Tr
             break
         pos = line.end()
     return None
+
+
+def blanked(source: str, end: int) -> str:
+    """The source with its first `end` characters blank (line endings kept): what a
+    format's parser reads instead of the front matter."""
+    return re.sub(r"[^\r\n]", " ", source[:end]) + source[end:]
 
 
 def _yaml_fields(source: str, start: int, end: int, keys: Sequence[str]) -> list[Field] | None:

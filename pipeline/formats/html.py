@@ -38,15 +38,24 @@ from dataclasses import dataclass
 from html import escape, unescape
 from html.parser import HTMLParser
 
-from ..ingest import Document, IngestError, Line, decode
+from ..ingest import Document, Line, decode
 from ..segment import Segment
 from ..translate import Translation
-from .base import Written, origin, placed_blocks, register
-from ..protect import URL_OR_EMAIL
+from . import frontmatter
+from .base import ReadOptions, Written, origin, placed_blocks, protected_line, register, unit_text
 from .markup import Event, Inline
 
 INLINE = frozenset(
     "a abbr b bdi bdo big button cite data del dfn em font i ins label mark nobr q s small span strike strong sub sup time tt u var".split()
+)
+# Elements that end a block; any other element this module does not know (a custom
+# element, Word's <o:p>, an autolink such as <https://a.fr/x> read as a tag) is
+# inline, as a browser displays it.
+BLOCK = frozenset(
+    "address article aside audio blockquote body canvas caption center colgroup dd details dialog dir div dl dt "
+    "fieldset figcaption figure footer form frame frameset h1 h2 h3 h4 h5 h6 head header hgroup html iframe "
+    "legend li main menu nav noframes noscript object ol optgroup option p picture search section select "
+    "summary table tbody td tfoot th thead title tr ul video".split()
 )
 INLINE_VOID = frozenset({"br", "img", "wbr"})
 VOID = INLINE_VOID | frozenset("area base col embed hr input keygen link meta param source track".split())
@@ -57,6 +66,10 @@ IN_SENTENCE = INLINE | RAW_INLINE
 # Attribute values read by people (an input's hint, a screen reader's label): blocks of their own.
 TRANSLATED_ATTRIBUTES = ("alt", "title", "placeholder", "aria-label", "aria-description")
 LANG_ATTRIBUTES = ("lang", "xml:lang")
+# <meta> whose content is read by people (search results, link previews): by name or property.
+TRANSLATED_META = frozenset(
+    "description og:title og:description og:image:alt twitter:title twitter:description twitter:image:alt".split()
+)
 
 _SPACE = " \t\n\r\f"  # HTML whitespace; a no-break space is text
 _RUN = re.compile(f"[{_SPACE}]+|[^{_SPACE}]+")
@@ -156,13 +169,15 @@ class _Block:
 @dataclass(frozen=True)
 class _Layout:
     """What writing back needs: the decoded source, how to encode it, the blocks by line
-    number - 1, and fixed edits (lang="fr" → "en")."""
+    number - 1 after the front matter's fields (the first Document lines), fixed edits
+    (lang="fr" → "en"), and the front matter."""
 
     source: str
     bom: bytes
     codec: str
     blocks: tuple[_Block, ...]
     fixed: tuple[tuple[int, int, str], ...]
+    front: frontmatter.FrontMatter | None = None
 
 
 @dataclass
@@ -180,9 +195,9 @@ class _Item:
 class _Reader:
     """Walks the tokens once, gathering blocks, attribute values and lang edits."""
 
-    def __init__(self, source: str, tokens: list[_Token]):
-        self.source, self.tokens = source, tokens
-        self.blocks: list[tuple[_Block, str, tuple[Inline, ...], tuple[tuple[int, int], ...]]] = []
+    def __init__(self, source: str, tokens: list[_Token], options: ReadOptions):
+        self.source, self.tokens, self.options = source, tokens, options
+        self.blocks: list[tuple[_Block, Line]] = []
         self.fixed: list[tuple[int, int, str]] = []
         self.items: list[_Item] = []
         self.unclosed: list[int] = []  # the block's inline elements not closed yet, by item index
@@ -241,10 +256,10 @@ class _Reader:
             start += len(raw) - len(raw.lstrip(_SPACE))
             if start == tok.end:
                 return
-        for m in URL_OR_EMAIL.finditer(self.source, start, tok.end):
-            self._text(start, m.start())
-            self.items.append(_Item("void", m.start(), m.end()))
-            start = m.end()
+        for a, b in self.options.protect.spans(self.source, start, tok.end):
+            self._text(start, a)
+            self.items.append(_Item("void", a, b))
+            start = b
         self._text(start, tok.end)
 
     def _text(self, start: int, end: int) -> None:
@@ -256,9 +271,9 @@ class _Reader:
             self.open_names.append(tok.tag)
         if tok.tag == "br":
             self._br(tok)
-        elif tok.tag in INLINE_VOID or (tok.tag in INLINE and tok.kind == "startend"):
+        elif tok.tag in INLINE_VOID or (_inline(tok.tag) and tok.kind == "startend"):
             self._void(tok.start, tok.end, starts=True)
-        elif tok.tag in INLINE:
+        elif _inline(tok.tag):
             self.unclosed.append(len(self.items))
             self.items.append(_Item("open", tok.start, tok.end, tok.tag))
         else:
@@ -269,7 +284,7 @@ class _Reader:
             del self.open_names[max(i for i, name in enumerate(self.open_names) if name == tok.tag) :]
         if tok.tag in INLINE_VOID:
             self._void(tok.start, tok.end, starts=False)
-        elif tok.tag not in INLINE:
+        elif not _inline(tok.tag):
             self._flush()
         elif self.items:
             opened = [i for i in self.unclosed if self.items[i].tag == tok.tag]
@@ -301,8 +316,11 @@ class _Reader:
             self.items.append(_Item("void", tok.start, tok.end, "br"))
 
     def _attributes(self, tok: _Token, lang: bool = True) -> None:
-        """Translated attributes' values become blocks; lang="fr" becomes "en" if `lang`."""
+        """Translated attributes' values (and a described <meta>'s content) become
+        blocks; lang="fr" becomes "en" if `lang`."""
         raw = self.source[tok.start : tok.end]
+        named = {key: (value or "").strip().lower() for key, value in tok.attrs if key in ("name", "property")}
+        meta = tok.tag == "meta" and not TRANSLATED_META.isdisjoint(named.values())
         for m in _ATTRIBUTE.finditer(raw, _TAG_NAME.match(raw).end()):
             if m.group(2) is None:
                 continue
@@ -312,8 +330,11 @@ class _Reader:
             end = tok.start + m.end(2) - len(quote)
             runs = _decoded(self.source, start, end)
             text = "".join(run for run, _, _ in runs)
-            if name in TRANSLATED_ATTRIBUTES and text.strip():
-                self.blocks.append((_Block(start, end, quote=quote), text, (), _origin(runs)))
+            if (name in TRANSLATED_ATTRIBUTES or meta and name == "content") and text.strip():
+                line = protected_line(text, self.options, self.source, start)
+                if not line.markup:
+                    line = Line(0, text, "", (), _origin(runs))
+                self.blocks.append((_Block(start, end, quote=quote), line))
             elif lang and name in LANG_ATTRIBUTES and re.fullmatch(r"fr(?:-\w+)*", text.strip(), re.IGNORECASE):
                 self.fixed.append((start, end, "en"))
 
@@ -327,11 +348,19 @@ class _Reader:
         if items[-1].kind == "text":  # the block ends at its last word
             raw = self.source[items[-1].start : items[-1].end]
             items[-1].end -= len(raw) - len(raw.rstrip(_SPACE))
+        for item in items:  # an unknown element left open (an autolink read as a tag) wraps nothing
+            if item.kind == "open" and item.pair is None and item.tag not in INLINE:
+                item.kind = "void"
         items = _wordless_whole(self.source, items)
         _absorb_spaces(self.source, items)
-        block = _plain(self.source, items)
-        if block[1].strip():
-            self.blocks.append(block)
+        block, text, markup, where = _plain(self.source, items)
+        if text.strip():
+            self.blocks.append((block, Line(0, text, "", markup, where)))
+
+
+def _inline(tag: str) -> bool:
+    """Whether an element stays inside the block it is in."""
+    return tag in INLINE or tag not in BLOCK and tag not in VOID
 
 
 def _plain(source: str, items: list[_Item]) -> tuple[_Block, str, tuple[Inline, ...], tuple[tuple[int, int], ...]]:
@@ -510,9 +539,8 @@ def _fill(source: str, start: int, end: int, subs: list[tuple[int, int, str]]) -
     return "".join(out)
 
 
-def _attribute_value(block: _Block, events: list[Event]) -> str:
+def _attribute_value(block: _Block, english: str) -> str:
     """An attribute's English, escaped for its quoting (quoted if bare and it must be)."""
-    english = "".join(str(value) for kind, value in events if kind == "text")
     if block.quote:
         return escape(english, quote=False).replace(block.quote, "&quot;" if block.quote == '"' else "&#x27;")
     if english and not re.search(r"[\s\"'=<>`]", english):
@@ -538,33 +566,33 @@ class Html:
     name = "html"
     suffixes = (".html", ".htm")
 
-    def read(self, data: bytes, name: str) -> Document:
+    def read(self, data: bytes, name: str, options: ReadOptions = ReadOptions()) -> Document:
         source, encoding, bom, codec = _decode(data)
-        reader = _Reader(source, _Tokenizer(source).tokens())
-        if not reader.blocks:
-            raise IngestError("it has no text outside markup and untranslated elements, so there is nothing to translate")
+        front = frontmatter.find(source, options.front_matter_keys, strict=True)
+        read_from = source if front is None else frontmatter.blanked(source, front.end)
+        reader = _Reader(read_from, _Tokenizer(read_from).tokens(), options)
+        fields = [protected_line(f.text, options, source, f.text_at) for f in (front.fields if front else ())]
         blocks = sorted(reader.blocks, key=lambda b: b[0].start)
         return Document(
             name=name,
-            lines=tuple(Line(n, text, "", markup, where) for n, (_, text, markup, where) in enumerate(blocks, start=1)),
+            lines=tuple(Line(n, line.text, "", line.markup, line.origin) for n, line in enumerate([*fields, *(line for _, line in blocks)], start=1)),
             encoding=encoding,
             sha256=hashlib.sha256(data).hexdigest(),
-            layout=_Layout(source, bom, codec, tuple(b[0] for b in blocks), tuple(sorted(reader.fixed))),
+            layout=_Layout(source, bom, codec, tuple(b for b, _ in blocks), tuple(sorted(reader.fixed)), front),
         )
 
     def write(self, doc: Document, segments: Sequence[Segment], translations: Sequence[Translation]) -> Written:
         layout: _Layout = doc.layout
         placed, unsure = placed_blocks(doc, segments, translations)
-        leaves = sorted(
-            [*layout.fixed]
-            + [(b.start, b.end, _attribute_value(b, placed[n])) for n, b in enumerate(layout.blocks, 1) if b.quote is not None and n in placed]
-        )
-        rendered = [
-            (b.start, b.end, _render(layout.source, b, placed[n], leaves))
-            for n, b in enumerate(layout.blocks, 1)
-            if b.quote is None and n in placed
-        ]
+        fields = len(layout.front.fields) if layout.front else 0
+        english = {n: unit_text(events, doc.lines[n - 1].markup) for n, events in placed.items()}
+        numbered = list(enumerate(layout.blocks, fields + 1))
+        leaves = sorted([*layout.fixed] + [(b.start, b.end, _attribute_value(b, english[n])) for n, b in numbered if b.quote is not None and n in placed])
+        rendered = [(b.start, b.end, _render(layout.source, b, placed[n], leaves)) for n, b in numbered if b.quote is None and n in placed]
         subs, covered = [], 0
+        if layout.front:
+            head = frontmatter.write(layout.source, layout.front, {k: english[k + 1] for k in range(fields) if k + 1 in english})
+            subs, covered = [(0, layout.front.end, head)], layout.front.end
         for sub in sorted(rendered + leaves):
             if sub[0] >= covered:  # a leaf inside a rendered block was rendered with it
                 subs.append(sub)

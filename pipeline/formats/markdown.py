@@ -44,14 +44,15 @@ from __future__ import annotations
 
 import hashlib
 import re
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from bisect import bisect_left
 
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import normalizeReference, unescapeAll
 from markdown_it.helpers import parseLinkDestination, parseLinkLabel, parseLinkTitle
+from markdown_it.rules_block import StateBlock
 from markdown_it.rules_inline import StateInline, autolink, backtick, image, link
 from markdown_it.token import Token
 from mdit_py_plugins.admon import admon_plugin
@@ -64,7 +65,7 @@ from ..protect import URL_OR_EMAIL
 from ..segment import Segment
 from ..translate import Translation
 from . import frontmatter
-from .base import ReadOptions, Written, block_sentences, origin, protected_unit, register, unit_text
+from .base import ReadOptions, Written, block_sentences, origin, protected_line, register, unit_text
 from .markup import Event, Inline, Sentence, place
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -75,7 +76,10 @@ _TAG = re.compile(r"<(?P<close>/)?(?P<name>[A-Za-z][A-Za-z0-9-]*)[^>]*?(?P<self>
 _VOID_ELEMENTS = frozenset("area br col embed hr img input source track wbr".split())
 _INLINE_SYNTAX = frozenset("\\`*_[]<>&|~!")
 # English starting a line that Markdown would read as block syntax; an ordered list marker.
-_BLOCK_SYNTAX = re.compile(r"#{1,6}(?:[ \t]|$)|[-+*](?:[ \t]|$)|>|(?:[-=*_][ \t]*)+$|`{3}|~{3}|<[A-Za-z/!?]|:{3}|!!!|\?{3}|\${2}|\[\^[^\]]*\]:")
+_BLOCK_SYNTAX = re.compile(r"#{1,6}(?:[ \t]|$)|[-+*](?:[ \t]|$)|>|(?:[-=*_][ \t]*)+$|`{3}|~{3}|<[A-Za-z/!?]|:{3}|!!!|\?{3}|={3}|\${2}|\[\^[^\]]*\]:")
+_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`).+?(?<!`)\1(?!`)")
+# A content tab of pymdownx.tabbed (MkDocs Material): `=== "Titre"`, its body indented.
+_TAB = re.compile(r"""===\+?!?[ \t]+"(?P<title>[^"\n]*)"[ \t]*$""")
 _ORDERED = re.compile(r"\d{1,9}(?=[.)](?:[ \t]|$))")
 _LINE = re.compile(r"[^\r\n]*")
 
@@ -94,7 +98,39 @@ def _parser() -> MarkdownIt:
     md = MarkdownIt("commonmark").enable(["table", "strikethrough"]).disable("text_join")
     md.use(container_plugin, name="any", validate=lambda params, markup: True)
     md.use(admon_plugin).use(footnote_plugin, inline=False)
+    md.block.ruler.before("fence", "tabbed", _tabbed, {"alt": ["paragraph", "reference", "blockquote", "list"]})
     return md.use(dollarmath_plugin, allow_space=False, allow_digits=False, double_inline=True)
+
+
+def _tabbed(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
+    """A content tab (`=== "Titre"`): a block holding the lines indented under it, as
+    MkDocs admonitions do (two blank lines, or a line indented less, end it)."""
+    if state.sCount[start_line] - state.blkIndent >= 4:
+        return False
+    start = state.bMarks[start_line] + state.tShift[start_line]
+    if not _TAB.match(state.src, start, state.eMarks[start_line]):
+        return False
+    if silent:
+        return True
+    saved = state.parentType, state.lineMax, state.blkIndent
+    state.parentType, state.blkIndent = "tabbed", state.sCount[start_line] + 4
+    line, was_empty = start_line, False
+    while line + 1 < end_line:
+        line += 1
+        empty = state.bMarks[line] + state.tShift[line] >= state.eMarks[line]
+        if empty and was_empty or not empty and state.sCount[line] < state.blkIndent:
+            break
+        was_empty = empty
+    else:
+        line = end_line
+    state.lineMax = line
+    token = state.push("tabbed_open", "div", 1)
+    token.block, token.map = True, [start_line, line]
+    state.md.block.tokenize(state, start_line + 1, line)
+    state.push("tabbed_close", "div", -1).block = True
+    state.parentType, state.lineMax, state.blkIndent = saved
+    state.line = line
+    return True
 
 
 @dataclass(frozen=True)
@@ -120,11 +156,14 @@ class _Leaf:
     """Text read by people inside markup or block syntax, translated as a unit of its
     own: an image's alt text (`style` "alt", escaped as inline text), a link's or an
     image's title (its quote: `"`, `'` or `(`), a container's title ("title", escaped
-    as inline text), an admonition's `"…"` title ("quoted")."""
+    as inline text), an admonition's `"…"` title ("quoted"). The alt text of a
+    collapsed or shortcut reference image (`![texte]`) is also its `label`: its range
+    takes the closing `]` or `][]` in, written as `][label]` after the English."""
 
     start: int
     end: int
     style: str
+    label: tuple[str, str] | None = None  # the reference's label, and the `]` or `][]` after it
 
 
 @dataclass(frozen=True)
@@ -183,7 +222,7 @@ class _Walk:
         self.content = content  # protected spans masked (see _masked)
         self.original = content if original is None else original
         self.protected = protected
-        self.leaves: list[tuple[int, int, str, str]] = []  # content start, end, style, text
+        self.leaves: list[tuple[int, int, str, str, tuple[str, str] | None]] = []  # content start, end, style, text, reference label
         self.state = StateInline(content, _parser(), env, [])
         self.text = ""
         self.runs: list[tuple[int, int, int, int]] = []  # the text's pieces: plain start, end; content start, end
@@ -282,8 +321,11 @@ class _Walk:
         label_end = parseLinkLabel(self.state, label, not alt)
         if alt:
             text = _plain(_parser().parseInline(self.original[label + 1 : label_end], self.state.env)[0].children or [])
-            if text.strip():
-                self.leaves.append((label + 1, label_end, "alt", text))
+            tail = self.content[label_end:end]
+            if text.strip() and tail in ("]", "][]"):  # its alt text is its reference's label: the English names it
+                self.leaves.append((label + 1, end, "alt", text, (self.original[label + 1 : label_end], tail)))
+            elif text.strip():
+                self.leaves.append((label + 1, label_end, "alt", text, None))
         if not self.content.startswith("](", label_end):
             return
         pos = _skip_space(self.content, label_end + 2, end)
@@ -295,7 +337,7 @@ class _Walk:
         if title is not None and title.ok and title.pos <= end:
             text = unescapeAll(self.original[start + 1 : title.pos - 1])
             if text.strip():
-                self.leaves.append((start + 1, title.pos - 1, self.content[start], text))
+                self.leaves.append((start + 1, title.pos - 1, self.content[start], text, None))
 
     def _extent(self, rule, cursor: int) -> int:
         """Where the inline construct markdown-it's `rule` reads at cursor ends."""
@@ -564,7 +606,12 @@ def _blocks(tokens: Sequence[Token], source: str) -> list[tuple]:
     spans = _line_spans(source)
     found: list[tuple] = []
     row, cursor = -1, 0
-    for k, (before, tok) in enumerate(zip(tokens, tokens[1:]), start=1):
+    for k, (before, tok) in enumerate(zip([Token("", "", 0), *tokens], tokens)):
+        if tok.type == "tabbed_open":
+            line = _TAB.search(source, *spans[tok.map[0]])
+            if line and line.group("title").strip():
+                found.append(("leaf", line.start("title"), line.end("title"), "quoted", line.group("title")))
+            continue
         if tok.type == "container_any_open" and tok.map:
             line = _CONTAINER.search(source, *spans[tok.map[0]])
             title = line and (line.group("bracketed") if line.group("bracketed") is not None else line.group("title"))
@@ -634,12 +681,6 @@ def _signature(tokens: Sequence[Token]) -> tuple[tuple, ...]:
     return tuple(out)
 
 
-def _blanked(source: str, end: int) -> str:
-    """The source with its first `end` characters blank (line endings kept): what
-    markdown-it reads instead of the front matter."""
-    return re.sub(r"[^\r\n]", " ", source[:end]) + source[end:]
-
-
 def _masked(content: str, spans: Sequence[tuple[int, int]]) -> str:
     """Content with its protected spans as private-use characters, which markdown-it
     reads as plain text: no emphasis or link inside a template tag."""
@@ -657,17 +698,18 @@ class Markdown:
     suffixes = (".md", ".markdown")
 
     def read(self, data: bytes, name: str, options: ReadOptions = ReadOptions()) -> Document:
-        source, encoding = decode(data) if data else ("", "utf-8")
+        source, encoding = decode(data)
         front = frontmatter.find(source, options.front_matter_keys, strict=False)
         env: dict = {}
-        tokens = _parser().parse(source if front is None else _blanked(source, front.end), env)
+        tokens = _parser().parse(source if front is None else frontmatter.blanked(source, front.end), env)
         units: list[tuple[tuple, Line]] = []  # (sort key, unit), line
         for k, field in enumerate(front.fields if front else ()):
-            units.append(((field.start, 0), _Field(k, field.start), _unit_line(field.text, options, source, field.start)))
+            units.append(((field.start, 0), _Field(k, field.start), protected_line(field.text, options, source, field.text_at)))
         for entry in _blocks(tokens, source):
             if entry[0] == "leaf":
                 _, start, end, style, text = entry
-                units.append(((start, 0), _Leaf(start, end, style), _unit_line(text, options, source, start)))
+                code = [m.span() for m in _CODE_SPAN.finditer(text)]  # such a title is inline Markdown
+                units.append(((start, 0), _Leaf(start, end, style), protected_line(text, options, source, start, code)))
                 continue
             _, k, src_of, cell, line_start = entry
             tok = tokens[k]
@@ -678,8 +720,8 @@ class Markdown:
                 walk.run((_parser().parseInline(content, env)[0].children if protected else tok.children) or [])
             except _Unparsed:
                 continue  # kept as it is
-            for a, b, style, text in walk.leaves:
-                units.append(((src_of[a], 1), _Leaf(src_of[a], src_of[b], style), _unit_line(text, options, source, src_of[a])))
+            for a, b, style, text, label in walk.leaves:
+                units.append(((src_of[a], 1), _Leaf(src_of[a], src_of[b], style, label), protected_line(text, options, source, src_of[a])))
             if walk.text.strip():
                 markup, block, where = walk.block(source, src_of, cell, line_start, k)
                 units.append(((block.start, 0), block, Line(0, walk.text, "", markup, where)))
@@ -697,55 +739,66 @@ class Markdown:
             placed[number] = place(line.text, line.markup, sentences)
         leaves, fields = [], {}
         for number, unit in enumerate(layout.units, start=1):
-            if number in placed and isinstance(unit, _Leaf):
-                leaves.append((unit.start, unit.end, _leaf_text(unit, unit_text(placed[number][0], doc.lines[number - 1].markup))))
-            elif number in placed and isinstance(unit, _Field):
-                fields[unit.index] = unit_text(placed[number][0], doc.lines[number - 1].markup)
+            english = unit_text(placed[number][0], doc.lines[number - 1].markup) if number in placed else ""
+            if not english.strip():  # no English (an empty model output): kept as it was
+                continue
+            if isinstance(unit, _Leaf):
+                leaves.append((unit.start, unit.end, _leaf_text(unit, placed[number][0], doc.lines[number - 1].markup)))
+            elif isinstance(unit, _Field):
+                fields[unit.index] = english
         head = frontmatter.write(layout.source, layout.front, fields) if layout.front else ""
         blocks = [(number, unit) for number, unit in enumerate(layout.units, start=1) if number in placed and isinstance(unit, _Block)]
-        levels = dict.fromkeys((number for number, _ in blocks), 0)
+        # A block without English words (an empty model output) cannot hold its markup: kept.
+        levels = {n: 0 if any(k == "text" and str(v).strip() for k, v in placed[n][0]) else _KEPT for n, _ in blocks}
         for _ in range(_ROUNDS):
             rendered = {}
             for number, block in blocks:
                 line = doc.lines[number - 1]
-                if levels[number] == _UNLINKED and number not in rendered:
+                if levels[number] == _KEPT:
+                    rendered[number] = layout.source[block.start : block.end]
+                    continue
+                if levels[number] == _UNLINKED:
                     sentences = [Sentence(x.start, x.end, x.english, None) for x in by_block[number][0]]
                     placed[number] = place(line.text, line.markup, sentences)
                 rendered[number] = _render(placed[number][0], line.text, line.markup, block, layout.source, leaves, levels[number] > 0)
             text = _assembled(layout, head, leaves, [(block.start, block.end, rendered[number]) for number, block in blocks])
-            faults = _faults(layout, text, len(head), {block.token: number for number, block in blocks})
-            if not faults or all(levels[n] == _UNLINKED for n in faults):
+            faults, every = _faults(layout, text, len(head), {block.token: number for number, block in blocks})
+            todo = [n for n in faults if levels[n] < _KEPT]
+            if not todo:
                 break
-            for number in faults:
-                levels[number] = min(_UNLINKED, levels[number] + 1)
+            for number in todo if every else todo[:1]:
+                levels[number] += 1
         unsure = {by_block[n][1][k] for n, (_, doubtful) in placed.items() for k in doubtful}
-        unsure |= {i for n in faults for i in by_block[n][1]}
+        unsure |= {i for n in {*faults, *(n for n, level in levels.items() if level >= _UNLINKED)} for i in by_block[n][1]}
         codec = doc.encoding.split()[0]  # "utf-8 (3 invalid byte sequences replaced…)" too
         return Written(text.encode(codec, errors="xmlcharrefreplace"), frozenset(unsure))
 
 
 # How hard the English of a block is made to keep the source's structure, should the
 # page read back otherwise: 0 as placed, 1 its text escaped, _UNLINKED placed again
-# without word links (elements in source order); and how many times the page is read back.
+# without word links (elements in source order), _KEPT its source kept (an English
+# that cannot hold the structure: empty where an element needs text), both flagged;
+# and how many times the page is read back.
 _UNLINKED = 2
-_ROUNDS = 8
+_KEPT = 3
+_ROUNDS = 16
 
 
-def _unit_line(text: str, options: ReadOptions, source: str, start: int) -> Line:
-    """A unit of plain text (a title, a front matter value), its protected spans void;
-    its origin when the source at `start` reads as the text."""
-    plain, markup, where = protected_unit(text, options.protect.spans(text), start if source.startswith(text, start) else None)
-    return Line(0, plain, "", markup, where)
-
-
-def _leaf_text(leaf: _Leaf, english: str) -> str:
-    """A leaf's English as source text of its kind."""
-    if leaf.style == "quoted":  # MkDocs reads up to the next quote, escapes or not
-        return english.replace('"', "”")
-    if leaf.style in ("alt", "title"):
-        return _spell(english, (), escape=True)
-    closer = ")" if leaf.style == "(" else leaf.style
-    return re.sub(r"[\\%s]" % re.escape(closer + ("(" if leaf.style == "(" else "")), lambda m: "\\" + m.group(), english)
+def _leaf_text(leaf: _Leaf, events: Sequence[Event], markup: Sequence[Inline]) -> str:
+    """A leaf's English as source text of its kind: its text escaped as the kind
+    needs, its protected spans (code in a title) as they were."""
+    if leaf.style == "quoted":  # inline Markdown, which MkDocs reads up to the next quote, escapes or not
+        spell = lambda text: _spell(text, (), escape=True).replace('"', "”")  # noqa: E731
+    elif leaf.style in ("alt", "title"):
+        spell = lambda text: _spell(text, (), escape=True)  # noqa: E731
+    else:
+        closer = ")" if leaf.style == "(" else leaf.style
+        spell = lambda text: re.sub(r"[\\%s]" % re.escape(closer + ("(" if leaf.style == "(" else "")), lambda m: "\\" + m.group(), " ".join(text.splitlines()))  # noqa: E731
+    english = "".join(spell(str(value)) if kind == "text" else markup[int(value)].open for kind, value in events if kind in ("text", "void"))
+    if leaf.label is None:
+        return english
+    name, tail = leaf.label
+    return english + (tail if normalizeReference(english) == normalizeReference(name) else f"][{name}]")
 
 
 def _assembled(layout: _Layout, head: str, leaves: list[tuple[int, int, str]], blocks: list[tuple[int, int, str]]) -> str:
@@ -774,17 +827,20 @@ def _fill(source: str, start: int, end: int, subs: Sequence[tuple[int, int, str]
     return "".join(out)
 
 
-def _faults(layout: _Layout, text: str, head: int, by_token: dict[int, int]) -> set[int]:
+def _faults(layout: _Layout, text: str, head: int, by_token: dict[int, int]) -> tuple[list[int], bool]:
     """The blocks (by line number) whose English gives the page another structure
-    than the source's: those whose inline content reads otherwise, or, when the blocks
-    themselves differ, the last translated block before the first difference."""
-    got = _signature(_parser().parse(_blanked(text, head) if head else text, {}))
+    than the source's, and whether all are at fault: those whose inline content reads
+    otherwise (all); or, when the blocks themselves differ, the suspects, likeliest
+    first: the first translated block from the first difference on (its text made
+    another block: a rule, a heading), the last one before it (its text took the
+    next line in: a setext heading, a table), then the others outwards."""
+    got = _signature(_parser().parse(frontmatter.blanked(text, head) if head else text, {}))
     want = layout.signature
     if len(got) == len(want) and all(g[0] == w[0] for g, w in zip(got, want)):
-        return {by_token[k] for k, (g, w) in enumerate(zip(got, want)) if g != w and k in by_token}
-    first = next((k for k, (g, w) in enumerate(zip(got, want)) if g[0] != w[0] or (g[0] != "inline" and g != w)), min(len(got), len(want)))
-    before = [k for k in by_token if k <= first]
-    return {by_token[max(before)]} if before else {by_token[min(by_token)]} if by_token else set()
+        return [by_token[k] for k, (g, w) in enumerate(zip(got, want)) if g != w and k in by_token], True
+    first = next((k for k, (g, w) in enumerate(zip(got, want)) if g != w), min(len(got), len(want)))
+    after, before = sorted(k for k in by_token if k >= first), sorted((k for k in by_token if k < first), reverse=True)
+    return [by_token[k] for k in after[:1] + before[:1] + after[1:] + before[1:]], False
 
 
 _Entry = tuple[str, str, int]  # (event kind, "break" or "moved" punctuation; its source; markup index)
@@ -868,9 +924,11 @@ def _spell(text: str, respell: tuple[tuple[str, str], ...], escape: bool) -> str
     """English text spelled as the block spells characters it escaped or wrote as
     entities; with `escape`, every character Markdown would read as syntax escaped
     (an entity spelling kept), and line endings made spaces."""
-    if not escape:
-        return _respell(text, respell)
+    if not escape:  # line endings the model wrote are spaces: a block's lines are the source's
+        return _respell(" ".join(text.splitlines()) if "\n" in text or "\r" in text else text, respell)
     spelling = {char: spelled for char, spelled in respell if spelled.startswith("&")}
+    if "|" not in dict(respell):  # outside a table cell: markdown-it reads `\|` as a cell border there too
+        spelling["|"] = "&#124;"
 
     def one(m: re.Match[str]) -> str:
         char = m.group()
@@ -887,7 +945,7 @@ def _with_breaks(out: list[_Entry], breaks: Sequence[tuple[int, int]], text: str
     between two words: a hard one where the word links put it, a soft one where
     wrapping the English over as many lines as the source puts it; soft ones are
     dropped only when the English has fewer spaces than the source had breaks."""
-    if not breaks:
+    if not breaks or not out:  # no English at all: the page will not read back the same, and the block is kept
         return out
     spaces, offset = [], 0  # (offset in the English, entry, start, end in its piece)
     for k, (kind, piece, _) in enumerate(out):
