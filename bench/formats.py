@@ -17,6 +17,15 @@
    run through `mtpipe run` with the fixture model and no memory: seconds per article
    (model loading excluded: the run's own `seconds`) and the ratio to plain text,
    and the format's own read + write time.
+3. Real pages (tests/data/realpages: VitePress, Docusaurus, MkDocs, Hugo, Jekyll, MDN,
+   Le Monde) with the "upper" stand-in: the non-prose constructs of each kind that
+   come out byte for byte and as often (anchors, container lines, macros, template
+   tags, front matter keys, code, link targets, URL attributes; bar 100%), the pages
+   that come out whole (an output with text translated; bar 100%); then the corpus
+   through `mtpipe run` with the fixture model against the same pages' text as plain
+   text files: seconds per page and the ratio. The CommonMark spec's 655 examples:
+   those that render to the same elements after translation (bar 99%), with
+   "upper" and with an output full of metacharacters.
 
     python bench/formats.py [--repeats 3]
 """
@@ -128,6 +137,59 @@ def format_seconds(path: Path, repeats: int = 20) -> float:
     return (time.perf_counter() - start) / repeats
 
 
+def real_pages() -> tuple[dict[str, tuple[int, int]], int, int]:
+    """Per construct kind: (found, kept); pages whole; pages."""
+    real = _module("test_realpages")
+    kinds = {kind: [0, 0] for kind in real.CONSTRUCTS}
+    whole = 0
+    for page in real.PAGES:
+        source = page.read_text(encoding="utf-8")
+        doc, out = real.english(page)
+        whole += bool(segment(doc)) and out != source
+        got = real.constructs(out)
+        for kind, found in real.constructs(source).items():
+            kinds[kind][0] += sum(found.values())
+            kinds[kind][1] += sum(min(n, got[kind][c]) for c, n in found.items())
+    return {k: (a, b) for k, (a, b) in kinds.items()}, whole, len(real.PAGES)
+
+
+def spec_examples() -> list[tuple[str, int, int]]:
+    """The CommonMark spec's examples keeping their structure, per stand-in."""
+    real = _module("test_realpages")
+    fmt, rows = format_for("a.md"), []
+    for name, english in (("upper", str.upper), ("metacharacters", real._nasty)):
+        same = 0
+        for example in real.SPEC:
+            doc = fmt.read(example["markdown"].encode(), "a.md")
+            segments = segment(doc)
+            out = fmt.write(doc, segments, [Translation(english(s.text), None, links=_same(s.text)) for s in segments]).data.decode()
+            same += real._markdown_structure(out) == real._markdown_structure(example["markdown"])
+        rows.append((name, same, len(real.SPEC)))
+    return rows
+
+
+def corpus_seconds(folder: Path, repeats: int) -> tuple[float, float, int]:
+    """The real pages, and their text as plain text files, through `mtpipe run`:
+    median seconds per page of each, and the pages."""
+    real = _module("test_realpages")
+    (folder / "pages").mkdir()
+    (folder / "plain").mkdir()
+    for page in real.PAGES:
+        (folder / "pages" / page.name).write_bytes(page.read_bytes())
+        doc = format_for(page.name).read(page.read_bytes(), page.name)
+        (folder / "plain" / f"{page.stem}.txt").write_text(doc.text + "\n", encoding="utf-8")
+    seconds = {"pages": [], "plain": []}
+    for r in range(repeats):
+        for kind in seconds:
+            from pipeline.cli import main as cli
+
+            out = folder / f"out-{kind}{r}"
+            assert cli(["run", str(folder / kind), "-o", str(out), "--model", str(TINY_MODEL), "--no-cache", "--quiet", "--force"]) == 0
+            articles = json.loads((out / "summary.json").read_text(encoding="utf-8"))["articles"]
+            seconds[kind].append(sum(a["seconds"] for a in articles) / len(articles))
+    return statistics.median(seconds["pages"]), statistics.median(seconds["plain"]), len(real.PAGES)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -148,6 +210,16 @@ def main() -> None:
         for suffix, path in pages.items():
             median = statistics.median(seconds[suffix])
             print(f"{suffix:7} {median:11.3f}  {median / base:6.2f}x  {1000 * format_seconds(path):12.1f}")
+        kinds, whole, pages = real_pages()
+        print(f"\nreal pages: {whole} of {pages} whole ({whole / pages:.1%}); constructs kept byte for byte and as often")
+        for kind, (found, kept) in kinds.items():
+            print(f"  {kind:22} {kept:5} of {found:5} ({kept / max(1, found):6.1%})")
+        found, kept = sum(f for f, _ in kinds.values()), sum(k for _, k in kinds.values())
+        print(f"  {'all':22} {kept:5} of {found:5} ({kept / found:6.1%})")
+        page_s, plain_s, pages = corpus_seconds(Path(tmp), args.repeats)
+        print(f"real pages through mtpipe run, fixture model: {page_s:.3f} s per page, as plain text {plain_s:.3f} s ({page_s / plain_s:.2f}x)")
+        for name, same, total in spec_examples():
+            print(f"CommonMark spec, {name}: {same} of {total} examples keep their structure ({same / total:.2%})")
     print(f"\nelapsed {time.perf_counter() - started:.1f} s")
 
 

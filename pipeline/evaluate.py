@@ -24,7 +24,7 @@ from sacrebleu.metrics.base import Metric
 from sacrebleu.metrics.base import Score as SacreScore
 from sacrebleu.metrics.bleu import BLEUScore
 
-from .ingest import parse
+from .ingest import IngestError, parse
 
 if TYPE_CHECKING:
     from sacrebleu.significance import Result
@@ -198,7 +198,11 @@ def read_text(data: bytes, name: str) -> Text:
     segments. Blank lines before the last non-blank one are kept as empty segments, so
     line i of a hypothesis still faces line i of its reference.
     """
+    if not data:
+        raise IngestError("the file is empty")
     lines = [line.text for line in parse(data, name).lines]
+    if not any(line.strip() for line in lines):
+        raise IngestError("it contains only whitespace, so there is nothing to score")
     while not lines[-1].strip():
         lines.pop()
     return Text(name, tuple(lines))

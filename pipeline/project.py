@@ -55,10 +55,19 @@ def load(path: Path) -> dict[str, tuple[str, ...]]:
 def find(inputs: Sequence[Path]) -> Path | None:
     """The project file of the input folders: the one `mtpipe.toml` among them (None if
     none has one); ProjectError when two folders have different ones."""
-    found = sorted({(folder / PROJECT_FILE).resolve() for folder in inputs if folder.is_dir() and (folder / PROJECT_FILE).is_file()})
+    found = sorted({(folder / PROJECT_FILE).resolve() for folder in inputs if _has_project(folder)})
     if len(found) > 1:
         raise ProjectError(f"the inputs have {len(found)} project files ({', '.join(map(str, found))}); choose one with --config")
     return found[0] if found else None
+
+
+def _has_project(folder: Path) -> bool:
+    """Whether the folder holds a project file; not when it cannot be read (the run
+    says so about the folder itself)."""
+    try:
+        return folder.is_dir() and (folder / PROJECT_FILE).is_file()
+    except OSError:
+        return False
 
 
 def read_options(config: Path | None, protect: Sequence[str] = (), front_matter_keys: Sequence[str] | None = None) -> ReadOptions:

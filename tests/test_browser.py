@@ -25,7 +25,8 @@ from pipeline.corrections import read_corrections
 from pipeline.wordalign import to_pharaoh
 
 CHROMIUM = os.environ.get("MTPIPE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-MARKUP = "<script>alert(1)</script> Il a écrit <img src=x onerror=alert(2)> puis </td> et {{ x }} {% if %} « \"guillemets\" » & fin."
+# Template fragments left open ({{ x }} would be protected text, never in a sentence).
+MARKUP = "<script>alert(1)</script> Il a écrit <img src=x onerror=alert(2)> puis </td> et {{ x } {% if « \"guillemets\" » & fin."
 ARTIFACTS = ROOT / "artifacts"
 
 try:

@@ -128,14 +128,17 @@ def test_forced_alignment_gives_the_links_of_translating(model: ModelRef, senten
 
 @pytest.mark.parametrize("compute_type", ["float32", "int8"])
 def test_workers_sharing_a_batch_change_no_output(model: ModelRef, sentences: list[str], compute_type: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two workers each decoding half of every batch give what one worker gives."""
+    """Two workers each decoding half of every batch give what one worker gives: the
+    same texts, and scores within float noise (int8 kernels may round differently when
+    a batch is cut in two: -1.1299 against -1.13 was seen in CI)."""
     outputs = {}
     for cores in (1, 2):
         monkeypatch.setattr(translate, "_cores", lambda cores=cores: cores)
         backend = CTranslate2Backend(model, DecodeSettings(beam=4, compute_type=compute_type))
         assert (backend.workers, backend.translator.num_translators) == (cores, cores)
-        outputs[cores] = [(t.text, round(t.logprob, 4)) for t in translate_texts(backend, sentences, 2048)]
-    assert outputs[2] == outputs[1]
+        outputs[cores] = translate_texts(backend, sentences, 2048)
+    assert [t.text for t in outputs[2]] == [t.text for t in outputs[1]]
+    assert max(abs(a.logprob - b.logprob) for a, b in zip(outputs[1], outputs[2])) < 1e-3
 
 
 def test_logprob_is_the_mean_token_logprob_of_transformers(model: ModelRef, sentences: list[str], reference: dict) -> None:

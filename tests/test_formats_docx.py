@@ -30,9 +30,10 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 from lxml import etree
 
-from pipeline.formats.base import FORMATS, Written
+from pipeline.formats.base import FORMATS, ReadOptions, Written
 from pipeline.formats.docx import Docx
 from pipeline.ingest import Document, IngestError
+from pipeline.protect import Protector
 from pipeline.segment import segment
 from pipeline.translate import Translation
 
@@ -704,6 +705,29 @@ def test_core_properties_people_read_are_translated(tmp_path: Path) -> None:
     assert (props.title, props.subject, props.comments) == ("LE CHAT", "LES ANIMAUX", "UN ARTICLE SUR LE CHAT.")
     assert (props.author, props.keywords, props.language) == ("Jean Dupont", "chat, animaux", "en-US")
     assert [p.text for p in _open(_english(_source(build, tmp_path)).data).paragraphs] == ["LE CHAT DORT."]
+
+
+def test_protected_text_is_kept_verbatim_even_across_runs(tmp_path: Path) -> None:
+    """URLs, template tags split over two runs, emoji and the user's rules never reach
+    the model; each keeps its run's formatting."""
+
+    def build(d: WordDocument) -> None:
+        p = d.add_paragraph("Voir https://a.fr/x et {{ page")
+        bold = p.add_run(".title }} pour :warning: le ticket acme-42.")
+        bold.bold = True
+
+    options = ReadOptions(Protector((r"acme-\d+",)))
+    doc = FORMATS[".docx"].read(_source(build, tmp_path), "a.docx", options)
+    assert [s.text for s in segment(doc)] == ["Voir  et  pour  le ticket ."]
+    segments = segment(doc)
+    english = FORMATS[".docx"].write(doc, segments, [Translation(s.text.upper(), -1.0, links=_same(s.text)) for s in segments])
+    [paragraph] = _open(english.data).paragraphs
+    assert paragraph.text == "VOIR https://a.fr/x ET {{ page.title }} POUR :warning: LE TICKET acme-42."
+    assert [(r.text, r.bold) for r in paragraph.runs if "{{" in r.text or "}}" in r.text] == [("{{ page", None), (".title }}", True)]
+
+
+def _same(text: str) -> tuple[tuple[int, int], ...]:
+    return tuple((i, i) for i in range(len(text.split())))
 
 
 def test_registered_for_docx() -> None:

@@ -40,6 +40,7 @@ from lxml import etree
 from ..ingest import Document, IngestError, Line
 from ..segment import Segment
 from ..translate import Translation
+from ..protect import Protector
 from .base import ReadOptions, Written, placed_blocks, protected_line, register, unit_text
 from .markup import Event, Inline
 
@@ -85,6 +86,7 @@ class _Layout:
     data: bytes
     paragraphs: tuple[int, ...]
     properties: tuple[str, ...] = ()
+    protect: Protector = Protector()
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,8 @@ class _Paragraph:
     pieces: list[tuple[int, int, etree._Element | None, int]] = field(default_factory=list)
     base: etree._Element | None = None  # the formatting of the text outside formatting spans
     field_depth: int = 0  # inside a complex field (fldChar begin … end): kept as it is
+    protected: Sequence[tuple[int, int]] = ()  # spans of the text read without protection, made voids
+    removed: int = 0  # how much protected text was left out of `text` so far
 
     def content(self, element: etree._Element, container: int) -> None:
         """Read the children of a paragraph or wrapper."""
@@ -157,12 +161,28 @@ class _Paragraph:
             elif self.field_depth == 0 and child.tag in (_TEXT, _HYPHEN):
                 self.void_run(pending, rpr)
                 pending = []
-                text = (child.text or "") if child.tag == _TEXT else "-"
-                self.pieces.append((len(self.text), len(self.text) + len(text), rpr, container))
-                self.text += text
+                for text, protected in self._cut((child.text or "") if child.tag == _TEXT else "-"):
+                    if protected:
+                        self.removed += len(text)
+                        self.void(_Void((_text_element(text),), rpr, in_run=True))
+                    else:
+                        self.pieces.append((len(self.text), len(self.text) + len(text), rpr, container))
+                        self.text += text
                 continue
             pending.append(child)
         self.void_run(pending, rpr)
+
+    def _cut(self, text: str) -> list[tuple[str, bool]]:
+        """A run's text in pieces, each protected or not (`protected` spans)."""
+        at, out = len(self.text) + self.removed, []
+        cuts = sorted({0, len(text), *(max(0, min(len(text), x - at)) for span in self.protected for x in span)})
+        for a, b in zip(cuts, cuts[1:]):
+            inside = any(s <= at + a and at + b <= e for s, e in self.protected)
+            if out and out[-1][1] == inside:
+                out[-1] = (out[-1][0] + text[a:b], inside)
+            else:
+                out.append((text[a:b], inside))
+        return out or [(text, False)]
 
     def void_run(self, children: list[etree._Element], rpr: etree._Element | None) -> None:
         """A void of run children, if any."""
@@ -220,6 +240,14 @@ class _Paragraph:
                 self.parts.append(_Span(None, rpr))
 
 
+def _text_element(text: str) -> etree._Element:
+    """A w:t holding the text, its spaces kept."""
+    element = OxmlElement("w:t")
+    element.text = text
+    element.set(_XML_SPACE, "preserve")
+    return element
+
+
 def _name(element: etree._Element) -> str:
     """An element's prefixed tag, as in the source: w:hyperlink, w:drawing."""
     qname = etree.QName(element)
@@ -237,10 +265,15 @@ def _look(rpr: etree._Element | None) -> bytes:
     return etree.tostring(shown) if len(shown) else b""
 
 
-def _parse(paragraph: etree._Element) -> _Paragraph:
-    """A paragraph's plain text and markup (the source is left untouched)."""
+def _parse(paragraph: etree._Element, protect: Protector | None = None) -> _Paragraph:
+    """A paragraph's plain text and markup (the source is left untouched); with
+    `protect`, the text its rules find kept out of the plain text, as voids."""
     parsed = _Paragraph()
     parsed.content(paragraph, -1)
+    spans = protect.spans(parsed.text) if protect and parsed.text.strip() else []
+    if spans:
+        parsed = _Paragraph(protected=spans)
+        parsed.content(paragraph, -1)
     parsed.spaces()
     parsed.formatting()
     return parsed
@@ -405,12 +438,12 @@ class Docx:
         where: list[int] = []
         paragraphs, _ = _paragraphs(_stories(document))
         for index, paragraph in enumerate(paragraphs):
-            parsed = _parse(paragraph)
+            parsed = _parse(paragraph, options.protect)
             if parsed.text.strip():
                 where.append(index)
                 lines.append(Line(0, parsed.text, "", tuple(parsed.markup)))
         numbered = tuple(replace(line, number=n) for n, line in enumerate(lines, start=1))
-        layout = _Layout(data, tuple(where), tuple(key for key, _ in properties))
+        layout = _Layout(data, tuple(where), tuple(key for key, _ in properties), options.protect)
         return Document(name, numbered, "docx", hashlib.sha256(data).hexdigest(), layout=layout)
 
     def write(self, doc: Document, segments: Sequence[Segment], translations: Sequence[Translation]) -> Written:
@@ -428,7 +461,7 @@ class Docx:
                 continue
             paragraph = paragraphs[doc.layout.paragraphs[number - first - 1]]
             targets += [(p, events) for p in (paragraph, *copies.get(paragraph, ()))]
-        parsed = [_parse(p) for p, _ in targets]  # as read: before any change (a text box's paragraphs sit in another's run)
+        parsed = [_parse(p, doc.layout.protect) for p, _ in targets]  # as read: before any change (a text box's paragraphs sit in another's run)
         for (paragraph, events), source in zip(targets, parsed):
             _rebuild(paragraph, source, events, english)
         for root in styles:
