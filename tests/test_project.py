@@ -82,3 +82,13 @@ def test_bad_reading_options_are_one_sentence_and_exit_2(tmp_path: Path, args: l
 def test_translate_takes_protect_rules(tmp_path: Path) -> None:
     done = in_folder(tmp_path, "translate", "--protect", r"\bv\d+\b", "--protect", "sort", *ECHO, stdin=b"La version v2 sort demain.\n")
     assert done.returncode == 0 and done.stdout == b"LA VERSION v2 sort DEMAIN.\n"
+
+
+def test_the_help_names_the_default_front_matter_keys() -> None:
+    """The help text spells the defaults out (the parser stays light): the same list."""
+    from pipeline.cli import build_parser
+
+    commands = build_parser()._subparsers._group_actions[0].choices
+    for name in ("run", "translate", "align"):
+        [option] = [a for a in commands[name]._actions if a.dest == "front_matter_keys"]
+        assert f"(default: {','.join(FRONT_MATTER_KEYS)})" in option.help
