@@ -730,6 +730,33 @@ def _same(text: str) -> tuple[tuple[int, int], ...]:
     return tuple((i, i) for i in range(len(text.split())))
 
 
+def _with_entity(tmp_path: Path, text: str) -> bytes:
+    """A Word file whose document declares an external entity (an XXE attempt) and
+    refers to it where `text` has XXX."""
+    data = _source(lambda d: d.add_paragraph(text), tmp_path)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w") as zout:
+        for item in zin.infolist():
+            part = zin.read(item.filename)
+            if item.filename == "word/document.xml":
+                body = part.decode().split("?>", 1)[1].replace("XXX", "&xxe;")
+                part = ('<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE w:document [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>' + body).encode()
+            zout.writestr(item, part)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("text", ["Le chat dort XXX ici.", "2011 XXX"], ids=["translated", "copied"])
+def test_an_unresolved_entity_is_dropped_and_the_english_opens(text: str, tmp_path: Path) -> None:
+    """The reference is never resolved nor kept (saved without its declaration it would
+    make the file unreadable); the text after it is not lost."""
+    data = _with_entity(tmp_path, text)
+    doc = _read(data)
+    assert "/etc/passwd" not in doc.text and "root:" not in doc.text
+    english = _english(data).data
+    [paragraph] = _open(english).paragraphs
+    assert paragraph.text == text.replace("XXX", "").upper() and b"xxe" not in _part(english, "word/document.xml").lower()
+
+
 def test_registered_for_docx() -> None:
     """Files ending in .docx are read as Word documents."""
     assert isinstance(FORMATS[".docx"], Docx) and FORMATS[".docx"].name == "docx"

@@ -501,6 +501,18 @@ def test_declared_encoding_kept_and_missing_characters_referenced() -> None:
     assert b"<p>Summer in Montr\xe9al &#8594; &#321;\xf3d&#378;\x92s</p>" in written.data
 
 
+@pytest.mark.parametrize(
+    "label, codec",
+    [("iso-8859-1", "cp1252"), ("latin1", "cp1252"), ("us-ascii", "cp1252"), ("utf-16", "utf-8"), ("x-mac-roman", "mac-roman"), ("unicode_escape", "utf-8"), ("cp037", "utf-8")],
+)
+def test_meta_charset_is_read_as_browsers_read_it(label: str, codec: str) -> None:
+    """WHATWG labels, not Python codec names: a label browsers do not know (a Python-only
+    codec such as unicode_escape or EBCDIC's cp037) is ignored and the bytes detected."""
+    page = f'<meta charset="{label}"><p>Le café\\n est là.</p>'
+    doc = HTML.read(page.encode("utf-8" if codec == "utf-8" else codec), "a.html")
+    assert doc.lines[0].text == "Le café\\n est là." and doc.layout.codec == codec
+
+
 def test_byte_order_mark_kept() -> None:
     """A page with a byte-order mark is written back in the same encoding, mark first."""
     data = "<p>Été.</p>".encode("utf-16-be")

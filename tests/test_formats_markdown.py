@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.formats import FORMATS
 from pipeline.formats.markdown import Markdown
-from pipeline.ingest import Document
+from pipeline.ingest import Document, IngestError
 from pipeline.segment import segment
 from pipeline.translate import Translation
 from pipeline.wordalign import from_pharaoh
@@ -373,3 +373,45 @@ def test_written_back_in_its_own_encoding() -> None:
     doc = read(data)
     assert translate(doc, identity) == data
     assert translate(doc, lambda text: Translation("Coffee → 2 €.", -0.1, links=same_words(text))) == "Coffee &#8594; 2 €.\n".encode("cp1252")
+
+
+def _nested(kind: str, depth: int) -> str:
+    """Lists, quotes or both nested `depth` levels deep, a sentence at each level."""
+    if kind == "lists":
+        return "".join("  " * i + f"- Le niveau {i} du chat.\n" for i in range(depth))
+    if kind == "quotes":
+        return "".join(">" * i + f" La citation {i}.\n\n" for i in range(1, depth + 1))
+    prefix, out = "", ""
+    for i in range(depth):
+        prefix += "> " if i % 2 else "- "
+        out += f"{prefix}Le niveau {i}.\n\n"
+    return out
+
+
+@pytest.mark.parametrize("kind", ["lists", "quotes", "both"])
+def test_deep_nesting_is_translated_block_by_block(kind: str) -> None:
+    """30 levels deep (markdown-it alone stops reading at 20): every block translated."""
+    source = _nested(kind, 30)
+    doc = read(source)
+    assert len(segment(doc)) == 30
+    assert translate(doc, upper).decode() == source.upper()
+
+
+def test_nesting_too_deep_to_read_is_refused() -> None:
+    with pytest.raises(IngestError, match="more than 256 levels deep"):
+        read(_nested("lists", 200))
+
+
+HOSTILE = ["</script><script>alert(1)", "<img src=x onerror=alert(2)>", "[x](javascript:alert(1))", "<javascript:alert(1)>", "![x](javascript:y)", "&lt;script&gt;"]
+
+
+@pytest.mark.parametrize("english", HOSTILE)
+@pytest.mark.parametrize("source", ["Le chat dort.\n", "# Le [chat](a.html) dort\n", "| Le chat |\n|---|\n| dort |\n", "- Le *chat* dort.\n"])
+def test_hostile_english_is_text(source: str, english: str) -> None:
+    """Whatever a model or a corrections file says, the English is text: no raw HTML,
+    no link, no image, no entity comes out of it, for markdown-it or any other renderer
+    (a `javascript:` link is text to markdown-it, a link to others)."""
+    doc = read(source)
+    segments = segment(doc)
+    out = MARKDOWN.write(doc, segments, [Translation(english, None, human=True) for _ in segments]).data.decode()
+    assert not re.search(r"(?<!\\)<(?:/?script|img|javascript)|(?<!\\)\[x|(?<!\\)&lt;", out), out

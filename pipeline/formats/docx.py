@@ -161,7 +161,7 @@ class _Paragraph:
             elif self.field_depth == 0 and child.tag in (_TEXT, _HYPHEN):
                 self.void_run(pending, rpr)
                 pending = []
-                for text, protected in self._cut((child.text or "") if child.tag == _TEXT else "-"):
+                for text, protected in self._cut(_text_of(child) if child.tag == _TEXT else "-"):
                     if protected:
                         self.removed += len(text)
                         self.void(_Void((_text_element(text),), rpr, in_run=True))
@@ -238,6 +238,26 @@ class _Paragraph:
                 names = "".join(f" {_name(e)}" for e in (rpr if rpr is not None else ()))
                 self.markup.append(Inline(start, end, f"<w:r{names}>", "</w:r>"))
                 self.parts.append(_Span(None, rpr))
+
+
+def _text_of(element: etree._Element) -> str:
+    """A w:t's text, that after an unresolved entity reference in it too (not the
+    reference: `_drop_entities`)."""
+    return (element.text or "") + "".join(child.tail or "" for child in element)
+
+
+def _drop_entities(root: etree._Element) -> None:
+    """Remove the entity references left unresolved in the XML (an XXE attempt's
+    `&xxe;`): saved without their declaration, they would make the file unreadable.
+    The text after each stays."""
+    for entity in list(root.iter(etree.Entity)):
+        parent, tail = entity.getparent(), entity.tail or ""
+        previous = entity.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+        parent.remove(entity)
 
 
 def _text_element(text: str) -> etree._Element:
@@ -468,6 +488,12 @@ class Docx:
             _retag(root, english)
         if (document.core_properties.language or "").split("-")[0].lower() == "fr":
             document.core_properties.language = english
+        for root in [*roots, *styles]:
+            _drop_entities(root)
         out = io.BytesIO()
         document.save(out)
+        try:
+            _open(out.getvalue())
+        except IngestError as exc:
+            raise ValueError(f"its English is not a Word document that opens ({exc})") from None
         return Written(out.getvalue(), unsure)

@@ -22,8 +22,9 @@ never-translated elements; every other byte comes from the source (entities as
 written, attribute order and quoting, whitespace, line endings). `html.parser` gives
 only token positions: nothing is re-serialised, and malformed HTML (unclosed or stray
 tags) reads like any other. The file is decoded and written back in its own encoding:
-a byte-order mark, else `<meta charset>` (WHATWG labels: "iso-8859-1" is
-windows-1252), else as `ingest.decode` detects it; characters the encoding lacks
+a byte-order mark, else `<meta charset>` (read as the WHATWG Encoding standard
+labels it, as browsers do: "iso-8859-1" is windows-1252; a label it does not know,
+such as "unicode_escape", is ignored), else as `ingest.decode` detects it; characters the encoding lacks
 become character references.
 """
 
@@ -37,6 +38,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape, unescape
 from html.parser import HTMLParser
+
+import webencodings
 
 from ..ingest import Document, Line, decode
 from ..segment import Segment
@@ -84,12 +87,6 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
-# WHATWG encoding labels that name another encoding than Python's codec of that name.
-_WHATWG = {"iso8859-1": "cp1252", "ascii": "cp1252"} | dict.fromkeys(
-    ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"], "utf-8"
-)
-
-
 @dataclass(frozen=True)
 class _Token:
     """A piece of the source as html.parser saw it: kind is start, startend (self-closing),
@@ -516,13 +513,14 @@ def _decode(data: bytes) -> tuple[str, str, bytes, str]:
             text, encoding = decode(data)
             return text, encoding, bom, codec
     declared = _META_CHARSET.search(data[:4096])
-    if declared:
+    encoding = declared and webencodings.lookup(declared.group(1).decode("ascii"))  # labels as browsers read them
+    if encoding:
+        # A page that says UTF-16 without a byte-order mark is read as UTF-8, as browsers do.
+        codec = "utf-8" if encoding.name.startswith("utf-16") else encoding.codec_info.name
         try:
-            codec = codecs.lookup(declared.group(1).decode("ascii")).name
-            codec = _WHATWG.get(codec, codec)
             return data.decode(codec), codec, b"", codec
         except (LookupError, UnicodeDecodeError):
-            pass  # unknown or wrong: detect as for any text
+            pass  # wrong, or a codec Python lacks (x-user-defined): detect as for any text
     text, encoding = decode(data)
     return text, encoding, b"", "utf-8" if encoding.startswith("utf-8") else encoding
 

@@ -60,7 +60,7 @@ from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
-from ..ingest import Document, Line, decode
+from ..ingest import Document, IngestError, Line, decode
 from ..protect import URL_OR_EMAIL
 from ..segment import Segment
 from ..translate import Translation
@@ -84,6 +84,11 @@ _ORDERED = re.compile(r"\d{1,9}(?=[.)](?:[ \t]|$))")
 _LINE = re.compile(r"[^\r\n]*")
 
 
+# markdown-it's limit is 20 levels (a list level is two, its paragraph one more): 30 nested
+# lists and quotes need about 90; the parser recurses per level, far from Python's limit at 256.
+_MAX_NESTING = 256
+
+
 class _Unparsed(Exception):
     """A block whose source the inline tokens could not be mapped back onto."""
 
@@ -94,8 +99,9 @@ def _parser() -> MarkdownIt:
     `:::` containers of any name, MkDocs admonitions, footnotes, `$` math (Pandoc's
     rules: no space inside the dollars, no digit after the closing one, so prices stay
     text). Escapes and entities stay tokens of their own (no text_join), so their
-    source is known. Front matter is blanked out before parsing (see `read`)."""
-    md = MarkdownIt("commonmark").enable(["table", "strikethrough"]).disable("text_join")
+    source is known. Front matter is blanked out before parsing (see `read`). Lists and
+    quotes nest up to _MAX_NESTING deep (markdown-it stops reading deeper content)."""
+    md = MarkdownIt("commonmark", {"maxNesting": _MAX_NESTING}).enable(["table", "strikethrough"]).disable("text_join")
     md.use(container_plugin, name="any", validate=lambda params, markup: True)
     md.use(admon_plugin).use(footnote_plugin, inline=False)
     md.block.ruler.before("fence", "tabbed", _tabbed, {"alt": ["paragraph", "reference", "blockquote", "list"]})
@@ -702,6 +708,8 @@ class Markdown:
         front = frontmatter.find(source, options.front_matter_keys, strict=False)
         env: dict = {}
         tokens = _parser().parse(source if front is None else frontmatter.blanked(source, front.end), env)
+        if any(tok.level >= _MAX_NESTING - 1 for tok in tokens):
+            raise IngestError(f"it nests lists, quotes or emphasis more than {_MAX_NESTING} levels deep, past which mtpipe cannot read it; flatten the deepest parts")
         units: list[tuple[tuple, Line]] = []  # (sort key, unit), line
         for k, field in enumerate(front.fields if front else ()):
             units.append(((field.start, 0), _Field(k, field.start), protected_line(field.text, options, source, field.text_at)))
@@ -892,6 +900,9 @@ def _render(events: Sequence[Event], text: str, markup: Sequence[Inline], block:
 _OTHER_DELIMITER = str.maketrans("*_", "_*")
 _EMPHASIS = re.compile(r"\*+|_+")
 _SYNTAX = re.compile(r"[\\`*_\[\]<~|$]|&(?=#?\w+;)|[\r\n]")
+# Escaped in any English, whatever the block: what could make raw HTML, a link (a
+# `javascript:` one for some renderers), an image or a reference, or an entity.
+_UNSAFE = re.compile(r"(?<!\\)(?:<|\[|&(?=#?\w+;))")
 
 
 def _source(block: _Block, index: int, side: int, source: str, leaves: Sequence[tuple[int, int, str]]) -> str:
@@ -925,7 +936,9 @@ def _spell(text: str, respell: tuple[tuple[str, str], ...], escape: bool) -> str
     entities; with `escape`, every character Markdown would read as syntax escaped
     (an entity spelling kept), and line endings made spaces."""
     if not escape:  # line endings the model wrote are spaces: a block's lines are the source's
-        return _respell(" ".join(text.splitlines()) if "\n" in text or "\r" in text else text, respell)
+        text = " ".join(text.splitlines()) if "\n" in text or "\r" in text else text
+        spelled = dict(respell)  # the block's own spelling of a character wins
+        return _respell(_UNSAFE.sub(lambda m: m.group() if m.group() in spelled else "\\" + m.group(), text), respell)
     spelling = {char: spelled for char, spelled in respell if spelled.startswith("&")}
     if "|" not in dict(respell):  # outside a table cell: markdown-it reads `\|` as a cell border there too
         spelling["|"] = "&#124;"
