@@ -878,6 +878,8 @@ def rewrite_reports(out: Path) -> dict:
 
 
 _RECORD_TYPES = {"id": str, "line": int, "src": str, "mt": str}
+# Fields a record has when its article was scored against a reference (null allowed).
+_SCORED_TYPES = {"unit": (str,), "ref": (str,), "chrf": (int, float), "bleu": (int, float)}
 
 
 def _records(path: Path) -> list[dict]:
@@ -889,6 +891,8 @@ def _records(path: Path) -> list[dict]:
         record = json.loads(line)
         if not isinstance(record, dict) or not all(isinstance(record.get(k), t) for k, t in _RECORD_TYPES.items()):
             raise ValueError(f"line {number} is not a sentence record")
+        if any(record.get(k) is not None and (not isinstance(record[k], t) or isinstance(record[k], bool)) for k, t in _SCORED_TYPES.items()):
+            raise ValueError(f"line {number} has scores that are not a sentence record's")
         if "words" in record and not _links_fit(record):
             raise ValueError(f"line {number} has word links that are not pairs of its words")
         records.append(record)
@@ -1044,7 +1048,7 @@ def _totals(articles: Sequence[Article]) -> dict:
 def _summary(translator: Translator, articles: list[Article], started: float) -> dict:
     return {
         "mtpipe": __version__,
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": run_date(),
         **_meta(translator),
         "engine": translator.engine_used(),
         "model_loaded": translator.loaded,

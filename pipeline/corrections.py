@@ -79,11 +79,20 @@ def _reading(items: Iterable[Pair | Refusal]) -> Reading:
 
 
 def _checked(source: str, target: str, where: str) -> Pair | Refusal:
-    """The pair, or its refusal when a side holds nothing but whitespace."""
+    """The pair, or its refusal when a side holds nothing but whitespace, or a character
+    that is not text (a NUL, a control character, a lone surrogate: no output format
+    can hold it)."""
     for side, text in (("French", source), ("English", target)):
         if not text.strip():
             return Refusal(where, f"the {side} is empty")
+        bad = _NOT_TEXT.search(text)
+        if bad:
+            return Refusal(where, f"the {side} holds U+{ord(bad.group()):04X}, which is not text")
     return Pair(source, target, where)
+
+
+# C0 controls but tab and line endings, DEL, and surrogates (JSON's "\ud800" alone).
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 # --- TMX -----------------------------------------------------------------------------
@@ -257,6 +266,9 @@ def read_corrections(data: bytes, name: str) -> Reading:
         raise CorrectionsError(f"{name} is not UTF-8 text (byte {exc.start + 1}): export the corrections again from the review page") from None
     except json.JSONDecodeError as exc:
         raise CorrectionsError(f"{name} is not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}): export the corrections again from the review page") from None
+    except (ValueError, RecursionError) as exc:  # a number of thousands of digits; arrays nested thousands deep
+        reason = "it nests too deep" if isinstance(exc, RecursionError) else "it holds a number too long to read"
+        raise CorrectionsError(f"{name} is not a corrections file ({reason}): export the corrections again from the review page") from None
     if not isinstance(document, dict) or document.get("mtpipe") != "corrections":
         raise CorrectionsError(
             f'{name} is not an mtpipe corrections file (it lacks "mtpipe": "corrections"): give the file from "Export corrections" of a review page, or a TMX file'
@@ -288,10 +300,13 @@ _OPENINGS = {b"<": ".tmx", b"{": ".json"}
 
 def read_any(path: Path) -> Reading:
     """The pairs of a TMX or corrections file, known by its suffix, else its content."""
+    from .batch import read_regular  # as runs read articles: never a FIFO that would block, a device, a link
+    from .ingest import IngestError
+
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise CorrectionsError(f"{path} cannot be read ({exc.strerror or exc}): check its path and permissions") from None
+        data = read_regular(path)
+    except IngestError as exc:
+        raise CorrectionsError(f"{path} cannot be read: {exc}") from None
     suffix = path.suffix.lower()
     if suffix not in _READERS:
         suffix = _OPENINGS.get(data.removeprefix(b"\xef\xbb\xbf").lstrip()[:1])

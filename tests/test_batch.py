@@ -126,6 +126,31 @@ def test_symbolic_links_are_reported_not_followed(tmp_path: Path) -> None:
     assert all("symbolic link" in a["error"] for a in summary["articles"] if a["status"] == "error")
 
 
+@pytest.mark.parametrize("field, value", [("unit", [1]), ("ref", {"x": 1}), ("chrf", "high"), ("bleu", True)])
+def test_a_hand_edited_scored_record_leaves_the_article_out_of_the_corpus_score(tmp_path: Path, field: str, value: object) -> None:
+    """An unchanged article's records are read back for the corpus scores: one edited by
+    hand is named, not a traceback after all the work."""
+    for folder, text in (("in", "Le chat dort.\n"), ("ref", "LE CHAT DORT.\n")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "a.txt").write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    run([tmp_path / "in"], out, translator(tmp_path), references=tmp_path / "ref")
+    path = out / "a.align.jsonl"
+    path.write_text(json.dumps(json.loads(path.read_text(encoding="utf-8")) | {field: value}) + "\n", encoding="utf-8")
+    again = run([tmp_path / "in"], out, translator(tmp_path), references=tmp_path / "ref")
+    [article] = again["articles"]
+    assert article["status"] == "skipped" and "line 1 has scores that are not a sentence record's" in article["reference_error"]
+    assert again["scores"] is None
+
+
+def test_summary_is_dated_by_source_date_epoch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reproducible runs: the summary's date is SOURCE_DATE_EPOCH's, as the pages' are."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("Le chat dort.\n", encoding="utf-8")
+    assert run([tmp_path / "in"], tmp_path / "out", translator(tmp_path))["date"] == "1970-01-01T00:00:00+00:00"
+
+
 def test_references_are_paired_and_scored(tmp_path: Path) -> None:
     (tmp_path / "in" / "sub").mkdir(parents=True)
     (tmp_path / "ref" / "sub").mkdir(parents=True)

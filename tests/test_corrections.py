@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -193,6 +194,23 @@ def test_corrections_file_gives_its_edits() -> None:
 
 
 @pytest.mark.parametrize(
+    "unit, refusal",
+    [
+        (UNITS[0] | {"edit": "The cat\ud800."}, "the English holds U+D800, which is not text"),
+        (UNITS[0] | {"src": "\udfffLe chat."}, "the French holds U+DFFF, which is not text"),
+        (UNITS[0] | {"edit": "The\x00cat."}, "the English holds U+0000, which is not text"),
+        (UNITS[0] | {"edit": "The\x1bcat."}, "the English holds U+001B, which is not text"),
+    ],
+    ids=["lone-surrogate", "surrogate-in-french", "nul", "escape"],
+)
+def test_units_holding_what_is_not_text_are_refused(unit: dict, refusal: str) -> None:
+    """One line each; the other units of the file are read."""
+    data = json.dumps(corrections(units=[unit, UNITS[0]])).encode()
+    reading = read_corrections(data, "b.json")
+    assert reading.refusals == (Refusal("b.json unit 1 (s1)", refusal),) and len(reading.pairs) == 1
+
+
+@pytest.mark.parametrize(
     "document",
     [corrections(revision=None), corrections(units=[])],
     ids=["no-revision", "no-units"],
@@ -230,6 +248,8 @@ NOT_CORRECTIONS = (
         (json.dumps(with_unit(ids=[4])).encode(), f"b.json is not a valid corrections file (unit 2's 'ids' is not a list of one or more strings){AGAIN}"),
         (json.dumps(with_unit(hter=0.2)).encode(), f"b.json is not a valid corrections file (unit 2 has unknown keys 'hter'){AGAIN}"),
         (json.dumps(corrections(units=[{"ids": ["s1"], "edit": "x"}])).encode(), f"b.json is not a valid corrections file (unit 1 has no 'src', 'mt'){AGAIN}"),
+        (b"[" * 100_000 + b"]" * 100_000, f"b.json is not a corrections file (it nests too deep){AGAIN}"),
+        (b'{"mtpipe": "corrections", "version": ' + b"9" * 5000 + b"}", f"b.json is not a corrections file (it holds a number too long to read){AGAIN}"),
     ],
 )
 def test_invalid_corrections_file_is_one_sentence_saying_what_to_do(data: bytes, message: str) -> None:
@@ -270,12 +290,15 @@ def test_json_that_looks_like_tmx_is_still_read_as_json(tmp_path: Path) -> None:
     ("name", "content", "message"),
     [
         ("notes.txt", "Bonjour = Hello", "{path} is neither a TMX file nor a corrections file: give .tmx files from a CAT tool or .json files from a review page's Export corrections"),
-        ("missing.tmx", None, "{path} cannot be read (No such file or directory): check its path and permissions"),
+        ("missing.tmx", None, "{path} cannot be read: it does not exist"),
+        ("fifo.tmx", "fifo", "{path} cannot be read: it is a named pipe (FIFO), not a regular file; only regular files are read"),
     ],
 )
 def test_unknown_or_missing_file_is_an_error(tmp_path: Path, name: str, content: str | None, message: str) -> None:
     path = tmp_path / name
-    if content is not None:
+    if content == "fifo":
+        os.mkfifo(path)  # read as it is, it would block forever
+    elif content is not None:
         path.write_text(content)
     with pytest.raises(CorrectionsError) as error:
         read_any(path)

@@ -757,6 +757,19 @@ def test_an_unresolved_entity_is_dropped_and_the_english_opens(text: str, tmp_pa
     assert paragraph.text == text.replace("XXX", "").upper() and b"xxe" not in _part(english, "word/document.xml").lower()
 
 
+def test_the_english_is_dated_as_the_source(tmp_path: Path) -> None:
+    """Each member keeps its source's date, not the time of writing: the same English
+    is the same bytes, run after run."""
+    data = _source(_plain, tmp_path)
+    english = _english(data).data
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(io.BytesIO(english)) as out:
+        dates = {info.filename: info.date_time for info in source.infolist()}
+        assert {info.filename: info.date_time for info in out.infolist() if info.filename in dates} == {
+            info.filename: dates[info.filename] for info in out.infolist() if info.filename in dates
+        }
+        assert all(info.date_time == (1980, 1, 1, 0, 0, 0) for info in out.infolist() if info.filename not in dates)
+
+
 def test_registered_for_docx() -> None:
     """Files ending in .docx are read as Word documents."""
     assert isinstance(FORMATS[".docx"], Docx) and FORMATS[".docx"].name == "docx"

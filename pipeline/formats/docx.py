@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import zipfile
 from collections import Counter
 from collections.abc import Sequence
 from copy import deepcopy
@@ -238,6 +239,21 @@ class _Paragraph:
                 names = "".join(f" {_name(e)}" for e in (rpr if rpr is not None else ()))
                 self.markup.append(Inline(start, end, f"<w:r{names}>", "</w:r>"))
                 self.parts.append(_Span(None, rpr))
+
+
+def _dated_as(data: bytes, source: bytes) -> bytes:
+    """The saved file with each member dated as the source's member of that name (a new
+    one as the zip epoch, 1980-01-01), not when it was saved: the same English is the
+    same bytes, run after run."""
+    with zipfile.ZipFile(io.BytesIO(source)) as zin:
+        dates = {info.filename: info.date_time for info in zin.infolist()}
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as saved, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in saved.infolist():
+            member = zipfile.ZipInfo(info.filename, dates.get(info.filename, (1980, 1, 1, 0, 0, 0)))
+            member.compress_type = zipfile.ZIP_DEFLATED
+            zout.writestr(member, saved.read(info.filename))
+    return out.getvalue()
 
 
 def _text_of(element: etree._Element) -> str:
@@ -492,8 +508,9 @@ class Docx:
             _drop_entities(root)
         out = io.BytesIO()
         document.save(out)
+        data = _dated_as(out.getvalue(), doc.layout.data)
         try:
-            _open(out.getvalue())
+            _open(data)
         except IngestError as exc:
             raise ValueError(f"its English is not a Word document that opens ({exc})") from None
-        return Written(out.getvalue(), unsure)
+        return Written(data, unsure)
