@@ -12,6 +12,7 @@ is an error entry instead.
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import hashlib
 import json
@@ -166,6 +167,7 @@ class _Pending:
     sentences: int
     ref_path: Path | None = None
     options: ReadOptions = ReadOptions()
+    found: Found | None = None  # where it was found, to read it again as that file
     doc: Document | None = None
     segments: list[Segment] = field(default_factory=list)
     reference: Document | None = None
@@ -176,7 +178,7 @@ class _Pending:
         it cannot be read any more, `failed` says why and it has none (as it does when
         it cannot be translated)."""
         try:
-            data = read_regular(self.path)
+            data = read_found(self.found) if self.found else read_regular(self.path)
             self.doc = _format(self.article.input).read(data, self.article.input, self.options)
         except IngestError as exc:
             self.failed = f"{shown(self.path)}: {exc}"
@@ -283,6 +285,10 @@ class Found:
     rel: str
     status: str | None = None
     reason: str | None = None
+    # An article's input folder (None: a file named on the command line) and identity
+    # (device, inode) at the scan: it is read again through that folder, as that file.
+    root: Path | None = None
+    ident: tuple[int, int] | None = None
 
 
 def glob_match(path: str, pattern: str) -> bool:
@@ -384,7 +390,7 @@ def _entry(path: Path, rel: str, st: os.stat_result, skip: tuple[int, int] | Non
         return Found(path, rel, "ignored", f"{shown(path)}: mtpipe's project file (how articles are read); not an article")
     if format_for(name) is None:
         return Found(path, rel, "unsupported", _unsupported(path, name))
-    return Found(path, rel)
+    return Found(path, rel, ident=(st.st_dev, st.st_ino))
 
 
 def _unsupported(path: Path, name: str) -> str:
@@ -421,7 +427,7 @@ def _walk(root: Path, skip: tuple[int, int] | None, owned: set[tuple[int, int]],
                 continue
             found = _entry(path, rel, st, skip, owned)
             if found is not None:
-                yield found
+                yield replace(found, root=root) if found.status is None else found
             elif why := select.pruned(rel):
                 yield Found(path, rel + "/", "ignored", f"{shown(path)}: {why}; not read")
             else:
@@ -461,7 +467,7 @@ def discover(inputs: Sequence[Path], out: Path, owned: set[Path] | frozenset[Pat
         elif stat.S_ISREG(st.st_mode) and shown(item.name) == item.name and format_for(item.name) is None:
             found.append(Found(item, shown(item.name), "error", _unsupported(item, item.name)))
         elif stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode):
-            found.append(Found(item, shown(item.name)) if shown(item.name) == item.name else _entry(item, item.name, st, skip, owned_ids))
+            found.append(Found(item, shown(item.name), ident=(st.st_dev, st.st_ino)) if shown(item.name) == item.name else _entry(item, item.name, st, skip, owned_ids))
         else:
             found.append(Found(item, shown(item.name), "error", f"{shown(item)}: {_not_regular(st.st_mode)}"))
     return [select.apply(f) for f in found]
@@ -475,23 +481,50 @@ def _format(name: str) -> Format:
     return fmt
 
 
-def read_regular(path: Path) -> bytes:
-    """The bytes of a regular file; IngestError for anything else (a link, a FIFO that
-    would block forever, a device that never ends) or a file that cannot be read."""
+def read_found(found: Found) -> bytes:
+    """The bytes of an article found by the scan, read as that very file: through its
+    input folder, one folder at a time, never following a link (a folder on its path
+    swapped for a link since the scan cannot lead outside the inputs), and refused if
+    it is another file than the one the scan saw."""
+    if found.root is None:
+        return read_regular(found.path, found.ident)
+    parts = PurePosixPath(found.rel).parts
+    fds: list[int] = []
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            fds.append(os.open(found.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
+            for part in parts[:-1]:
+                fds.append(os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fds[-1]))
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                raise IngestError("a folder on its path was replaced by a symbolic link or a file since the scan, so it is not read; run again") from None
+            raise IngestError(f"its folder cannot be opened ({_reason(exc)})") from None
+        return read_regular(Path(parts[-1]), found.ident, dir_fd=fds[-1])
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def read_regular(path: Path, ident: tuple[int, int] | None = None, dir_fd: int | None = None) -> bytes:
+    """The bytes of a regular file (`path` relative to the folder `dir_fd` when given);
+    IngestError for anything else (a link, a FIFO that would block forever, a device
+    that never ends), a file that cannot be read, or another file than `ident` names."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
     except FileNotFoundError:
         raise IngestError("it does not exist") from None
     except PermissionError:
         raise IngestError("permission denied; make it readable") from None
     except OSError as exc:
-        if os.path.islink(path):
+        if exc.errno == errno.ELOOP:
             raise IngestError(_SYMLINK) from None
         raise IngestError(f"it cannot be read ({_reason(exc)})") from None
     with os.fdopen(fd, "rb") as fh:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise IngestError(_not_regular(mode))
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise IngestError(_not_regular(st.st_mode))
+        if ident is not None and (st.st_dev, st.st_ino) != ident:
+            raise IngestError("it was replaced by another file since the scan, so it is not read; run again")
         try:
             return fh.read()
         except OSError as exc:
@@ -768,7 +801,7 @@ def _decide(
         path, rel = found.path, found.rel
         try:
             _claim_outputs(folder, rel, claimed, name_max)
-            data = read_regular(path)
+            data = read_found(found)
             article.sha256 = hashlib.sha256(data).hexdigest()
             article.settings = settings
             article.output = output_names(rel)[0]
@@ -783,7 +816,7 @@ def _decide(
                 article.human, article.hter, article.human_sha256 = prior.human, prior.hter, prior.human_sha256
                 continue
             sentences = len(segment(_format(rel).read(data, rel, options)))
-            decisions[-1] = Decision(path, article, _Pending(path, article, sentences, ref_path, options))
+            decisions[-1] = Decision(path, article, _Pending(path, article, sentences, ref_path, options, found))
         except (IngestError, OutputConflict) as exc:
             article.status, article.error = "error", f"{shown(path)}: {exc}"
     return decisions

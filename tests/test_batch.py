@@ -2,15 +2,18 @@ from __future__ import annotations
 
 import json
 import os
+import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from sacrebleu.metrics import CHRF
 
 from conftest import EchoBackend
-from pipeline.batch import OutputBusy, discover, output_paths, run
+from pipeline.batch import OutputBusy, discover, output_paths, read_found, run
 from pipeline.outdir import OutputFolder
 from pipeline.hub import ModelRef
+from pipeline.ingest import IngestError
 from pipeline.memory import TranslationMemory
 from pipeline.translate import DecodeSettings, Translator
 
@@ -259,3 +262,69 @@ def test_articles_are_held_a_window_at_a_time_and_one_gone_meanwhile_is_an_error
     assert status["a09.txt"]["status"] == "error" and "it does not exist" in status["a09.txt"]["error"]
     assert all(a["status"] == "ok" for name, a in status.items() if name != "a09.txt")
     assert most[0] <= 3 and not live  # a window of 4 sentences: two articles, and the one that filled it
+
+
+def _scanned(root: Path, rel: str):
+    return next(f for f in discover([root], root.parent / "out") if f.rel == rel)
+
+
+def test_a_folder_swapped_for_a_link_after_the_scan_is_not_followed(tmp_path: Path) -> None:
+    """The scan saw in/zz/z.txt; zz is then a link to a secret folder: nothing is read."""
+    (tmp_path / "in" / "zz").mkdir(parents=True)
+    (tmp_path / "in" / "zz" / "z.txt").write_text("Le chat.", encoding="utf-8")
+    (tmp_path / "secret").mkdir()
+    (tmp_path / "secret" / "z.txt").write_text("Secret.", encoding="utf-8")
+    found = _scanned(tmp_path / "in", "zz/z.txt")
+    (tmp_path / "in" / "zz").rename(tmp_path / "in" / "zz.real")
+    (tmp_path / "in" / "zz").symlink_to(tmp_path / "secret")
+    with pytest.raises(IngestError, match="replaced by a symbolic link"):
+        read_found(found)
+
+
+def test_a_file_replaced_after_the_scan_is_not_read(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("Le chat.", encoding="utf-8")
+    found = _scanned(tmp_path / "in", "a.txt")
+    (tmp_path / "other.txt").write_text("Secret.", encoding="utf-8")
+    (tmp_path / "other.txt").replace(tmp_path / "in" / "a.txt")
+    with pytest.raises(IngestError, match="replaced by another file"):
+        read_found(found)
+
+
+def test_input_swapped_for_links_thousands_of_times_never_reads_outside(tmp_path: Path) -> None:
+    """A thread swaps a folder on the article's path for a link to a secret folder and
+    back every few milliseconds while the article is read 2,000 times: every read gives
+    the article or a refusal, never the secret."""
+    import threading
+
+    (tmp_path / "in" / "zz").mkdir(parents=True)
+    (tmp_path / "in" / "zz" / "z.txt").write_text("Le chat.", encoding="utf-8")
+    (tmp_path / "secret").mkdir()
+    (tmp_path / "secret" / "z.txt").write_text("Secret.", encoding="utf-8")
+    found = _scanned(tmp_path / "in", "zz/z.txt")
+    stop = threading.Event()
+
+    def swap() -> None:
+        real, link = tmp_path / "in" / "zz.real", tmp_path / "in" / "zz.link"
+        link.symlink_to(tmp_path / "secret")
+        while not stop.is_set():
+            (tmp_path / "in" / "zz").rename(real)
+            link.rename(tmp_path / "in" / "zz")
+            time.sleep(0.001)
+            (tmp_path / "in" / "zz").rename(link)
+            real.rename(tmp_path / "in" / "zz")
+            time.sleep(0.001)
+
+    swapper = threading.Thread(target=swap)
+    swapper.start()
+    outcomes = Counter()
+    try:
+        for _ in range(2000):
+            try:
+                outcomes[read_found(found)] += 1
+            except IngestError as exc:
+                outcomes[str(exc).split(" ")[0]] += 1
+    finally:
+        stop.set()
+        swapper.join()
+    assert b"Secret." not in outcomes and outcomes[b"Le chat."] > 0
