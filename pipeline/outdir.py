@@ -11,10 +11,12 @@ folder, and folders on the way are never followed through a symbolic link.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
 import re
+import stat
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TextIO
@@ -93,9 +95,12 @@ class OutputFolder:
     def _read_manifest(self) -> set[str]:
         """The owned paths; a line that does not parse (a write cut short) is skipped."""
         try:
-            text = (self.root / MANIFEST).read_text(encoding="utf-8", errors="replace")
+            where = MANIFEST if self._fd is not None else self.root / MANIFEST  # a dry run holds no descriptor
+            fd = os.open(where, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=self._fd)
         except FileNotFoundError:
             return set()
+        with os.fdopen(fd, encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
         owned = set()
         for line in text.split("\n"):
             if line and not line.startswith("#"):
@@ -122,8 +127,7 @@ class OutputFolder:
         """The manifest, open for appending: with its header when new, else after a line
         break should its last line have been cut short (by a full disk), so that the
         next line is not swallowed by it."""
-        path = self.root / MANIFEST
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW, 0o666)
+        fd = os.open(MANIFEST, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW, 0o666, dir_fd=self._fd)
         size = os.fstat(fd).st_size
         log = os.fdopen(fd, "a", encoding="utf-8")
         if size == 0:
@@ -157,41 +161,81 @@ class OutputFolder:
         return path
 
     def write(self, rel: str, data: bytes) -> None:
-        """Write a file mtpipe may write (see check), atomically, after recording it as owned."""
+        """Write a file mtpipe may write (see check), atomically, after recording it as
+        owned: through the folders held open from the output folder down, so that none
+        can be swapped for a link to elsewhere meanwhile."""
         path = self.check(rel)
-        self._make_folders(safe_relative(rel).parent)
-        self._record([rel])
-        atomic_write(path, data)
+        fd = self._folder(safe_relative(rel).parent, create=True)
+        try:
+            if rel not in self._owned and _exists(path.name, fd):
+                raise OutputConflict(f"{path} already exists and mtpipe did not write it; move it away or choose another -o")
+            self._record([rel])
+            atomic_write(Path(path.name), data, dir_fd=fd)
+        finally:
+            os.close(fd)
 
     def remove(self, rel: str) -> None:
         """Delete a file mtpipe owns (a partial article after a failure); others stay."""
-        if rel in self._owned:
-            self.path(rel).unlink(missing_ok=True)
+        if rel not in self._owned:
+            return
+        try:
+            fd = self._folder(safe_relative(rel).parent, create=False)
+        except (OutputConflict, FileNotFoundError):
+            return
+        try:
+            os.unlink(safe_relative(rel).name, dir_fd=fd)
+        except FileNotFoundError:
+            pass
+        finally:
+            os.close(fd)
 
-    def _make_folders(self, rel: PurePosixPath) -> None:
-        """Create the folders on the way to a file, refusing to go through anything that
-        is not a real folder (a symbolic link could lead out of the output folder)."""
+    def _folder(self, rel: PurePosixPath, create: bool) -> int:
+        """A descriptor of the folder at `rel`, opened one part at a time from the output
+        folder's own descriptor (created on the way when `create`), never through a
+        symbolic link: one could lead out of the output folder."""
+        fd = os.dup(self._fd)
         here = self.root
-        for part in rel.parts:
-            here = here / part
-            try:
-                os.mkdir(here)
-            except FileExistsError:
-                if here.is_symlink() or not here.is_dir():
-                    raise OutputConflict(f"{here} is not a folder (a file or a link mtpipe did not make); move it away or choose another -o") from None
+        try:
+            for part in rel.parts:
+                here = here / part
+                if create:
+                    try:
+                        os.mkdir(part, dir_fd=fd)
+                    except FileExistsError:
+                        pass
+                try:
+                    inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+                except OSError as exc:
+                    if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                        raise OutputConflict(f"{here} is not a folder (a file or a link mtpipe did not make); move it away or choose another -o") from None
+                    raise
+                os.close(fd)
+                fd = inner
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
 
     def remove_stale_temporaries(self) -> int:
         """Delete the temporary files that runs killed in the middle of a write left
-        behind; only regular files named as mtpipe names them. Return how many."""
+        behind; only regular files named as mtpipe names them, in folders reached
+        without following a link. Return how many."""
         removed = 0
-        for folder, dirs, files in os.walk(self.root):
-            dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(folder, d))]
+        for _, _, files, dir_fd in os.fwalk(".", dir_fd=self._fd, follow_symlinks=False):
             for name in files:
-                path = os.path.join(folder, name)
-                if _TEMPORARY.match(name) and os.path.isfile(path) and not os.path.islink(path):
-                    os.unlink(path)
+                if _TEMPORARY.match(name) and stat.S_ISREG(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode):
+                    os.unlink(name, dir_fd=dir_fd)
                     removed += 1
         return removed
+
+
+def _exists(name: str, dir_fd: int) -> bool:
+    """Whether the folder holds something of that name (a link too)."""
+    try:
+        os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _is_safe(rel: str) -> bool:

@@ -80,19 +80,22 @@ def sentence_records(
     return records
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes, dir_fd: int | None = None) -> None:
     """Write bytes to path through a temporary file in the same folder and a rename.
 
-    The temporary file is named `.mtpipe-XXXXXXXX.tmp` (short, so that a long output
-    name still fits, and recognisable, so that one left by a killed run can be removed
-    without touching anybody else's files). It is created with mode 0666 less the
-    umask, as any other tool's output is.
+    With `dir_fd`, `path` is a name in the folder that descriptor holds (the folder is
+    not looked up again by path, so it cannot be swapped for a link meanwhile); else
+    its folder is created if missing. The temporary file is named `.mtpipe-XXXXXXXX.tmp`
+    (short, so that a long output name still fits, and recognisable, so that one left
+    by a killed run can be removed without touching anybody else's files). It is
+    created with mode 0666 less the umask, as any other tool's output is.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if dir_fd is None:
+        path.parent.mkdir(parents=True, exist_ok=True)
     while True:
         tmp = path.parent / f"{TEMP_PREFIX}{secrets.token_hex(4)}{TEMP_SUFFIX}"
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, 0o666, dir_fd=dir_fd)
             break
         except FileExistsError:
             continue
@@ -101,9 +104,12 @@ def atomic_write(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, path, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        try:
+            os.unlink(tmp, dir_fd=dir_fd)
+        except FileNotFoundError:
+            pass
         raise
 
 

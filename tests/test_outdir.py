@@ -120,3 +120,55 @@ def test_the_lock_is_exclusive_and_leaves_no_file(tmp_path: Path) -> None:
     with OutputFolder(tmp_path):
         pass
     assert list(tmp_path.iterdir()) == []
+
+
+def _exchange():
+    """renameat2(RENAME_EXCHANGE): swap two paths atomically, as the attack does; None
+    where the C library lacks it."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if not hasattr(libc, "renameat2"):
+        return None
+    return lambda a, b: libc.renameat2(-100, os.fsencode(a), -100, os.fsencode(b), 2) == 0  # AT_FDCWD, RENAME_EXCHANGE
+
+
+def test_a_folder_swapped_for_a_link_while_writing_never_leads_outside(tmp_path: Path) -> None:
+    """A thread swaps OUT/zz with a link to a folder outside, atomically and back, every
+    half millisecond while mtpipe writes OUT/zz/a.txt 2,000 times: each write lands in
+    OUT or is refused; nothing, not even a temporary file, is written outside (writing
+    by path, 2,000 writes left hundreds of files there)."""
+    import threading
+    import time
+
+    exchange = _exchange()
+    if exchange is None:
+        pytest.skip("renameat2 is not available")
+    out, outside = tmp_path / "out", tmp_path / "outside"
+    outside.mkdir()
+    stop = threading.Event()
+    outcomes = {"written": 0, "refused": 0, "swaps": 0}
+    with OutputFolder(out) as folder:
+        folder.write("zz/a.txt", b"first")
+        (out / "zz.link").symlink_to(outside)
+
+        def swap() -> None:
+            while not stop.is_set():
+                outcomes["swaps"] += exchange(out / "zz", out / "zz.link")
+                time.sleep(0.0005)
+
+        swapper = threading.Thread(target=swap)
+        swapper.start()
+        k, deadline = 0, time.monotonic() + 60
+        try:
+            while (k < 2000 or outcomes["swaps"] < 200) and time.monotonic() < deadline:  # a loaded machine swaps slower
+                try:
+                    folder.write("zz/a.txt", b"run %d" % k)
+                    outcomes["written"] += 1
+                except OutputConflict:
+                    outcomes["refused"] += 1
+                k += 1
+        finally:
+            stop.set()
+            swapper.join()
+    assert list(outside.iterdir()) == [] and outcomes["written"] > 0 and outcomes["refused"] > 0 and outcomes["swaps"] >= 200
