@@ -29,7 +29,12 @@ class _Terminated(KeyboardInterrupt):
     """SIGTERM arrived: stop as Ctrl-C does, with what finished recorded."""
 
 
+_SIGTERM_SEEN = False  # a library (Ray) may turn _Terminated into a plain KeyboardInterrupt
+
+
 def _terminate(signum: int, frame: object) -> None:
+    global _SIGTERM_SEEN
+    _SIGTERM_SEEN = True
     raise _Terminated
 
 
@@ -686,10 +691,13 @@ def main(argv: list[str] | None = None) -> int:
     except (_Fatal, ModelError) as exc:
         print(f"mtpipe: error: {exc}", file=sys.stderr)
         return EXIT_FATAL
-    except _Terminated:
-        print("mtpipe: terminated; run the same command again to finish the rest", file=sys.stderr)
-        return EXIT_TERMINATED
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        # A second Ctrl-C or SIGTERM while the interpreter exits (torch's exit handlers) is not a traceback.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if isinstance(exc, _Terminated) or _SIGTERM_SEEN:
+            print("mtpipe: terminated; run the same command again to finish the rest", file=sys.stderr)
+            return EXIT_TERMINATED
         print("mtpipe: interrupted; run the same command again to finish the rest", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. `mtpipe translate x | head`: the reader left

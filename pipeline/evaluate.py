@@ -190,6 +190,11 @@ class Report:
     scale: str = field(default=SCALE)
 
 
+# The longest segment scored: chrF counts every character n-gram of a line, so that one
+# line of megabytes takes gigabytes; a sentence, even a paragraph, is far shorter.
+MAX_LINE = 100_000
+
+
 def read_text(data: bytes, name: str) -> Text:
     """Decode a file as ingest does (BOM, CRLF/CR, legacy encodings; empty and binary
     files are refused with IngestError) and return its lines.
@@ -205,6 +210,9 @@ def read_text(data: bytes, name: str) -> Text:
         raise IngestError("it contains only whitespace, so there is nothing to score")
     while not lines[-1].strip():
         lines.pop()
+    longest = max(range(len(lines)), key=lambda k: len(lines[k]))
+    if len(lines[longest]) > MAX_LINE:
+        raise IngestError(f"line {longest + 1} is {len(lines[longest]):,} characters long, more than the {MAX_LINE:,} a segment is scored with; split it into sentences")
     return Text(name, tuple(lines))
 
 

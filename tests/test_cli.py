@@ -314,3 +314,31 @@ def test_every_flag_of_the_help_is_in_the_readme() -> None:
 
     missing = sorted(f for f in flags(build_parser()) if f not in readme)
     assert not missing, missing
+
+
+def test_sigterm_turned_into_ctrl_c_by_a_library_still_exits_143(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """Ray catches the KeyboardInterrupt the SIGTERM handler raises and raises a plain one:
+    the exit is still "terminated" (143), not "interrupted" (130), and signals are then
+    ignored, so that a second one while exiting is no traceback."""
+    import signal
+
+    from pipeline import cli
+
+    def command(args: object) -> int:
+        try:
+            cli._terminate(signal.SIGTERM, None)
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt from None  # what Ray's ray.get does
+
+    monkeypatch.setattr(cli, "_SIGTERM_SEEN", False)
+    parser = cli.build_parser()
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    monkeypatch.setattr(parser, "parse_args", lambda argv: type("Args", (), {"handler": staticmethod(command)})())
+    previous = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    try:
+        assert cli.main([]) == cli.EXIT_TERMINATED
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])
+    assert capsys.readouterr().err == "mtpipe: terminated; run the same command again to finish the rest\n"

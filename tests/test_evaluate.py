@@ -225,8 +225,9 @@ def write(path: Path, text: str) -> Path:
         ("a\n\nc\n", ["a\nb\nc\n\n\n"], None),  # blank line inside kept, trailing blank lines dropped: 3 = 3
         ("", ["a\n"], ["cannot evaluate {hyp}: the file is empty"]),
         (" \n\n", ["a\n"], ["cannot evaluate {hyp}: it contains only whitespace"]),
+        ("x" * 100_001 + "\n", ["a\n"], ["cannot evaluate {hyp}: line 1 is 100,001 characters long, more than the 100,000 a segment is scored with; split it into sentences"]),
     ],
-    ids=["hyp-short", "hyp-long", "refs-differ", "blank-lines", "empty", "whitespace"],
+    ids=["hyp-short", "hyp-long", "refs-differ", "blank-lines", "empty", "whitespace", "huge-line"],
 )
 def test_bad_input_is_one_sentence_and_exit_2(tmp_path: Path, hyp_text: str, refs: list[str], fragments: list[str] | None) -> None:
     hyp = write(tmp_path / "hyp.txt", hyp_text)
