@@ -8,7 +8,8 @@ English of the French word before it). Built in, in every format:
   out) and e-mail addresses;
 - `template`: template tags and macros, `{{ … }}` (Jinja, Liquid, Vue, Hugo's
   `{{< … >}}` and `{{% … %}}`, MDN's `{{Compat}}` and `{{JSxRef("Array.at")}}`),
-  `{% … %}`, `{# … #}` and `{* … *}` (Smarty comments, FastAPI's code includes);
+  `{% … %}`, `{# … #}` and `{* … *}` (Smarty comments, FastAPI's code includes), and
+  MkDocs snippets `--8<-- "file.md"`;
 - `attributes`: attribute lists `{#id .class key=val}` (Pandoc, kramdown's `{: …}`,
   markdown-it-attrs);
 - `emoji`: emoji shortcodes `:warning:`, `:material-check:` (letters, digits, `_+-`,
@@ -32,7 +33,7 @@ URL_OR_EMAIL = re.compile(
 _ATTRIBUTE = r"""(?:[#.][\w:-]+|[\w-]+=(?:"[^"\n]*"|'[^'\n]*'|[^\s}"']+))"""
 # Built-in rules other than URLs and e-mail addresses, by name (the docs list them).
 BUILT_IN: dict[str, re.Pattern[str]] = {
-    "template": re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|\{\*.*?\*\}"),
+    "template": re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|\{\*.*?\*\}|-{2,}8<-{2,}(?:[ \t]*\"[^\"\n]*\")?"),
     "attributes": re.compile(rf"\{{:?[ \t]*(?:{_ATTRIBUTE}|-)(?:[ \t]+{_ATTRIBUTE})*[ \t]*\}}"),
     "emoji": re.compile(r"(?<![\w:]):(?=[a-z0-9_+-]*[a-z])[a-z0-9_+-]+:(?![\w:])"),
 }

@@ -14,6 +14,7 @@ BUILT_IN = [
     ('{{< figure src="a.png" title="Un chat" >}} puis {{% note %}}', ['{{< figure src="a.png" title="Un chat" >}}', "{{% note %}}"]),
     ("{% include figure.html %} et {# commentaire #}", ["{% include figure.html %}", "{# commentaire #}"]),
     ("Les props {#props}", ["{#props}"]),
+    ('--8<-- "includes/abbr.md"', ['--8<-- "includes/abbr.md"']),
     ("Titre {#id .classe cle=valeur}", ["{#id .classe cle=valeur}"]),
     ('Titre {: .note data-x="a b"} et {-}', ['{: .note data-x="a b"}', "{-}"]),
     (":warning: Attention, :material-check: fait", [":warning:", ":material-check:"]),
