@@ -165,7 +165,7 @@ class _Pending:
     path: Path
     article: Article
     sentences: int
-    ref_path: Path | None = None
+    ref: Found | None = None  # its reference translation, read through the reference folder
     options: ReadOptions = ReadOptions()
     found: Found | None = None  # where it was found, to read it again as that file
     doc: Document | None = None
@@ -186,7 +186,7 @@ class _Pending:
         self.article.sha256 = hashlib.sha256(data).hexdigest()  # as translated, should it have changed since the scan
         self.article.encoding = self.doc.encoding
         self.segments = segment(self.doc)
-        self.reference = _read_reference(self.article, self.ref_path, self.options) if self.ref_path else None
+        self.reference = _read_reference(self.article, self.ref, self.options) if self.ref else None
         return [s.text for s in self.segments]
 
     def release(self) -> None:
@@ -574,11 +574,12 @@ def _post_edits(translations: Sequence[Translation], extra: list[dict]) -> float
     return round(result.scores["ter"].score, 4)
 
 
-def _read_reference(article: Article, path: Path, options: ReadOptions) -> Document | None:
+def _read_reference(article: Article, ref: Found, options: ReadOptions) -> Document | None:
     """Parse the article's reference translation, or note in the article why not."""
+    path = ref.path
     article.reference = shown(path)
     try:
-        data = read_regular(path)
+        data = read_found(ref)
         article.reference_sha256 = hashlib.sha256(data).hexdigest()
         return _format(article.input).read(data, str(path), options)
     except IngestError as exc:
@@ -805,9 +806,9 @@ def _decide(
             article.sha256 = hashlib.sha256(data).hexdigest()
             article.settings = settings
             article.output = output_names(rel)[0]
-            ref_path = references / rel if references and os.path.lexists(references / rel) else None
-            if ref_path:
-                _read_reference(article, ref_path, options)
+            ref = Found(references / rel, rel, root=references) if references and os.path.lexists(references / rel) else None
+            if ref:
+                _read_reference(article, ref, options)
             prior = before.get(rel)
             if not force and _unchanged(prior, article, out) and _same_human(prior, translator, rel, data, options):
                 article.status, article.encoding = "skipped", prior.encoding
@@ -816,7 +817,7 @@ def _decide(
                 article.human, article.hter, article.human_sha256 = prior.human, prior.hter, prior.human_sha256
                 continue
             sentences = len(segment(_format(rel).read(data, rel, options)))
-            decisions[-1] = Decision(path, article, _Pending(path, article, sentences, ref_path, options, found))
+            decisions[-1] = Decision(path, article, _Pending(path, article, sentences, ref, options, found))
         except (IngestError, OutputConflict) as exc:
             article.status, article.error = "error", f"{shown(path)}: {exc}"
     return decisions

@@ -328,3 +328,18 @@ def test_input_swapped_for_links_thousands_of_times_never_reads_outside(tmp_path
         stop.set()
         swapper.join()
     assert b"Secret." not in outcomes and outcomes[b"Le chat."] > 0
+
+
+def test_a_reference_is_read_through_the_reference_folder_never_a_link(tmp_path: Path) -> None:
+    """REF/sub/a.txt reached through a folder that is a link (to anywhere) is not read:
+    the article is unscored, saying why."""
+    (tmp_path / "in" / "sub").mkdir(parents=True)
+    (tmp_path / "in" / "sub" / "a.txt").write_text("Le chat dort.\n", encoding="utf-8")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "a.txt").write_text("SECRET.\n", encoding="utf-8")
+    (tmp_path / "ref").mkdir()
+    (tmp_path / "ref" / "sub").symlink_to(tmp_path / "elsewhere")
+    summary = run([tmp_path / "in"], tmp_path / "out", translator(tmp_path), references=tmp_path / "ref")
+    [article] = summary["articles"]
+    assert article["status"] == "ok" and article["scores"] is None and "symbolic link" in article["reference_error"]
+    assert "SECRET" not in (tmp_path / "out" / "sub" / "a.align.jsonl").read_text(encoding="utf-8")
