@@ -107,6 +107,8 @@ SCALE = "all scores are on sacrebleu's 0-100 scale (OPUS-MT .eval files print ch
 BLEU_DETAILS = ("precisions", "bp", "sys_len", "ref_len", "counts", "totals")
 # Below this many lines per worker, starting processes costs more than it saves.
 _MIN_SLICE = 200
+# Segments whose statistics are added up at once when only corpus scores are wanted.
+_SUM_SLICE = 20_000
 
 
 @dataclass(frozen=True)
@@ -231,15 +233,25 @@ def check_parallel(systems: Sequence[Text], references: Sequence[Text]) -> None:
         raise ValueError("there is nothing to evaluate: the texts have no lines")
 
 
-def _statistics(metric: str, options: Options, hypotheses: Sequence[str], references: Sequence[Sequence[str]]) -> list:
-    """sacrebleu's per-segment sufficient statistics of one metric (runs in a worker)."""
-    return _METRICS[metric](options)._extract_corpus_statistics(hypotheses, references)
+def _statistics(metric: str, options: Options, hypotheses: Sequence[str], references: Sequence[Sequence[str]], summed: bool = False) -> list:
+    """sacrebleu's per-segment sufficient statistics of one metric (runs in a worker);
+    `summed`, their sum alone, one row: all a corpus score needs."""
+    stats = _METRICS[metric](options)._extract_corpus_statistics(hypotheses, references)
+    return _summed(stats) if summed else stats
+
+
+def _summed(stats: list) -> list:
+    """Per-segment statistics added up into one row (sacrebleu sums them for a corpus
+    score): a million segments' rows would take gigabytes."""
+    return [[sum(column) for column in zip(*stats)]] if stats else []
 
 
 def _extract(
-    metrics: Mapping[str, Metric], options: Options, systems: Sequence[Text], references: Sequence[Text], jobs: int
+    metrics: Mapping[str, Metric], options: Options, systems: Sequence[Text], references: Sequence[Text], jobs: int, summed: bool = False
 ) -> dict[str, list[list]]:
-    """Per-segment statistics of every metric for every system, in `jobs` processes.
+    """Per-segment statistics of every metric for every system, in `jobs` processes;
+    `summed`, rows that each add up a slice of at most _SUM_SLICE segments instead (for
+    corpus scores only: memory stays flat however long the texts).
 
     The corpus is cut into slices scored in parallel; the first slice is scored here by
     the metric object itself, which thereby learns the number of references its
@@ -247,22 +259,34 @@ def _extract(
     """
     n = len(references[0].lines)
     jobs = max(1, min(jobs, n // _MIN_SLICE))
-    cuts = [n * i // jobs for i in range(jobs + 1)]
+    slices = max(jobs, -(-n // _SUM_SLICE)) if summed else jobs
+    cuts = [n * i // slices for i in range(slices + 1)]
     refs = [r.lines for r in references]
     with ProcessPoolExecutor(jobs - 1) if jobs > 1 else nullcontext() as pool:
+        run = pool.submit if pool else lambda f, *a: _Done(f(*a))
         later = {
-            (key, s): [pool.submit(_statistics, key, options, system.lines[a:b], [r[a:b] for r in refs]) for a, b in zip(cuts[1:], cuts[2:])]
+            (key, s): [run(_statistics, key, options, system.lines[a:b], [r[a:b] for r in refs], summed) for a, b in zip(cuts[1:], cuts[2:])]
             for key in metrics
             for s, system in enumerate(systems)
         }
+        first = lambda metric, system: metric._extract_corpus_statistics(system.lines[: cuts[1]], [r[: cuts[1]] for r in refs])  # noqa: E731
         return {
             key: [
-                metric._extract_corpus_statistics(system.lines[: cuts[1]], [r[: cuts[1]] for r in refs])
-                + [row for future in later[key, s] for row in future.result()]
+                (_summed(first(metric, system)) if summed else first(metric, system)) + [row for future in later[key, s] for row in future.result()]
                 for s, system in enumerate(systems)
             ]
             for key, metric in metrics.items()
         }
+
+
+class _Done:
+    """A result computed here, read as a future's."""
+
+    def __init__(self, value: list) -> None:
+        self.value = value
+
+    def result(self) -> list:
+        return self.value
 
 
 def _sentence_level(metric: Metric) -> Metric:
@@ -367,7 +391,8 @@ def evaluate(
         raise ValueError("evaluation needs at least one hypothesis and one reference")
     check_parallel(systems, references)
     metrics = {key: _METRICS[key](options) for key in options.metrics}
-    stats = _extract(metrics, options, systems, references, jobs)
+    # Per-segment statistics only where they are read: segment scores, paired tests.
+    stats = _extract(metrics, options, systems, references, jobs, summed=not segments and len(systems) == 1)
     scored = tuple(
         SystemScores(system.name, {key: _score(key, metric, stats[key][s], segments) for key, metric in metrics.items()})
         for s, system in enumerate(systems)

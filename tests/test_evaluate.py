@@ -314,3 +314,22 @@ def test_sentencepiece_tokenizer_with_its_model_in_place_scores(tmp_path: Path) 
 def test_mecab_tokenizer_without_its_packages_is_one_sentence(tmp_path: Path, tokenize: str, modules: str, extra: str) -> None:
     line = one_error_line(evaluate_tokenized(tmp_path, tokenize, tmp_path / "sacrebleu", without=modules))
     assert line == f'mtpipe: error: the BLEU tokenizer {tokenize} needs packages that are not installed ({modules.replace(",", ", ")}): pip install "{extra}", or choose another --tokenize'
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_corpus_scores_from_summed_statistics_are_the_same(monkeypatch: pytest.MonkeyPatch, jobs: int) -> None:
+    """Corpus scores alone add each slice's statistics up (memory stays flat on a
+    million lines): the same scores, signatures included, as from per-segment rows."""
+    import random
+
+    from pipeline import evaluate as ev
+
+    rnd = random.Random(3)
+    words = "le chat dort sur la table bleue ce soir il pleut".split()
+    refs = tuple(" ".join(rnd.choice(words) for _ in range(rnd.randint(1, 12))) for _ in range(450))
+    hyps = tuple(" ".join(w if rnd.random() < 0.7 else rnd.choice(words) for w in r.split()) for r in refs)
+    options = ev.Options(("bleu", "chrf", "chrf++", "ter"))
+    every = ev.evaluate([ev.Text("h", hyps)], [ev.Text("r", refs)], options, segments=True, jobs=jobs).systems[0].scores
+    monkeypatch.setattr(ev, "_SUM_SLICE", 37)
+    summed = ev.evaluate([ev.Text("h", hyps)], [ev.Text("r", refs)], options, jobs=jobs).systems[0].scores
+    assert {k: (s.score, s.signature) for k, s in summed.items()} == {k: (s.score, s.signature) for k, s in every.items()}
