@@ -684,6 +684,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `mtpipe` command."""
     from .hub import ModelError
 
+    global _SIGTERM_SEEN
+    _SIGTERM_SEEN = False
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
     try:
@@ -692,9 +694,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mtpipe: error: {exc}", file=sys.stderr)
         return EXIT_FATAL
     except KeyboardInterrupt as exc:
-        # A second Ctrl-C or SIGTERM while the interpreter exits (torch's exit handlers) is not a traceback.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if argv is None:  # the program itself: a second Ctrl-C or SIGTERM while the interpreter exits (torch's exit handlers) is no traceback
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if isinstance(exc, _Terminated) or _SIGTERM_SEEN:
             print("mtpipe: terminated; run the same command again to finish the rest", file=sys.stderr)
             return EXIT_TERMINATED

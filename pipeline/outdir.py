@@ -77,7 +77,12 @@ class OutputFolder:
             os.close(fd)
             raise OutputBusy(f"another mtpipe run is writing to {self.root}; wait for it to finish or choose another -o") from None
         self._fd = fd
-        self._owned = self._read_manifest()
+        try:
+            self._owned = self._read_manifest()
+        except BaseException:
+            self._fd = None
+            os.close(fd)  # and the lock with it
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -90,15 +95,25 @@ class OutputFolder:
 
     @property
     def has_manifest(self) -> bool:
-        return (self.root / MANIFEST).is_file()
+        try:
+            return stat.S_ISREG(os.lstat(self.root / MANIFEST).st_mode)
+        except OSError:
+            return False
 
     def _read_manifest(self) -> set[str]:
-        """The owned paths; a line that does not parse (a write cut short) is skipped."""
+        """The owned paths; a line that does not parse (a write cut short) is skipped.
+        OutputConflict when the manifest is not a regular file (a link, a folder, a FIFO
+        that would block)."""
+        where = MANIFEST if self._fd is not None else self.root / MANIFEST  # a dry run holds no descriptor
         try:
-            where = MANIFEST if self._fd is not None else self.root / MANIFEST  # a dry run holds no descriptor
-            fd = os.open(where, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=self._fd)
+            fd = os.open(where, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=self._fd)
         except FileNotFoundError:
             return set()
+        except OSError as exc:
+            raise OutputConflict(f"{self.root / MANIFEST} is not mtpipe's manifest ({exc.strerror or exc}); move it away or choose another -o") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise OutputConflict(f"{self.root / MANIFEST} is not mtpipe's manifest (not a regular file); move it away or choose another -o")
         with os.fdopen(fd, encoding="utf-8", errors="replace") as fh:
             text = fh.read()
         owned = set()
@@ -128,12 +143,16 @@ class OutputFolder:
         break should its last line have been cut short (by a full disk), so that the
         next line is not swallowed by it."""
         fd = os.open(MANIFEST, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW, 0o666, dir_fd=self._fd)
-        size = os.fstat(fd).st_size
         log = os.fdopen(fd, "a", encoding="utf-8")
-        if size == 0:
-            log.write(_MANIFEST_HEADER)
-        elif os.pread(fd, 1, size - 1) != b"\n":
-            log.write("\n")
+        try:
+            size = os.fstat(fd).st_size
+            if size == 0:
+                log.write(_MANIFEST_HEADER)
+            elif os.pread(fd, 1, size - 1) != b"\n":
+                log.write("\n")
+        except BaseException:
+            log.close()
+            raise
         return log
 
     def adopt(self, rels: Iterable[str]) -> None:
@@ -209,8 +228,8 @@ class OutputFolder:
                     if exc.errno in (errno.ELOOP, errno.ENOTDIR):
                         raise OutputConflict(f"{here} is not a folder (a file or a link mtpipe did not make); move it away or choose another -o") from None
                     raise
-                os.close(fd)
-                fd = inner
+                old, fd = fd, inner
+                os.close(old)
         except BaseException:
             os.close(fd)
             raise

@@ -53,12 +53,21 @@ def load(path: Path) -> dict[str, tuple[str, ...]]:
 
 
 def find(inputs: Sequence[Path]) -> Path | None:
-    """The project file of the input folders: the one `mtpipe.toml` among them (None if
-    none has one); ProjectError when two folders have different ones."""
-    found = sorted({(folder / PROJECT_FILE).resolve() for folder in inputs if _has_project(folder)})
+    """The project file of the inputs: the one `mtpipe.toml` in the input folders (the
+    folder of an input file) (None if none has one); ProjectError when two have
+    different ones."""
+    folders = [path if _is_dir(path) else path.parent for path in inputs]
+    found = sorted({(folder / PROJECT_FILE).resolve() for folder in folders if _has_project(folder)})
     if len(found) > 1:
         raise ProjectError(f"the inputs have {len(found)} project files ({', '.join(map(str, found))}); choose one with --config")
     return found[0] if found else None
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
 
 
 def _has_project(folder: Path) -> bool:

@@ -318,27 +318,35 @@ def test_every_flag_of_the_help_is_in_the_readme() -> None:
 
 def test_sigterm_turned_into_ctrl_c_by_a_library_still_exits_143(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     """Ray catches the KeyboardInterrupt the SIGTERM handler raises and raises a plain one:
-    the exit is still "terminated" (143), not "interrupted" (130), and signals are then
-    ignored, so that a second one while exiting is no traceback."""
+    the exit is still "terminated" (143), not "interrupted" (130); the next call starts
+    afresh; and only the program itself (no argv) then ignores signals, so that a second
+    one while exiting is no traceback, while a caller of main() keeps its handlers."""
     import signal
 
     from pipeline import cli
 
-    def command(args: object) -> int:
+    def terminated(args: object) -> int:
         try:
             cli._terminate(signal.SIGTERM, None)
         except KeyboardInterrupt:
             raise KeyboardInterrupt from None  # what Ray's ray.get does
 
-    monkeypatch.setattr(cli, "_SIGTERM_SEEN", False)
+    def interrupted(args: object) -> int:
+        raise KeyboardInterrupt
+
     parser = cli.build_parser()
     monkeypatch.setattr(cli, "build_parser", lambda: parser)
-    monkeypatch.setattr(parser, "parse_args", lambda argv: type("Args", (), {"handler": staticmethod(command)})())
+    handler = {"run": terminated}
+    monkeypatch.setattr(parser, "parse_args", lambda argv: type("Args", (), {"handler": staticmethod(handler["run"])})())
     previous = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     try:
-        assert cli.main([]) == cli.EXIT_TERMINATED
-        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+        assert cli.main([]) == cli.EXIT_TERMINATED and signal.getsignal(signal.SIGINT) == previous[0]
+        handler["run"] = interrupted
+        assert cli.main([]) == cli.EXIT_INTERRUPTED
+        assert cli.main() == cli.EXIT_INTERRUPTED and signal.getsignal(signal.SIGINT) == signal.SIG_IGN
     finally:
         signal.signal(signal.SIGINT, previous[0])
         signal.signal(signal.SIGTERM, previous[1])
-    assert capsys.readouterr().err == "mtpipe: terminated; run the same command again to finish the rest\n"
+    assert capsys.readouterr().err == (
+        "mtpipe: terminated; run the same command again to finish the rest\n" + "mtpipe: interrupted; run the same command again to finish the rest\n" * 2
+    )

@@ -8,7 +8,9 @@ a test gives the English and its links; no model is needed.
 from __future__ import annotations
 
 import io
+import re
 import struct
+import time
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -768,6 +770,48 @@ def test_the_english_is_dated_as_the_source(tmp_path: Path) -> None:
             info.filename: dates[info.filename] for info in out.infolist() if info.filename in dates
         }
         assert all(info.date_time == (1980, 1, 1, 0, 0, 0) for info in out.infolist() if info.filename not in dates)
+
+
+def _without_core_properties(data: bytes) -> bytes:
+    """The file without docProps/core.xml (some generators leave it out)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w") as zout:
+        for item in zin.infolist():
+            part = zin.read(item.filename)
+            if item.filename == "docProps/core.xml":
+                continue
+            if item.filename == "_rels/.rels":
+                part = re.sub(rb"<Relationship [^>]*core-properties[^>]*/>", b"", part)
+            if item.filename == "[Content_Types].xml":
+                part = re.sub(rb"<Override [^>]*docProps/core.xml[^>]*/>", b"", part)
+            zout.writestr(item, part)
+    return out.getvalue()
+
+
+def test_a_file_without_core_properties_gets_none_made_up(tmp_path: Path) -> None:
+    """python-docx would invent a title ("Word Document") and a modification date: not
+    translated, not written, so the English is the same bytes run after run."""
+    data = _without_core_properties(_source(lambda d: d.add_paragraph("Le chat dort."), tmp_path))
+    assert [line.text for line in _read(data).lines] == ["Le chat dort."]
+    first = _english(data).data
+    time.sleep(1.1)
+    assert _english(data).data == first and b"docProps/core.xml" not in first
+
+
+def test_an_english_core_property_too_long_keeps_its_french_flagged(tmp_path: Path) -> None:
+    """A property over 255 characters (python-docx's limit) is not cut: the French stays
+    and its sentences are flagged."""
+
+    def build(d: WordDocument) -> None:
+        d.add_paragraph("Le chat dort.")
+        d.core_properties.comments = "Un article. " * 21  # 252 characters
+
+    data = _source(build, tmp_path)
+    doc = _read(data)
+    segments = segment(doc)
+    written = FORMATS[".docx"].write(doc, segments, [Translation(s.text.upper() + " ENGLISH IS LONGER.", -1.0) for s in segments])
+    assert _open(written.data).core_properties.comments == "Un article. " * 21
+    assert {s.id for s in segments if s.line == 1} <= written.unsure
 
 
 def test_registered_for_docx() -> None:

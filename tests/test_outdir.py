@@ -172,3 +172,21 @@ def test_a_folder_swapped_for_a_link_while_writing_never_leads_outside(tmp_path:
             stop.set()
             swapper.join()
     assert list(outside.iterdir()) == [] and outcomes["written"] > 0 and outcomes["refused"] > 0 and outcomes["swaps"] >= 200
+
+
+@pytest.mark.parametrize("kind", ["link", "folder", "fifo"])
+def test_a_manifest_that_is_not_a_file_is_refused_and_the_lock_released(tmp_path: Path, kind: str) -> None:
+    """A link, a folder or a FIFO named .mtpipe-manifest: one sentence, never a hang, and
+    the folder is not left locked."""
+    out = tmp_path / "out"
+    out.mkdir()
+    if kind == "link":
+        (out / MANIFEST).symlink_to(tmp_path / "elsewhere")
+    elif kind == "folder":
+        (out / MANIFEST).mkdir()
+    else:
+        os.mkfifo(out / MANIFEST)
+    for _ in range(2):  # the second would say OutputBusy were the lock kept
+        with pytest.raises(OutputConflict, match="is not mtpipe's manifest"):
+            with OutputFolder(out):
+                pass

@@ -43,7 +43,8 @@ def test_a_bad_project_file_says_what_to_fix(tmp_path: Path, text: str, message:
 def test_found_in_an_input_folder_and_two_different_ones_refused(tmp_path: Path) -> None:
     write_tree(tmp_path, {"a/mtpipe.toml": "", "b/x.txt": "", "c/mtpipe.toml": ""})
     assert find([tmp_path / "a", tmp_path / "b", tmp_path / "b" / "x.txt"]) == (tmp_path / "a" / "mtpipe.toml").resolve()
-    assert find([tmp_path / "b"]) is None
+    assert find([tmp_path / "b"]) is None and find([tmp_path / "b" / "x.txt"]) is None
+    assert find([tmp_path / "c" / "article.md"]) == (tmp_path / "c" / "mtpipe.toml").resolve()  # beside an input file
     with pytest.raises(ProjectError, match="2 project files"):
         find([tmp_path / "a", tmp_path / "c"])
 

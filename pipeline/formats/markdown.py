@@ -902,7 +902,7 @@ _EMPHASIS = re.compile(r"\*+|_+")
 _SYNTAX = re.compile(r"[\\`*_\[\]<~|$]|&(?=#?\w+;)|[\r\n]")
 # Escaped in any English, whatever the block: what could make raw HTML, a link (a
 # `javascript:` one for some renderers), an image or a reference, or an entity.
-_UNSAFE = re.compile(r"(?<!\\)(?:<|\[|&(?=#?\w+;))")
+_UNSAFE = re.compile(r"(?<!\\)((?:\\\\)*)(<|\[|&(?=#?\w+;))")  # after an even number of backslashes: unescaped
 
 
 def _source(block: _Block, index: int, side: int, source: str, leaves: Sequence[tuple[int, int, str]]) -> str:
@@ -938,7 +938,7 @@ def _spell(text: str, respell: tuple[tuple[str, str], ...], escape: bool) -> str
     if not escape:  # line endings the model wrote are spaces: a block's lines are the source's
         text = " ".join(text.splitlines()) if "\n" in text or "\r" in text else text
         spelled = dict(respell)  # the block's own spelling of a character wins
-        return _respell(_UNSAFE.sub(lambda m: m.group() if m.group() in spelled else "\\" + m.group(), text), respell)
+        return _respell(_UNSAFE.sub(lambda m: m.group() if m.group(2) in spelled else m.group(1) + "\\" + m.group(2), text), respell)
     spelling = {char: spelled for char, spelled in respell if spelled.startswith("&")}
     if "|" not in dict(respell):  # outside a table cell: markdown-it reads `\|` as a cell border there too
         spelling["|"] = "&#124;"
