@@ -87,6 +87,8 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
+
+
 @dataclass(frozen=True)
 class _Token:
     """A piece of the source as html.parser saw it: kind is start, startend (self-closing),

@@ -40,6 +40,8 @@ from dataclasses import dataclass
 from ..wordalign import Links, project_spans
 
 UNKNOWN = -1  # Inline.parent of a format that does not say: found from the spans
+
+
 @dataclass(frozen=True)
 class Inline:
     """Markup inside a block: it wraps text[start:end] of the block's plain text; a
@@ -290,13 +292,13 @@ def _place(text: str, markup: Sequence[Inline], sentences: Sequence[Sentence], o
     english = _English(text, sentences, cuts)
     parents, order = _tree(markup)
     sentence_starts = [s.start for s in sentences]
+    sentence_of = [max(0, bisect_right(sentence_starts, m.start) - 1) for m in markup]  # the sentence each element starts in
     end = len(text.rstrip())
     siblings: dict[int | None, _Siblings] = {}
     reached: dict[int | None, int] = {}  # for ordered sentences: where the last sibling placed ends
     spans: dict[int, tuple[int, int]] = {}
     for i in order:
-        m, parent = markup[i], parents[i]
-        k = max(0, bisect_right(sentence_starts, m.start) - 1)
+        m, parent, k = markup[i], parents[i], sentence_of[i]
         if i in inside:
             word, offsets = inside[i]
             found = english.at(word, offsets[0]), english.at(word, offsets[-1])
@@ -321,11 +323,11 @@ def _place(text: str, markup: Sequence[Inline], sentences: Sequence[Sentence], o
         if (a, b) != found or not (m.void or covered[i]):
             projection.unsure.add(k)
         spans[i] = (a, b)
-    crossed = _crossed(markup, parents, spans, sentence_starts)
+    crossed = _crossed(parents, spans, sentence_of)
     return _events(english, markup, parents, spans, order), projection.unsure, crossed
 
 
-def _crossed(markup: Sequence[Inline], parents: Sequence[int | None], spans: dict[int, tuple[int, int]], sentence_starts: list[int]) -> set[int]:
+def _crossed(parents: Sequence[int | None], spans: dict[int, tuple[int, int]], sentence_of: Sequence[int]) -> set[int]:
     """The sentences of the elements placed inside a sibling's English (an element that
     would nest in, or overlap, one it stood beside in the source)."""
     by_parent: dict[int | None, list[int]] = {}
@@ -337,7 +339,7 @@ def _crossed(markup: Sequence[Inline], parents: Sequence[int | None], spans: dic
         for i in sorted(kids, key=lambda i: (spans[i][0], -spans[i][1])):
             a, b = spans[i]
             if a < reach:
-                crossed.update(max(0, bisect_right(sentence_starts, markup[j].start) - 1) for j in (i, holder))
+                crossed.update(sentence_of[j] for j in (i, holder))
             if a < b and b > reach:
                 reach, holder = b, i
     return crossed
