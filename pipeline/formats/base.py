@@ -9,8 +9,10 @@ back, copying everything outside the translated text from the source as it was.
 from __future__ import annotations
 
 import json
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Protocol
 
 from ..ingest import Document, Line
@@ -93,6 +95,22 @@ def origin(pieces: Iterable[tuple[int, int, int, int]]) -> tuple[tuple[int, int]
         ended, flowing = (q, b), linear
     add(ended)
     return tuple(anchors)
+
+
+def fill(source: str, start: int, end: int, subs: Sequence[tuple[int, int, str]]) -> str:
+    """source[start:end] with the substitutions (start, end, text), sorted by start, made
+    inside it; one that starts inside an earlier one's range is left out (a leaf inside
+    a block, written with the block)."""
+    out, pos = [], start
+    for a, b, text in subs[bisect_left(subs, start, key=itemgetter(0)) :]:
+        if a >= end:
+            break
+        if a < pos:
+            continue
+        out += [source[pos:a], text]
+        pos = b
+    out.append(source[pos:end])
+    return "".join(out)
 
 
 def block_sentences(segments: Sequence[Segment], translations: Sequence[Translation]) -> dict[int, tuple[list[Sentence], list[str]]]:

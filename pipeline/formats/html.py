@@ -33,7 +33,6 @@ from __future__ import annotations
 import codecs
 import hashlib
 import re
-from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape, unescape
@@ -45,7 +44,7 @@ from ..ingest import Document, Line, decode
 from ..segment import Segment
 from ..translate import Translation
 from . import frontmatter
-from .base import ReadOptions, Written, origin, placed_blocks, protected_line, register, unit_text
+from .base import ReadOptions, Written, fill, origin, placed_blocks, protected_line, register, unit_text
 from .markup import Event, Inline
 
 INLINE = frozenset(
@@ -527,18 +526,6 @@ def _decode(data: bytes) -> tuple[str, str, bytes, str]:
     return text, encoding, b"", "utf-8" if encoding.startswith("utf-8") else encoding
 
 
-def _fill(source: str, start: int, end: int, subs: list[tuple[int, int, str]]) -> str:
-    """source[start:end] with the (sorted, disjoint) substitutions inside it made."""
-    out, pos = [], start
-    for s, e, text in subs[bisect_left(subs, start, key=lambda sub: sub[0]) :]:
-        if s >= end:
-            break
-        out += [source[pos:s], text]
-        pos = e
-    out.append(source[pos:end])
-    return "".join(out)
-
-
 def _attribute_value(block: _Block, english: str) -> str:
     """An attribute's English, escaped for its quoting (quoted if bare and it must be)."""
     if block.quote:
@@ -557,7 +544,7 @@ def _render(source: str, block: _Block, events: list[Event], leaves: list[tuple[
             out.append(escape(str(value), quote=False))
         else:
             start, end = block.parts[int(value)][kind == "close"]
-            out.append(_fill(source, start, end, leaves))
+            out.append(fill(source, start, end, leaves))
     return "".join(out)
 
 
@@ -589,13 +576,8 @@ class Html:
         numbered = list(enumerate(layout.blocks, fields + 1))
         leaves = sorted([*layout.fixed] + [(b.start, b.end, _attribute_value(b, english[n])) for n, b in numbered if b.quote is not None and n in placed])
         rendered = [(b.start, b.end, _render(layout.source, b, placed[n], leaves)) for n, b in numbered if b.quote is None and n in placed]
-        subs, covered = [], 0
+        subs = rendered + leaves  # a leaf inside a rendered block was rendered with it: fill leaves it out
         if layout.front:
-            head = frontmatter.write(layout.source, layout.front, {k: english[k + 1] for k in range(fields) if k + 1 in english})
-            subs, covered = [(0, layout.front.end, head)], layout.front.end
-        for sub in sorted(rendered + leaves):
-            if sub[0] >= covered:  # a leaf inside a rendered block was rendered with it
-                subs.append(sub)
-                covered = sub[1]
-        text = _fill(layout.source, 0, len(layout.source), subs)
+            subs.append((0, layout.front.end, frontmatter.write(layout.source, layout.front, {k: english[k + 1] for k in range(fields) if k + 1 in english})))
+        text = fill(layout.source, 0, len(layout.source), sorted(subs))
         return Written(layout.bom + text.encode(layout.codec, errors="xmlcharrefreplace"), unsure)

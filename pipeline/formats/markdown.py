@@ -65,7 +65,7 @@ from ..protect import URL_OR_EMAIL
 from ..segment import Segment
 from ..translate import Translation
 from . import frontmatter
-from .base import ReadOptions, Written, block_sentences, origin, protected_line, register, unit_text
+from .base import ReadOptions, Written, block_sentences, fill, origin, protected_line, register, unit_text
 from .markup import Event, Inline, Sentence, place
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -813,26 +813,7 @@ def _assembled(layout: _Layout, head: str, leaves: list[tuple[int, int, str]], b
     """The page: the front matter's English, then the source with the blocks' English,
     and the leaves' outside any block."""
     start = layout.front.end if layout.front else 0
-    subs, covered = [], start
-    for sub in sorted(blocks + leaves):
-        if sub[0] >= covered:  # a leaf inside a block was written with it
-            subs.append(sub)
-            covered = sub[1]
-    return head + _fill(layout.source, start, len(layout.source), subs)
-
-
-def _fill(source: str, start: int, end: int, subs: Sequence[tuple[int, int, str]]) -> str:
-    """source[start:end] with the (sorted, disjoint) substitutions inside it made."""
-    out, pos = [], start
-    for a, b, text in subs:
-        if a >= end:
-            break
-        if a < pos:
-            continue
-        out += [source[pos:a], text]
-        pos = b
-    out.append(source[pos:end])
-    return "".join(out)
+    return head + fill(layout.source, start, len(layout.source), sorted(blocks + leaves))  # a leaf inside a block was written with it
 
 
 def _faults(layout: _Layout, text: str, head: int, by_token: dict[int, int]) -> tuple[list[int], bool]:
@@ -909,8 +890,7 @@ def _source(block: _Block, index: int, side: int, source: str, leaves: Sequence[
     """A markup piece's opening (side 0) or closing as the source wrote it, with the
     English of the leaves inside it."""
     a, b = block.parts[index][side]
-    first = bisect_left(leaves, (a,))
-    return _fill(source, a, b, leaves[first:])
+    return fill(source, a, b, leaves)
 
 
 def _swaps(events: Sequence[Event], markup: Sequence[Inline]) -> set[int]:
