@@ -613,16 +613,9 @@ def _blocks(tokens: Sequence[Token], source: str) -> list[tuple]:
     found: list[tuple] = []
     row, cursor = -1, 0
     for k, (before, tok) in enumerate(zip([Token("", "", 0), *tokens], tokens)):
-        if tok.type == "tabbed_open":
-            line = _TAB.search(source, *spans[tok.map[0]])
-            if line and line.group("title").strip():
-                found.append(("leaf", line.start("title"), line.end("title"), "quoted", line.group("title")))
-            continue
-        if tok.type == "container_any_open" and tok.map:
-            line = _CONTAINER.search(source, *spans[tok.map[0]])
-            title = line and (line.group("bracketed") if line.group("bracketed") is not None else line.group("title"))
-            if title and title.strip():
-                found.append(("leaf", line.start("bracketed" if line.group("bracketed") is not None else "title"), line.end("bracketed" if line.group("bracketed") is not None else "title"), "title", title))
+        if tok.type in ("tabbed_open", "container_any_open") and tok.map:
+            tabbed = tok.type == "tabbed_open"
+            found += _title(_TAB if tabbed else _CONTAINER, source, spans[tok.map[0]], "quoted" if tabbed else "title")
             continue
         if tok.type != "inline" or not tok.content.strip() or tok.map is None:
             continue
@@ -630,9 +623,7 @@ def _blocks(tokens: Sequence[Token], source: str) -> list[tuple]:
         content = tok.content
         src_of: list[int] | None
         if before.type == "admonition_title_open":
-            line = _ADMONITION.search(source, *spans[first])
-            if line and line.group("title").strip():
-                found.append(("leaf", line.start("title"), line.end("title"), "quoted", line.group("title")))
+            found += _title(_ADMONITION, source, spans[first], "quoted")
             continue
         if before.type in ("th_open", "td_open"):
             if first != row:
@@ -661,6 +652,16 @@ def _blocks(tokens: Sequence[Token], source: str) -> list[tuple]:
         if src_of is not None:
             found.append(("block", k, src_of, False, not atx))
     return found
+
+
+def _title(syntax: re.Pattern[str], source: str, span: tuple[int, int], style: str) -> list[tuple]:
+    """The leaf of the title a block-syntax line (a tab's, a container's, an
+    admonition's) has, in a list: empty when it has none."""
+    line = syntax.search(source, *span)
+    group = next((g for g in ("bracketed", "title") if line and line.re.groupindex.get(g) and line.group(g) is not None), None)
+    if group is None or not line.group(group).strip():
+        return []
+    return [("leaf", line.start(group), line.end(group), style, line.group(group))]
 
 
 def _signature(tokens: Sequence[Token]) -> tuple[tuple, ...]:
