@@ -499,12 +499,12 @@ class Docx:
         english = _english_tag([*roots, *styles])
         paragraphs, copies = _paragraphs(roots)
         targets: list[tuple[etree._Element, list[Event]]] = []
-        first = len(doc.layout.properties)
+        first, core = len(doc.layout.properties), _core_properties(document)
         for number, events in blocks.items():
             if number <= first:
                 text = unit_text(events, doc.lines[number - 1].markup)
                 if len(text) <= _PROPERTY_MAX:
-                    setattr(document.core_properties, doc.layout.properties[number - 1], text)
+                    setattr(core, doc.layout.properties[number - 1], text)
                 else:  # kept French, flagged, rather than cut
                     unsure |= {s.id for s in segments if s.line == number}
                 continue
@@ -515,7 +515,6 @@ class Docx:
             _rebuild(paragraph, source, events, english)
         for root in styles:
             _retag(root, english)
-        core = _core_properties(document)
         if core and (core.language or "").split("-")[0].lower() == "fr":
             core.language = english
         for root in [*roots, *styles]:
