@@ -34,7 +34,7 @@ from .hub import ModelError
 from .formats import FORMATS, Format, Written, format_for
 from .formats.base import ReadOptions
 from .ingest import Document, IngestError
-from .outdir import MANIFEST, OutputBusy, OutputConflict, OutputFolder, output_names, safe_relative
+from .outdir import MANIFEST, OutputBusy, OutputConflict, OutputFolder, open_folder, output_names, safe_relative
 from .project import PROJECT_FILE
 from .segment import Segment, segment
 from .translate import Translation, Translator, human_digest
@@ -162,12 +162,11 @@ class _Pending:
     takes it into its window, and is held only until it is written (`load`,
     `release`): memory holds a window of articles, never the whole folder."""
 
-    path: Path
+    found: Found  # where the scan found it, to read it again as that file
     article: Article
     sentences: int
     ref: Found | None = None  # its reference translation, read through the reference folder
     options: ReadOptions = ReadOptions()
-    found: Found | None = None  # where it was found, to read it again as that file
     doc: Document | None = None
     segments: list[Segment] = field(default_factory=list)
     reference: Document | None = None
@@ -178,7 +177,7 @@ class _Pending:
         it cannot be read any more, `failed` says why and it has none (as it does when
         it cannot be translated)."""
         try:
-            data = read_found(self.found) if self.found else read_regular(self.path)
+            data = read_found(self.found)
             self.doc = _format(self.article.input).read(data, self.article.input, self.options)
         except IngestError as exc:
             self.failed = f"{shown(self.path)}: {exc}"
@@ -188,6 +187,10 @@ class _Pending:
         self.segments = segment(self.doc)
         self.reference = _read_reference(self.article, self.ref, self.options) if self.ref else None
         return [s.text for s in self.segments]
+
+    @property
+    def path(self) -> Path:
+        return self.found.path
 
     def release(self) -> None:
         self.doc, self.segments, self.reference = None, [], None
@@ -489,20 +492,16 @@ def read_found(found: Found) -> bytes:
     if found.root is None:
         return read_regular(found.path, found.ident)
     parts = PurePosixPath(found.rel).parts
-    fds: list[int] = []
     try:
-        try:
-            fds.append(os.open(found.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
-            for part in parts[:-1]:
-                fds.append(os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fds[-1]))
-        except OSError as exc:
-            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                raise IngestError("a folder on its path was replaced by a symbolic link or a file since the scan, so it is not read; run again") from None
-            raise IngestError(f"its folder cannot be opened ({_reason(exc)})") from None
-        return read_regular(Path(parts[-1]), found.ident, dir_fd=fds[-1])
+        folder = open_folder(found.root, parts[:-1])
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise IngestError("a folder on its path was replaced by a symbolic link or a file since the scan, so it is not read; run again") from None
+        raise IngestError(f"its folder cannot be opened ({_reason(exc)})") from None
+    try:
+        return read_regular(Path(parts[-1]), found.ident, dir_fd=folder)
     finally:
-        for fd in fds:
-            os.close(fd)
+        os.close(folder)
 
 
 def read_regular(path: Path, ident: tuple[int, int] | None = None, dir_fd: int | None = None) -> bytes:
@@ -817,7 +816,7 @@ def _decide(
                 article.human, article.hter, article.human_sha256 = prior.human, prior.hter, prior.human_sha256
                 continue
             sentences = len(segment(_format(rel).read(data, rel, options)))
-            decisions[-1] = Decision(path, article, _Pending(path, article, sentences, ref, options, found))
+            decisions[-1] = Decision(path, article, _Pending(found, article, sentences, ref, options))
         except (IngestError, OutputConflict) as exc:
             article.status, article.error = "error", f"{shown(path)}: {exc}"
     return decisions

@@ -209,31 +209,15 @@ class OutputFolder:
             os.close(fd)
 
     def _folder(self, rel: PurePosixPath, create: bool) -> int:
-        """A descriptor of the folder at `rel`, opened one part at a time from the output
-        folder's own descriptor (created on the way when `create`), never through a
-        symbolic link: one could lead out of the output folder."""
-        fd = os.dup(self._fd)
-        here = self.root
+        """A descriptor of the folder at `rel`, opened from the output folder's own
+        descriptor (created on the way when `create`), never through a symbolic link:
+        one could lead out of the output folder."""
         try:
-            for part in rel.parts:
-                here = here / part
-                if create:
-                    try:
-                        os.mkdir(part, dir_fd=fd)
-                    except FileExistsError:
-                        pass
-                try:
-                    inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
-                except OSError as exc:
-                    if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                        raise OutputConflict(f"{here} is not a folder (a file or a link mtpipe did not make); move it away or choose another -o") from None
-                    raise
-                old, fd = fd, inner
-                os.close(old)
-        except BaseException:
-            os.close(fd)
+            return open_folder(self._fd, rel.parts, create)
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                raise OutputConflict(f"{self.root / exc.filename} is not a folder (a file or a link mtpipe did not make); move it away or choose another -o") from None
             raise
-        return fd
 
     def remove_stale_temporaries(self) -> int:
         """Delete the temporary files that runs killed in the middle of a write left
@@ -246,6 +230,32 @@ class OutputFolder:
                     os.unlink(name, dir_fd=dir_fd)
                     removed += 1
         return removed
+
+
+def open_folder(start: int | Path, parts: Sequence[str], create: bool = False) -> int:
+    """A descriptor of the folder `parts` below `start` (a folder's descriptor, or its
+    path), opened one part at a time and never through a symbolic link, so that none
+    swapped for a link on the way leads elsewhere; created on the way when `create`.
+    OSError as os.open raises it (ELOOP: a link, ENOTDIR: a file), its filename the
+    parts up to the one that failed."""
+    fd = os.dup(start) if isinstance(start, int) else os.open(start, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for k, part in enumerate(parts):
+            if create:
+                try:
+                    os.mkdir(part, dir_fd=fd)
+                except FileExistsError:
+                    pass
+            try:
+                inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+            except OSError as exc:
+                raise OSError(exc.errno, exc.strerror, "/".join(parts[: k + 1])) from None
+            old, fd = fd, inner
+            os.close(old)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _exists(name: str, dir_fd: int) -> bool:
