@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .hub import ModelError, ModelRef
+from .reaper import Reaper
 from .translate import BACKENDS, EXECUTORS, Backend, DecodeSettings, Hypothesis, Translator, _cores, token_counter
 from .wordalign import Links
 
@@ -109,9 +110,11 @@ class RayEngine:
         except ImportError:
             raise ModelError(NEEDS_RAY) from None
         self.ray, self.options, self.warnings = ray, options, translator.warnings
+        self.reaper: Reaper | None = None
         self.count_tokens = token_counter(translator.model)
-        self.started = self._connect()
+        self.started = False
         try:
+            self.started = self._connect()
             self._start_actors(translator, options)
         except BaseException:
             self.close()
@@ -134,6 +137,7 @@ class RayEngine:
             if address:
                 ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
             else:
+                self.reaper = Reaper()
                 ray.init(num_cpus=_cores(), **quiet)
         except ConnectionError as exc:
             raise ModelError(f"cannot reach the Ray cluster at {address} ({exc}); check --address or RAY_ADDRESS, and that `ray status` works there") from None
@@ -267,6 +271,9 @@ class RayEngine:
         if self.started:
             self.ray.shutdown()
             self.started = False
+        if self.reaper is not None:
+            self.reaper.close()
+            self.reaper = None
 
 
 def _first_line(exc: BaseException) -> str:

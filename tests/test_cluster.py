@@ -27,6 +27,7 @@ from pipeline.batch import run  # noqa: E402
 from pipeline.cluster import RayOptions  # noqa: E402
 from pipeline.hub import ModelError, ModelRef  # noqa: E402
 from pipeline.memory import TranslationMemory  # noqa: E402
+from pipeline.reaper import alive, descendants  # noqa: E402
 from pipeline.translate import BACKENDS, DecodeSettings, TransformersBackend, Translator  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -301,42 +302,17 @@ DRIVER = textwrap.dedent(
 )
 
 
-def _descendants(pid: int) -> set[tuple[int, str]]:
-    """(pid, start time) of every process below `pid` (start times tell reused pids apart)."""
-    children: dict[int, list[int]] = {}
-    start: dict[int, str] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-            start[int(entry.name)] = fields[19]
-    found, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.add((child, start[child]))
-            todo.append(child)
-    return found
-
-
-def _alive(process: tuple[int, str]) -> bool:
-    try:
-        fields = Path(f"/proc/{process[0]}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return False
-    return fields[19] == process[1] and fields[0] != "Z"
-
-
-@pytest.mark.skipif(not Path("/proc").exists(), reason="reads the process tree from /proc")
-def test_an_interrupted_ray_run_leaves_no_ray_process_and_a_rerun_sends_only_what_is_missing(corpus, tmp_path) -> None:
-    cache, log = tmp_path / "memory.sqlite3", tmp_path / "sent.log"
+def _driver(corpus: Path, tmp_path: Path) -> tuple[list[str], dict[str, str]]:
+    """The command and environment of a CLI run on a Ray instance of its own that logs what it sends."""
     command = [sys.executable, "-c", DRIVER, "run", str(corpus), "-o", str(tmp_path / "out"), "--model", str(FIXTURE)]
-    command += ["--cache", str(cache), "--batch-tokens", str(BATCH_TOKENS // 2), "--engine", "ray", "--actors", "2", "--quiet"]
-    env = {**os.environ, "MTPIPE_TEST_LOG": str(log), "PYTHONPATH": str(REPO)}
-    env.pop("RAY_ADDRESS", None)  # a Ray instance of its own
-    driver = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    command += ["--cache", str(tmp_path / "memory.sqlite3"), "--batch-tokens", str(BATCH_TOKENS // 2), "--engine", "ray", "--actors", "2", "--quiet"]
+    env = {**os.environ, "MTPIPE_TEST_LOG": str(tmp_path / "sent.log"), "PYTHONPATH": str(REPO)}
+    env.pop("RAY_ADDRESS", None)
+    return command, env
+
+
+def _midway(driver: subprocess.Popen, cache: Path) -> set:
+    """Wait until the run has remembered 3 translations; the processes under it then."""
 
     def remembered() -> int:
         try:
@@ -348,16 +324,44 @@ def test_an_interrupted_ray_run_leaves_no_ray_process_and_a_rerun_sends_only_wha
     deadline = time.monotonic() + 180
     while remembered() < 3 and driver.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
-    ours = _descendants(driver.pid)
+    ours = descendants(driver.pid)
+    assert len(ours) >= 3  # the Ray instance it started: its servers and actors
+    return ours
+
+
+def _gone_within(processes: set, seconds: float) -> list:
+    """The processes still alive after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while any(map(alive, processes)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return [p for p in processes if alive(p)]
+
+
+@pytest.mark.skipif(not Path("/proc").exists(), reason="reads the process tree from /proc")
+@pytest.mark.parametrize(("signum", "code", "said"), [(signal.SIGTERM, 143, "terminated"), (signal.SIGKILL, -9, None)])
+def test_a_ray_run_killed_or_terminated_leaves_no_ray_process(corpus, tmp_path, signum: int, code: int, said: str | None) -> None:
+    command, env = _driver(corpus, tmp_path)
+    driver = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    ours = _midway(driver, tmp_path / "memory.sqlite3")
+    driver.send_signal(signum)
+    _, stderr = driver.communicate(timeout=120)
+    assert driver.returncode == code, stderr
+    if said:
+        assert said in stderr and "Traceback" not in stderr
+    assert not _gone_within(ours, 20)
+
+
+@pytest.mark.skipif(not Path("/proc").exists(), reason="reads the process tree from /proc")
+def test_an_interrupted_ray_run_leaves_no_ray_process_and_a_rerun_sends_only_what_is_missing(corpus, tmp_path) -> None:
+    cache, log = tmp_path / "memory.sqlite3", tmp_path / "sent.log"
+    command, env = _driver(corpus, tmp_path)
+    driver = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    ours = _midway(driver, cache)
     driver.send_signal(signal.SIGINT)
     _, stderr = driver.communicate(timeout=120)
     assert driver.returncode == 130, stderr
     assert "interrupted; run the same command again" in stderr
-    assert len(ours) >= 3  # the Ray instance it started: its servers and actors
-    deadline = time.monotonic() + 30
-    while any(map(_alive, ours)) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not [p for p in ours if _alive(p)]
+    assert not _gone_within(ours, 30)
 
     with sqlite3.connect(cache) as db:
         kept = {source.strip() for (source,) in db.execute("SELECT source FROM translations")}
