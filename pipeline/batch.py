@@ -211,12 +211,34 @@ def output_paths(out: Path, rel: str) -> Outputs:
     return Outputs(*(out / name for name in output_names(rel)))
 
 
+# The last second datetime can write (9999-12-31T23:59:59Z).
+_LAST_EPOCH = 253402300799
+
+
+def _fixed_epoch() -> int | None:
+    """SOURCE_DATE_EPOCH (the reproducible-builds convention) when set, else None."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not epoch:
+        return None
+    if not epoch.isdigit() or int(epoch) > _LAST_EPOCH:
+        raise ValueError(
+            f"SOURCE_DATE_EPOCH={epoch[:30]!r} is not a date mtpipe can write (whole seconds since 1970, before the year 10000); set it to e.g. $(date +%s) or unset it"
+        )
+    return int(epoch)
+
+
 def run_date() -> str:
     """When a run happened, as written into its pages: now in UTC, or SOURCE_DATE_EPOCH
-    when set (the reproducible-builds convention), so that runs can be compared bytewise."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    moment = datetime.fromtimestamp(int(epoch), timezone.utc) if epoch and epoch.isdigit() else datetime.now(timezone.utc)
+    when set, so that runs can be compared bytewise. ValueError for an unusable one."""
+    epoch = _fixed_epoch()
+    moment = datetime.now(timezone.utc) if epoch is None else datetime.fromtimestamp(epoch, timezone.utc)
     return moment.isoformat(timespec="seconds")
+
+
+def _elapsed(since: float) -> float:
+    """Seconds since `since` for summary.json; 0 under SOURCE_DATE_EPOCH, where every
+    output must be the same from run to run."""
+    return 0.0 if _fixed_epoch() is not None else round(time.perf_counter() - since, 3)
 
 
 def _page_info(article: Article, meta: dict, date: str) -> report.PageInfo:
@@ -1009,7 +1031,7 @@ def _translate_pending(
 
         try:
             for offset, translations in translator.stream(groups(), progress):
-                pending[start + offset].article.seconds = round(time.perf_counter() - started[start + offset], 3)
+                pending[start + offset].article.seconds = _elapsed(started[start + offset])
                 finish(start + offset, translations)
             return
         except ModelError:
@@ -1023,7 +1045,7 @@ def _translate_pending(
                     raise
                 except Exception as exc:
                     item.failed, translations = f"{shown(item.path)}: translation failed ({type(exc).__name__}: {exc}); please report this", []
-                item.article.seconds = round(time.perf_counter() - t0, 3)
+                item.article.seconds = _elapsed(t0)
                 finish(index, translations)
             start = pulled
 
@@ -1085,7 +1107,7 @@ def _summary(translator: Translator, articles: list[Article], started: float) ->
         **_meta(translator),
         "engine": translator.engine_used(),
         "model_loaded": translator.loaded,
-        "seconds": round(time.perf_counter() - started, 3),
+        "seconds": _elapsed(started),
         "warnings": list(translator.warnings),
         "totals": _totals(articles),
         "articles": [asdict(a) for a in articles],

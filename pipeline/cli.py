@@ -13,6 +13,7 @@ import argparse
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -384,7 +385,7 @@ def _remove_empty(folders: list[Path]) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .batch import SUMMARY, OutputBusy, OutputConflict, OutputIsInput, Selection, run
+    from .batch import SUMMARY, OutputBusy, OutputConflict, OutputIsInput, Selection, run, run_date
     from .report import counted
 
     inputs = _run_inputs(args)
@@ -395,8 +396,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     options = _read_options(args, inputs)
     if args.dry_run:
         return _dry_run(args, inputs, select, options)
+    try:
+        run_date()
+    except ValueError as exc:
+        raise _Fatal(str(exc)) from None
     created = _output_folder(args.output)
-    translator = None
+    translator, started = None, time.perf_counter()
     try:
         translator = _translator(args)
         bar = _progress(not args.quiet and sys.stderr.isatty())
@@ -413,7 +418,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     _warn(summary.get("warnings", []))
     print(
         f"{totals['ok']} translated{_copied(summary['articles'])}, {totals['skipped']} unchanged, {totals['error']} failed{_others(summary['articles'])}; "
-        f"{counted(totals['sentences'], 'sentence')} ({totals['from_memory']} from memory) in {summary['seconds']:.1f} s; "
+        f"{counted(totals['sentences'], 'sentence')} ({totals['from_memory']} from memory) in {time.perf_counter() - started:.1f} s; "
         f"see {args.output / SUMMARY}",
         file=sys.stderr,
     )

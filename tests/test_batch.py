@@ -10,7 +10,7 @@ import pytest
 from sacrebleu.metrics import CHRF
 
 from conftest import EchoBackend
-from pipeline.batch import OutputBusy, discover, output_paths, read_found, run
+from pipeline.batch import OutputBusy, discover, output_paths, read_found, run, run_date
 from pipeline.outdir import OutputFolder
 from pipeline.hub import ModelRef
 from pipeline.ingest import IngestError
@@ -151,7 +151,17 @@ def test_summary_is_dated_by_source_date_epoch(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.txt").write_text("Le chat dort.\n", encoding="utf-8")
-    assert run([tmp_path / "in"], tmp_path / "out", translator(tmp_path))["date"] == "1970-01-01T00:00:00+00:00"
+    assert run([tmp_path / "in"], tmp_path / "out", translator(tmp_path, memory=False))["date"] == "1970-01-01T00:00:00+00:00"
+    run([tmp_path / "in"], tmp_path / "again", translator(tmp_path, memory=False))
+    # durations are left out (0), so two runs write the same summary
+    assert (tmp_path / "out" / "summary.json").read_bytes() == (tmp_path / "again" / "summary.json").read_bytes()
+
+
+@pytest.mark.parametrize("epoch", ["99999999999999", "-5", "soon"])
+def test_an_unusable_source_date_epoch_is_one_sentence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, epoch: str) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
+    with pytest.raises(ValueError, match="is not a date mtpipe can write"):
+        run_date()
 
 
 def test_references_are_paired_and_scored(tmp_path: Path) -> None:

@@ -125,6 +125,12 @@ def test_missing_hub_model_offline_is_one_sentence(tmp_path: Path) -> None:
     assert "Helsinki-NLP/opus-mt-fr-en" in lines[0] and "--model DIR" in lines[0]
 
 
+def test_a_source_date_epoch_out_of_range_is_one_sentence_before_any_work(tmp_path: Path) -> None:
+    done = mtpipe("run", "seeds", "-o", str(tmp_path / "out"), *tiny(tmp_path), env={"SOURCE_DATE_EPOCH": "99999999999999"})
+    assert done.returncode == 2 and not (tmp_path / "out").exists()
+    assert done.stderr.decode() == "mtpipe: error: SOURCE_DATE_EPOCH='99999999999999' is not a date mtpipe can write (whole seconds since 1970, before the year 10000); set it to e.g. $(date +%s) or unset it\n"
+
+
 def test_report_without_a_run_is_one_sentence(tmp_path: Path) -> None:
     done = mtpipe("report", str(tmp_path))
     assert done.returncode == 2
