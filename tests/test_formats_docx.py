@@ -732,17 +732,18 @@ def _same(text: str) -> tuple[tuple[int, int], ...]:
     return tuple((i, i) for i in range(len(text.split())))
 
 
-def _with_entity(tmp_path: Path, text: str) -> bytes:
-    """A Word file whose document declares an external entity (an XXE attempt) and
-    refers to it where `text` has XXX."""
+def _with_entity(tmp_path: Path, text: str, member: str = "word/document.xml") -> bytes:
+    """A Word file whose `member` declares an external entity (an XXE attempt) and
+    refers to it where `text` has XXX (the document) or first thing in its root (another member)."""
     data = _source(lambda d: d.add_paragraph(text), tmp_path)
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w") as zout:
         for item in zin.infolist():
             part = zin.read(item.filename)
-            if item.filename == "word/document.xml":
-                body = part.decode().split("?>", 1)[1].replace("XXX", "&xxe;")
-                part = ('<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE w:document [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>' + body).encode()
+            if item.filename == member:
+                body = part.decode().split("?>", 1)[1].strip()
+                body = body.replace("XXX", "&xxe;") if "XXX" in body else body.replace(">", ">&xxe;", 1)
+                part = ('<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE root [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>' + body).encode()
             zout.writestr(item, part)
     return out.getvalue()
 
@@ -757,6 +758,19 @@ def test_an_unresolved_entity_is_dropped_and_the_english_opens(text: str, tmp_pa
     english = _english(data).data
     [paragraph] = _open(english).paragraphs
     assert paragraph.text == text.replace("XXX", "").upper() and b"xxe" not in _part(english, "word/document.xml").lower()
+
+
+@pytest.mark.parametrize("member", ["docProps/core.xml", "word/settings.xml", "word/styles.xml", "word/fontTable.xml"])
+def test_an_unresolved_entity_in_any_part_is_dropped_and_the_english_opens(member: str, tmp_path: Path) -> None:
+    data = _with_entity(tmp_path, "Le chat dort ici.", member)
+    assert b"&xxe;" in _part(data, member)
+    english = _english(data).data
+    assert _open(english).paragraphs[0].text == "LE CHAT DORT ICI."
+    with zipfile.ZipFile(io.BytesIO(english)) as zf:
+        for name in zf.namelist():
+            if name.endswith((".xml", ".rels")):
+                assert b"&xxe;" not in zf.read(name), name
+                etree.fromstring(zf.read(name))  # well-formed without the declaration
 
 
 def test_the_english_is_dated_as_the_source(tmp_path: Path) -> None:

@@ -245,7 +245,7 @@ class _Paragraph:
 def _dated_as(data: bytes, source: bytes) -> bytes:
     """The saved file with each member dated as the source's member of that name (a new
     one as the zip epoch, 1980-01-01), not when it was saved: the same English is the
-    same bytes, run after run."""
+    same bytes, run after run. Declarations are left out (`_undeclared`)."""
     with zipfile.ZipFile(io.BytesIO(source)) as zin:
         dates = {info.filename: info.date_time for info in zin.infolist()}
     out = io.BytesIO()
@@ -253,8 +253,22 @@ def _dated_as(data: bytes, source: bytes) -> bytes:
         for info in saved.infolist():
             member = zipfile.ZipInfo(info.filename, dates.get(info.filename, (1980, 1, 1, 0, 0, 0)))
             member.compress_type = zipfile.ZIP_DEFLATED
-            zout.writestr(member, saved.read(info.filename))
+            zout.writestr(member, _undeclared(saved.read(info.filename)))
     return out.getvalue()
+
+
+def _undeclared(member: bytes) -> bytes:
+    """A member without a document type declaration and the entity references it
+    declared (an XXE attempt in a part python-docx copies byte for byte): Word refuses
+    declarations, and a reader that resolves them would read the files they name."""
+    if b"<!DOCTYPE" not in member:
+        return member
+    try:
+        root = etree.fromstring(member, etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError:
+        return member  # not XML (a picture): nothing is declared
+    _drop_entities(root)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
 def _core_properties(document: WordDocument):
@@ -517,8 +531,9 @@ class Docx:
             _retag(root, english)
         if core and (core.language or "").split("-")[0].lower() == "fr":
             core.language = english
-        for root in [*roots, *styles]:
-            _drop_entities(root)
+        for part in document.part.package.iter_parts():
+            if isinstance(part, XmlPart):
+                _drop_entities(part.element)
         out = io.BytesIO()
         document.save(out)
         data = _dated_as(out.getvalue(), doc.layout.data)
