@@ -226,8 +226,9 @@ def write(path: Path, text: str) -> Path:
         ("", ["a\n"], ["cannot evaluate {hyp}: the file is empty"]),
         (" \n\n", ["a\n"], ["cannot evaluate {hyp}: it contains only whitespace"]),
         ("x" * 100_001 + "\n", ["a\n"], ["cannot evaluate {hyp}: line 1 is 100,001 characters long, more than the 100,000 a segment is scored with; split it into sentences"]),
+        ("a\n" * 100_001, ["a\n" * 100_001], ["cannot evaluate {ref0}: it has about 100,001 lines, more than the 100,000 evaluate scores unless told"]),
     ],
-    ids=["hyp-short", "hyp-long", "refs-differ", "blank-lines", "empty", "whitespace", "huge-line"],
+    ids=["hyp-short", "hyp-long", "refs-differ", "blank-lines", "empty", "whitespace", "huge-line", "a-corpus"],
 )
 def test_bad_input_is_one_sentence_and_exit_2(tmp_path: Path, hyp_text: str, refs: list[str], fragments: list[str] | None) -> None:
     hyp = write(tmp_path / "hyp.txt", hyp_text)
@@ -244,16 +245,24 @@ def test_bad_input_is_one_sentence_and_exit_2(tmp_path: Path, hyp_text: str, ref
     assert line.startswith("mtpipe: error: ") and line.count(". ") == 0
 
 
+def test_max_lines_0_scores_any_length(tmp_path: Path) -> None:
+    text = write(tmp_path / "t.txt", "the cat sleeps on the red mat\n" * 100_500)
+    done = mtpipe_evaluate("--ref", text, "--hyp", text, "--metrics", "bleu", "--max-lines", "0")
+    assert done.returncode == 0 and " 100.00\n" in done.stdout, done.stderr
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
         (["--metrics", "bleu,meteor"], "unknown metric meteor: choose from bleu, chrf, chrf++, ter"),
         (["--tokenize", "moses"], "unknown tokenizer moses"),
         (["--paired-bs-n", "0"], "must be at least 1"),
+        (["--max-lines", "-1"], "--max-lines must be 0 (no limit) or more"),
+        (["--max-lines", "2"], "it has about 3 lines, more than the 2 evaluate scores unless told"),
     ],
 )
 def test_bad_options_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
-    text = write(tmp_path / "t.txt", "a\n")
+    text = write(tmp_path / "t.txt", "a\nb\nc\n")
     done = mtpipe_evaluate("--ref", text, "--hyp", text, *args)
     assert done.returncode == 2 and message in done.stderr and len(done.stderr.splitlines()) == 1
 
