@@ -193,7 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _translator(args: argparse.Namespace, writes: bool = True):
     """The translator the model options describe (the model is loaded on first use).
-    With `writes` false (a dry run), a memory file that does not exist is not created."""
+    With `writes` false (a dry run), a memory file that does not exist is not created
+    and a hub model is looked for in the cache only, never downloaded."""
     from .hub import resolve
     from .memory import MemoryFault, TranslationMemory, default_path
     from .translate import DecodeSettings, Translator
@@ -203,7 +204,7 @@ def _translator(args: argparse.Namespace, writes: bool = True):
     if args.batch_tokens < 1:
         raise _Fatal("--batch-tokens must be at least 1")
     _check_compute_type(args.compute_type)
-    model = resolve(args.model)
+    model = resolve(args.model, download=writes)
     memory, fault, memory_path = None, None, args.cache or default_path()
     if not args.no_cache and (writes or memory_path.is_file()):
         try:
@@ -220,6 +221,15 @@ def _translator(args: argparse.Namespace, writes: bool = True):
     translator = Translator(model, args.backend, settings, memory, executor, options)
     translator.warnings += [fault] if fault else []
     return translator
+
+
+def _done_with(translator) -> None:
+    """Stop the translator's engine; a local model folder it loaded is recorded for `models list`."""
+    from .hub import remember_used
+
+    translator.close()
+    if translator.loaded:
+        remember_used(translator.model)
 
 
 def _check_compute_type(compute_type: str | None) -> None:
@@ -303,11 +313,13 @@ def _cmd_memory_stats(args: argparse.Namespace) -> int:
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
-    from .hub import resolve
+    from .hub import remember_used, resolve
     from .translate import convert_ct2
 
     _check_compute_type(args.compute_type)
-    folder = convert_ct2(resolve(args.model), args.compute_type, force=args.force)
+    model = resolve(args.model)
+    folder = convert_ct2(model, args.compute_type, force=args.force)
+    remember_used(model)
     print(folder)
     return EXIT_OK
 
@@ -419,7 +431,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise _Fatal(f"cannot write {exc.filename or args.output} ({exc.strerror or exc}); free some space or fix the folder, then run the same command again") from None
     finally:
         if translator:
-            translator.close()
+            _done_with(translator)
         _remove_empty(created)
     totals = summary["totals"]
     _warn(summary.get("warnings", []))
@@ -480,8 +492,6 @@ def _dry_run(args: argparse.Namespace, inputs: list[Path], select: Selection, op
     from .batch import OutputConflict, OutputIsInput, plan
     from .report import counted
 
-    # Resolving a hub model reads the Hugging Face cache; a dry run must not download it.
-    os.environ["HF_HUB_OFFLINE"] = "1"
     translator = _translator(args, writes=False)
     try:
         decisions = plan(inputs, args.output, translator, args.force, args.ref, select, options)
@@ -581,7 +591,10 @@ def _cmd_translate(args: argparse.Namespace) -> int:
         raise _unreadable("translate", name, exc) from None
     segments = segment(doc)
     translator = _translator(args)
-    translations = translator.translate([s.text for s in segments])
+    try:
+        translations = translator.translate([s.text for s in segments])
+    finally:
+        _done_with(translator)
     sys.stdout.buffer.write(fmt.write(doc, segments, translations).data)
     sys.stdout.flush()
     _warn(translator.warnings)
@@ -631,7 +644,10 @@ def _cmd_align(args: argparse.Namespace) -> int:
         mt = None
         if not args.no_mt and source:
             translator = _translator(args)
-            mt = [t.text for t in translator.translate(source)]
+            try:
+                mt = [t.text for t in translator.translate(source)]
+            finally:
+                _done_with(translator)
             _warn(translator.warnings)
     links = align(source, target, mt)
     if args.format == "vecalign":

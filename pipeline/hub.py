@@ -25,6 +25,7 @@ _WEIGHTS_PICKLE = "pytorch_model.bin"
 # Local model folders that resolve() was given, the latest _LOCAL_KEPT, for `mtpipe
 # models list`: {absolute path: {"revision": ..., "used": ISO time}} in the user cache dir.
 LOCAL_RECORD = "local-models.json"
+_LOCAL_PREFIX = "local-"  # of a local folder's revision, its fingerprint
 _LOCAL_KEPT = 20
 
 
@@ -60,36 +61,35 @@ def _fingerprint(folder: Path) -> str:
     digest = hashlib.sha256()
     for file in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
         digest.update(file.name.encode() + b"\0" + bytes.fromhex(file_sha256(file)))
-    return "local-" + digest.hexdigest()[:16]
+    return _LOCAL_PREFIX + digest.hexdigest()[:16]
 
 
-def _download(repo_id: str, patterns: list[str]) -> Path:
+def _download(repo_id: str, patterns: list[str], download: bool) -> Path:
     from huggingface_hub import snapshot_download
 
-    return Path(snapshot_download(repo_id, allow_patterns=patterns))
+    return Path(snapshot_download(repo_id, allow_patterns=patterns, local_files_only=not download))
 
 
-def resolve(name: str) -> ModelRef:
+def resolve(name: str, download: bool = True) -> ModelRef:
     """Return the local folder and revision of a model given as a folder or a hub id.
 
     Hub models come from the Hugging Face cache (honouring HF_HOME, HF_HUB_OFFLINE),
-    downloading only the tokenizer, config and one weights file, safetensors first.
+    downloading only the tokenizer, config and one weights file, safetensors first;
+    with `download` false (a dry run), from the cache alone.
     """
     folder = Path(name).expanduser()
     if folder.is_dir():
         if not (folder / "config.json").is_file():
             raise ModelError(f"model folder {folder} is not a checkpoint: {folder / 'config.json'} is missing; point --model at a folder saved with save_pretrained()")
-        ref = ModelRef(name, folder.resolve(), _fingerprint(folder))
-        _remember(ref)
-        return ref
+        return ModelRef(name, folder.resolve(), _fingerprint(folder))
     if not _HUB_ID.match(name):
         raise ModelError(f"model folder {name} does not exist: check the --model path")
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
 
     try:
-        path = _download(name, [*_CONFIG_FILES, _WEIGHTS_SAFE])
+        path = _download(name, [*_CONFIG_FILES, _WEIGHTS_SAFE], download)
         if not (path / _WEIGHTS_SAFE).exists():
-            path = _download(name, [*_CONFIG_FILES, _WEIGHTS_PICKLE])
+            path = _download(name, [*_CONFIG_FILES, _WEIGHTS_PICKLE], download)
     except RepositoryNotFoundError:
         raise ModelError(f"model {name} does not exist on the Hugging Face hub (or is private): check the name, or pass --model DIR with a local copy") from None
     except (LocalEntryNotFoundError, HfHubHTTPError, OSError):
@@ -184,10 +184,15 @@ def _when(iso: object) -> datetime | None:
         return None
 
 
-def _remember(ref: ModelRef) -> None:
-    """Record a local folder as used now, keeping the latest _LOCAL_KEPT. A cache dir
-    that cannot be written loses the record, never the translation."""
+def remember_used(ref: ModelRef) -> None:
+    """Record a local folder as used now, keeping the latest _LOCAL_KEPT, for `models
+    list` (a hub model is in the hub's cache already: nothing to record). Called by the
+    command that loaded it, never by resolve(): a dry run or a test leaves no trace. A
+    cache dir that cannot be written loses the record, never the translation."""
     from .writers import json_text, write_text
+
+    if not ref.revision.startswith(_LOCAL_PREFIX):
+        return
 
     path, key = local_record(), str(ref.path)
     entry = {"revision": ref.revision, "used": datetime.now(timezone.utc).isoformat(timespec="seconds")}
@@ -200,7 +205,7 @@ def _remember(ref: ModelRef) -> None:
 
 
 def local_models() -> list[LocalModel]:
-    """The local model folders resolve() was given (the latest _LOCAL_KEPT), latest first."""
+    """The local model folders commands used (the latest _LOCAL_KEPT), latest first."""
     entries = sorted(_read_local(local_record()).items(), key=lambda item: item[1]["used"], reverse=True)
     return [
         LocalModel(Path(path), entry["revision"], _when(entry["used"]), folder_size(Path(path)) if Path(path).is_dir() else None) for path, entry in entries

@@ -48,6 +48,19 @@ class EchoBackend:
 BACKENDS["echo"] = EchoBackend
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _caches_of_their_own(tmp_path_factory: pytest.TempPathFactory):
+    """The user's caches (mtpipe's memory, conversions and record of local models; the
+    Hugging Face hub's) are never read nor written by the tests, nor by the commands
+    they start: one pair of empty cache folders for the session."""
+    root = tmp_path_factory.mktemp("caches")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(root / "xdg"))
+        patch.setenv("HF_HOME", str(root / "hf"))
+        patch.delenv("HF_HUB_CACHE", raising=False)
+        yield
+
+
 class PageParts(HTMLParser):
     """What a browser would build from a page: the elements, and the text it shows."""
 

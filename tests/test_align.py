@@ -145,6 +145,7 @@ def assert_well_formed(links: list[Link], n: int, m: int) -> None:
     assert all((len(link.src), len(link.tgt)) in LINK_TYPES for link in links)
 
 
+@pytest.mark.slow
 @settings(deadline=None, max_examples=150)
 @given(source=documents, target=documents, use_mt=st.booleans())
 def test_links_are_monotonic_and_cover_every_sentence_once(source: list[str], target: list[str], use_mt: bool) -> None:
@@ -152,6 +153,7 @@ def test_links_are_monotonic_and_cover_every_sentence_once(source: list[str], ta
     assert_well_formed(align(source, target, mt), len(source), len(target))
 
 
+@pytest.mark.slow
 @settings(deadline=None, max_examples=150)
 @given(document=documents, use_mt=st.booleans())
 def test_a_document_aligned_with_itself_is_all_one_to_one(document: list[str], use_mt: bool) -> None:
@@ -194,6 +196,7 @@ def write(path: Path, lines_: list[str]) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_cli_sentences_with_mt_in_both_formats(tmp_path: Path) -> None:
     src, mt, tgt, link = edited("2:1")
     files = [write(tmp_path / name, text) for name, text in (("src.fr", src), ("tgt.en", tgt), ("mt.en", mt))]
@@ -209,6 +212,7 @@ def test_cli_sentences_with_mt_in_both_formats(tmp_path: Path) -> None:
     assert records == link_records(align(src, tgt, mt), src, tgt, mt)
 
 
+@pytest.mark.slow
 def test_cli_articles_are_segmented_and_aligned_without_mt(tmp_path: Path) -> None:
     source = write(tmp_path / "fr.txt", ["Le président Macron est à Berlin. Il y restera 2 jours.", "", "La réunion commence à 10 heures."])
     target = write(tmp_path / "en.txt", ["President Macron is in Berlin, where he will stay for 2 days.", "The meeting starts at 10 am."])
@@ -217,6 +221,7 @@ def test_cli_articles_are_segmented_and_aligned_without_mt(tmp_path: Path) -> No
     assert done.stdout == "[0, 1]:[0]\n[2]:[1]\n"
 
 
+@pytest.mark.slow
 def test_cli_empty_file_gives_null_links(tmp_path: Path) -> None:
     (tmp_path / "empty.txt").write_bytes(b"")
     target = write(tmp_path / "en.txt", ["One.", "Two."])
@@ -225,6 +230,7 @@ def test_cli_empty_file_gives_null_links(tmp_path: Path) -> None:
     assert done.stdout == "[]:[0]\n[]:[1]\n"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "make, message",
     [
@@ -241,6 +247,7 @@ def test_cli_unreadable_input_is_one_sentence_and_exit_2(tmp_path: Path, make, m
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("mtpipe: error: cannot align ") and message in done.stderr
 
 
+@pytest.mark.slow
 def test_cli_mt_with_the_wrong_number_of_lines_is_refused(tmp_path: Path) -> None:
     source, target, mt = write(tmp_path / "fr", ["Un.", "Deux."]), write(tmp_path / "en", ["One.", "Two."]), write(tmp_path / "mt", ["One."])
     done = mtpipe_align(source, target, "--mt", mt, "--sentences")
@@ -248,6 +255,7 @@ def test_cli_mt_with_the_wrong_number_of_lines_is_refused(tmp_path: Path) -> Non
     assert "has 1 lines but" in done.stderr and "has 2 sentences" in done.stderr
 
 
+@pytest.mark.slow
 def test_cli_repeated_lines_align_one_to_one_in_little_memory(tmp_path: Path) -> None:
     """Identical lines share no rare word, so no anchor narrows the search: it must
     still stay linear (it took 12 GB when the corridor grew with the documents)."""
@@ -263,6 +271,7 @@ def test_cli_repeated_lines_align_one_to_one_in_little_memory(tmp_path: Path) ->
     assert out.read_text(encoding="utf-8") == "".join(f"[{i}]:[{i}]\n" for i in range(n))
 
 
+@pytest.mark.slow
 def test_cli_translates_the_source_when_no_mt_is_given(tmp_path: Path) -> None:
     source = write(tmp_path / "fr.txt", ["Le chat dort. Il pleut.", "Je suis content."])
     target = write(tmp_path / "en.txt", ["The cat is sleeping.", "It is raining.", "I am happy."])
@@ -285,6 +294,7 @@ def markdown_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["fr.align.jsonl", "mt.txt"], ids=["by-suffix", "by-content"])
 def test_cli_mt_can_be_a_runs_align_jsonl(markdown_run: Path, tmp_path: Path, name: str) -> None:
     """The run's translations are used as they are, the article read as the run read it
@@ -305,6 +315,7 @@ def test_cli_mt_can_be_a_runs_align_jsonl(markdown_run: Path, tmp_path: Path, na
 RECORDS = [{"id": "p1.s1", "line": 1, "src": "Un.", "mt": "One."}, {"id": "p2.s1", "line": 2, "src": "Deux.", "mt": "Two."}]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "records, message",
     [
@@ -325,6 +336,7 @@ def test_cli_a_runs_records_that_do_not_fit_the_source_are_refused(tmp_path: Pat
     assert line.startswith("mtpipe: error: cannot align: ") and message.format(mt=mt, src=source) in line
 
 
+@pytest.mark.slow
 def test_cli_a_runs_records_against_the_article_read_line_by_line_say_so(markdown_run: Path) -> None:
     source, mt = markdown_run / "fr.md", markdown_run / "out" / "fr.align.jsonl"
     done = mtpipe_align(source, markdown_run / "en.md", "--mt", mt, "--sentences")

@@ -36,7 +36,7 @@ except ImportError:
 missing = "playwright is not installed" if sync_playwright is None else None if Path(CHROMIUM).exists() else f"no Chromium at {CHROMIUM}"
 if missing and os.environ.get("MTPIPE_CI") == "1":
     raise RuntimeError(f"browser tests required but {missing}")
-pytestmark = pytest.mark.skipif(missing is not None, reason=missing or "")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(missing is not None, reason=missing or "")]
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -57,6 +58,7 @@ def write_tree(root: Path, files: dict[str, str]) -> None:
         (root / rel).write_text(text, encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_seed_article_end_to_end_then_skip_then_memory(tmp_path: Path) -> None:
     out = tmp_path / "out"
     done = mtpipe("run", "seeds", "-o", str(out), *tiny(tmp_path))
@@ -96,6 +98,7 @@ def test_seed_article_end_to_end_then_skip_then_memory(tmp_path: Path) -> None:
     assert (out / "000_46fe319679e0c617.en.txt").read_text(encoding="utf-8").split("\n") == english
 
 
+@pytest.mark.slow
 def test_bad_files_are_reported_and_the_rest_translated(tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
@@ -117,6 +120,7 @@ def test_bad_files_are_reported_and_the_rest_translated(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "w1252.en.txt").read_bytes().endswith(b"\r\n")
 
 
+@pytest.mark.slow
 def test_missing_hub_model_offline_is_one_sentence(tmp_path: Path) -> None:
     done = mtpipe("run", "seeds", "-o", str(tmp_path / "out"), "--cache", str(tmp_path / "tm"),
                   env={"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")})
@@ -125,18 +129,21 @@ def test_missing_hub_model_offline_is_one_sentence(tmp_path: Path) -> None:
     assert "Helsinki-NLP/opus-mt-fr-en" in lines[0] and "--model DIR" in lines[0]
 
 
+@pytest.mark.slow
 def test_a_source_date_epoch_out_of_range_is_one_sentence_before_any_work(tmp_path: Path) -> None:
     done = mtpipe("run", "seeds", "-o", str(tmp_path / "out"), *tiny(tmp_path), env={"SOURCE_DATE_EPOCH": "99999999999999"})
     assert done.returncode == 2 and not (tmp_path / "out").exists()
     assert done.stderr.decode() == "mtpipe: error: SOURCE_DATE_EPOCH='99999999999999' is not a date mtpipe can write (whole seconds since 1970, before the year 10000); set it to e.g. $(date +%s) or unset it\n"
 
 
+@pytest.mark.slow
 def test_report_without_a_run_is_one_sentence(tmp_path: Path) -> None:
     done = mtpipe("report", str(tmp_path))
     assert done.returncode == 2
     assert done.stderr.decode() == f"mtpipe: error: {tmp_path} holds no summary.json; run mtpipe run -o {tmp_path} first\n"
 
 
+@pytest.mark.slow
 def test_translate_prints_same_layout(tmp_path: Path) -> None:
     done = mtpipe("translate", *tiny(tmp_path), stdin="Bonjour.\r\n\r\nMerci.".encode())
     assert done.returncode == 0, done.stderr.decode()
@@ -144,6 +151,7 @@ def test_translate_prints_same_layout(tmp_path: Path) -> None:
     assert len(lines) == 3 and lines[0] and lines[1] == "" and lines[2]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [["--help"], ["--version"], ["run", "--help"], ["report", "/nonexistent"]])
 def test_help_does_not_import_torch(args: list[str]) -> None:
     code = f"import sys\nfrom pipeline.cli import main\ntry:\n    main({args!r})\nexcept SystemExit:\n    pass\nprint('torch' in sys.modules, 'transformers' in sys.modules, 'ray' in sys.modules)"
@@ -151,6 +159,7 @@ def test_help_does_not_import_torch(args: list[str]) -> None:
     assert done.stdout.strip().splitlines()[-1] == "False False False"
 
 
+@pytest.mark.slow
 def test_the_local_engine_does_not_import_ray(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("Le chat dort.\n", encoding="utf-8")
     args = ["run", str(tmp_path / "a.txt"), "-o", str(tmp_path / "out"), *tiny(tmp_path), "--quiet"]
@@ -159,6 +168,7 @@ def test_the_local_engine_does_not_import_ray(tmp_path: Path) -> None:
     assert done.stdout.strip().splitlines()[-1] == "False", done.stderr
 
 
+@pytest.mark.slow
 def test_unwritable_output_is_refused_before_work(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
@@ -166,6 +176,7 @@ def test_unwritable_output_is_refused_before_work(tmp_path: Path) -> None:
     assert done.returncode == 2 and "cannot write to the output folder" in done.stderr.decode()
 
 
+@pytest.mark.slow
 def test_progress_moves_after_every_batch_with_the_article_name(tmp_path: Path) -> None:
     """Under a terminal the bar is redrawn after each batch: 10 articles of 5 two-word
     sentences, 3 echo tokens each, under a 9-token budget: 17 batches of at most 3."""
@@ -232,6 +243,7 @@ RUN_EXAMPLES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("files, args, code, expected", RUN_EXAMPLES)
 def test_run_prints_the_summary_then_failures_then_scores(tmp_path: Path, files: dict[str, str], args: list[str], code: int, expected: str) -> None:
     write_tree(tmp_path, files)
@@ -239,6 +251,7 @@ def test_run_prints_the_summary_then_failures_then_scores(tmp_path: Path, files:
     assert done.returncode == code and terminal(done) == expected
 
 
+@pytest.mark.slow
 def test_the_score_table_shows_the_ten_worst_articles(tmp_path: Path) -> None:
     words = ["Le", "chat", "dort", "ici", "ce", "soir", "sous", "la", "table", "bleue", "du", "salon"]
     write_tree(tmp_path, {f"in/a{k:02d}.txt": " ".join(words) + ".\n" for k in range(12)})
@@ -250,6 +263,7 @@ def test_the_score_table_shows_the_ten_worst_articles(tmp_path: Path) -> None:
     assert len(lines) == 13
 
 
+@pytest.mark.slow
 def test_translate_at_a_terminal_says_it_waits_for_text(tmp_path: Path) -> None:
     import pty
 
@@ -268,6 +282,7 @@ def test_translate_at_a_terminal_says_it_waits_for_text(tmp_path: Path) -> None:
 WITHOUT_CT2 = "import runpy, sys; sys.modules['ctranslate2'] = None; runpy.run_module('pipeline.cli', run_name='__main__', alter_sys=True)"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, stdin",
     [
@@ -290,6 +305,18 @@ def test_models_list_loads_no_model_library(tmp_path: Path) -> None:
     code = "import sys\nfrom pipeline.cli import main\nassert main(['models', 'list']) == 0\nprint('torch' in sys.modules, 'transformers' in sys.modules, 'ctranslate2' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, env={**os.environ, "XDG_CACHE_HOME": str(tmp_path), "HF_HOME": str(tmp_path / "hf")})
     assert done.stdout.strip().splitlines()[-1] == "False False False", done.stderr
+
+
+@pytest.mark.slow
+def test_models_list_shows_the_local_folders_commands_loaded_not_those_a_dry_run_named(tmp_path: Path) -> None:
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "HF_HOME": str(tmp_path / "hf")}
+    copy = tmp_path / "copy"
+    shutil.copytree(TINY_MODEL, copy)
+    assert mtpipe("run", "seeds", "-o", str(tmp_path / "out"), "--model", str(copy), "--dry-run", env=env).returncode == 0
+    assert str(copy) not in mtpipe("models", "list", env=env).stdout.decode()
+    assert mtpipe("translate", "--model", str(TINY_MODEL), "--no-cache", env=env, stdin="Le chat dort.".encode()).returncode == 0
+    listed = mtpipe("models", "list", env=env).stdout.decode()
+    assert str(TINY_MODEL.resolve()) in listed and str(copy) not in listed
 
 
 def test_the_readme_shows_the_terminal_examples_as_the_tests_check_them() -> None:

@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "models" / "tiny-fr-en"
 SEED = next((REPO / "seeds").glob("*.txt"))
 BATCH_TOKENS = 96  # small batches: many of them, so that faults land mid-run
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 # Sent to the actors by value, so that they can run classes defined here.
 ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])

@@ -398,6 +398,7 @@ def records(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
+@pytest.mark.slow
 def test_edits_imported_are_served_and_only_their_article_is_written_again(tmp_path: Path, capsys) -> None:
     src, out, cache = tmp_path / "in", tmp_path / "out", tmp_path / "tm.sqlite3"
     src.mkdir()

@@ -18,6 +18,8 @@ import pytest
 
 from pipeline.translate import NEEDS_CT2
 
+pytestmark = pytest.mark.slow  # every test loads a model
+
 try:
     import ctranslate2  # noqa: F401
 except ImportError:

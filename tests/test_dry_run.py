@@ -101,6 +101,7 @@ def test_include_and_exclude_leave_files_out_naming_the_pattern(tmp_path: Path, 
     assert fates == expected
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pattern", ["/abs/*.txt", "", ".", "./"])
 def test_a_pattern_that_can_match_nothing_is_one_sentence(tmp_path: Path, pattern: str) -> None:
     with pytest.raises(ValueError, match="can match no file: patterns match paths relative to each INPUT"):
@@ -113,6 +114,7 @@ def test_a_pattern_that_can_match_nothing_is_one_sentence(tmp_path: Path, patter
 LIST = "# articles to translate\nin/a.txt\n\nin/sub\r\n"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, stdin, code, expected",
     [
@@ -144,6 +146,7 @@ DRY_RUN_EXAMPLE = (
 )
 
 
+@pytest.mark.slow
 def test_dry_run_example_lists_every_fate_and_writes_nothing(tmp_path: Path) -> None:
     """The README's example: an earlier run, then a new article."""
     write_tree(tmp_path, {"in/a.txt": "Le chat dort.\n", "in/b.md": "# Titre\n", "in/photo.txt": "\x89PNG\x00", "in/notes.pdf": "%PDF", "in/drafts/x.txt": "Brouillon.\n"})
@@ -155,6 +158,7 @@ def test_dry_run_example_lists_every_fate_and_writes_nothing(tmp_path: Path) -> 
     assert done.stdout.decode() == DRY_RUN_EXAMPLE
 
 
+@pytest.mark.slow
 def test_dry_run_sees_what_makes_an_article_be_written_again(tmp_path: Path) -> None:
     write_tree(tmp_path, {"in/a.txt": "Le chat dort.\n", "in/b.txt": "Il pleut.\n", "in/c.txt": "Bonjour.\n", "ref/c.txt": "HELLO.\n"})
     echo = ["--backend", "echo", "--model", str(TINY_MODEL), "--cache", "tm.sqlite3"]
@@ -173,6 +177,7 @@ def test_dry_run_sees_what_makes_an_article_be_written_again(tmp_path: Path) -> 
     assert forced == ["translate   a.txt (1 sentence)", "translate   b.txt (1 sentence)", "translate   c.txt (1 sentence)"]
 
 
+@pytest.mark.slow
 def test_dry_run_creates_no_output_folder_no_memory_and_loads_no_model(tmp_path: Path) -> None:
     write_tree(tmp_path, {"in/a.txt": "Le chat dort.\n"})
     done = in_folder(tmp_path, "run", "in", "-o", "new/out", "--model", str(TINY_MODEL), "--cache", "cache/tm.sqlite3", "--dry-run")
@@ -180,6 +185,7 @@ def test_dry_run_creates_no_output_folder_no_memory_and_loads_no_model(tmp_path:
     assert sorted(os.listdir(tmp_path)) == ["in"]
 
 
+@pytest.mark.slow
 def test_dry_run_on_the_adversarial_folder_lists_every_path_with_its_fate(tmp_path: Path) -> None:
     expected = build_adversarial(tmp_path)
     before = {folder: snapshot(tmp_path / folder) for folder in ("in", "ref", "out")}

@@ -41,6 +41,7 @@ def lines(path: Path) -> list[str]:
     return path.read_text(encoding="utf-8").splitlines()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("testset", ["flores101-devtest", "newstest2014", "multi30k_test_2017_mscoco"])
 def test_reproduces_published_bleu_and_chrf(testset: str) -> None:
     published = published_scores(testset)
@@ -76,6 +77,7 @@ def paired_report(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return json.loads(done.stdout)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "system, significant",
     [
@@ -94,6 +96,7 @@ def test_paired_tests_find_the_degradation_and_not_the_same_system(paired_report
         assert all(c["system_score"] < c["baseline_score"] - 2 for c in rows)
 
 
+@pytest.mark.slow
 def test_text_output_is_a_table_with_the_comparison(tmp_path: Path) -> None:
     ref, hyp, other = tmp_path / "ref.txt", tmp_path / "a.txt", tmp_path / "b.txt"
     ref.write_text("The cat sleeps on the mat.\nIt is raining in Paris today.\n" * 20, encoding="utf-8")
@@ -114,6 +117,7 @@ def sample(suffix: str) -> list[str]:
     return [line for testset in ("flores101-devtest", "newstest2014") for line in lines(folder / f"{testset}.{suffix}")[:60]]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "options, ref_suffixes, jobs",
     [
@@ -157,6 +161,7 @@ def test_score_gives_document_and_sentence_scores_for_a_list_of_sentences() -> N
         score([], [[]])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, ref_suffixes",
     [
@@ -216,6 +221,7 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "hyp_text, refs, fragments",
     [
@@ -245,12 +251,14 @@ def test_bad_input_is_one_sentence_and_exit_2(tmp_path: Path, hyp_text: str, ref
     assert line.startswith("mtpipe: error: ") and line.count(". ") == 0
 
 
+@pytest.mark.slow
 def test_max_lines_0_scores_any_length(tmp_path: Path) -> None:
     text = write(tmp_path / "t.txt", "the cat sleeps on the red mat\n" * 100_500)
     done = mtpipe_evaluate("--ref", text, "--hyp", text, "--metrics", "bleu", "--max-lines", "0")
     assert done.returncode == 0 and " 100.00\n" in done.stdout, done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -291,6 +299,7 @@ def one_error_line(done: subprocess.CompletedProcess) -> str:
     return line
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tokenize, file", [("flores101", "sacrebleu_tokenizer_spm.model"), ("spm", "sacrebleu_tokenizer_spm.model"), ("flores200", "flores200sacrebleuspm")])
 def test_sentencepiece_tokenizer_that_cannot_be_downloaded_is_one_sentence(tmp_path: Path, tokenize: str, file: str) -> None:
     line = one_error_line(evaluate_tokenized(tmp_path, tokenize, tmp_path / "sacrebleu"))
@@ -325,6 +334,7 @@ def test_mecab_tokenizer_without_its_packages_is_one_sentence(tmp_path: Path, to
     assert line == f'mtpipe: error: the BLEU tokenizer {tokenize} needs packages that are not installed ({modules.replace(",", ", ")}): pip install "{extra}", or choose another --tokenize'
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_corpus_scores_from_summed_statistics_are_the_same(monkeypatch: pytest.MonkeyPatch, jobs: int) -> None:
     """Corpus scores alone add each slice's statistics up (memory stays flat on a

@@ -60,6 +60,7 @@ def mixed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, int, st
     return src, out, code, err.getvalue()
 
 
+@pytest.mark.slow
 def test_mixed_folder_translates_each_supported_file_and_lists_the_others(mixed) -> None:
     src, out, code, err = mixed
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
@@ -74,6 +75,7 @@ def test_mixed_folder_translates_each_supported_file_and_lists_the_others(mixed)
         assert records and all("<" not in r["src"] and r["mt"] and "words" in r for r in records), name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["b.md", "c.html"])
 def test_records_say_where_each_sentence_sits_in_the_source(mixed, name: str) -> None:
     src, out, _, _ = mixed
@@ -92,6 +94,7 @@ def test_records_say_where_each_sentence_sits_in_the_source(mixed, name: str) ->
         assert all("source" not in json.loads(line) for line in (out / f"{name}.align.jsonl").read_text(encoding="utf-8").splitlines())
 
 
+@pytest.mark.slow
 def test_html_keeps_every_tag_script_and_url(mixed) -> None:
     src, out, _, _ = mixed
     english = (out / "c.en.html").read_bytes().decode("utf-8")
@@ -103,6 +106,7 @@ def test_html_keeps_every_tag_script_and_url(mixed) -> None:
         assert f"<p>{line}</p>" not in english
 
 
+@pytest.mark.slow
 def test_markdown_keeps_code_front_matter_and_link_destinations(mixed) -> None:
     src, out, _, _ = mixed
     english = (out / "b.en.md").read_bytes().decode("utf-8")
@@ -113,6 +117,7 @@ def test_markdown_keeps_code_front_matter_and_link_destinations(mixed) -> None:
     assert SEED_LINES[0] not in english
 
 
+@pytest.mark.slow
 def test_docx_opens_and_keeps_paragraphs_styles_and_header(mixed) -> None:
     import docx
 

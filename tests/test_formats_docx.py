@@ -405,6 +405,7 @@ def _open(data: bytes) -> WordDocument:
     return docx.Document(io.BytesIO(data))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("build", CASES.values(), ids=CASES.keys())
 def test_english_document_keeps_the_structure(build: Build, tmp_path: Path) -> None:
     """The English opens with python-docx, with the source's paragraphs, styles and
@@ -422,6 +423,7 @@ def test_english_document_keeps_the_structure(build: Build, tmp_path: Path) -> N
 SLEEPS = {"Le chat noir dort.": ("THE BLACK CAT SLEEPS.", ((0, 0), (1, 2), (2, 1), (3, 3)))}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "build, given, runs",
     [
@@ -760,6 +762,7 @@ def test_an_unresolved_entity_is_dropped_and_the_english_opens(text: str, tmp_pa
     assert paragraph.text == text.replace("XXX", "").upper() and b"xxe" not in _part(english, "word/document.xml").lower()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("member", ["docProps/core.xml", "word/settings.xml", "word/styles.xml", "word/fontTable.xml"])
 def test_an_unresolved_entity_in_any_part_is_dropped_and_the_english_opens(member: str, tmp_path: Path) -> None:
     data = _with_entity(tmp_path, "Le chat dort ici.", member)
@@ -802,6 +805,7 @@ def _without_core_properties(data: bytes) -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.slow
 def test_a_file_without_core_properties_gets_none_made_up(tmp_path: Path) -> None:
     """python-docx would invent a title ("Word Document") and a modification date: not
     translated, not written, so the English is the same bytes run after run."""

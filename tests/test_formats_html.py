@@ -408,6 +408,7 @@ def _text(page: str) -> Counter[str]:
     return Counter(c for c in unescape(_TAG.sub("", page)) if not c.isspace())
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=30))
 def test_any_tag_soup_keeps_every_tag_and_character(pieces: list[str]) -> None:
@@ -441,6 +442,7 @@ def test_sentences_know_their_source_span(case: Case) -> None:
     _check_source_spans(case.source, _read(case))
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(_PIECES + ["&#8217;", "&eacute;", "&lt;", "\t \n", "Fin&hellip;"]), min_size=1, max_size=30))
 def test_any_tag_soup_sentence_knows_its_source_span(pieces: list[str]) -> None:

@@ -167,6 +167,7 @@ def blocks(draw: st.DrawFn) -> tuple[str, list[Inline], list[Sentence]]:
     return text, kept, sentences
 
 
+@pytest.mark.slow
 @given(blocks())
 @settings(max_examples=300, deadline=None)
 def test_every_element_comes_back_once_and_well_nested(block) -> None:
@@ -190,6 +191,7 @@ def test_every_element_comes_back_once_and_well_nested(block) -> None:
     assert english.split() == [w for s in sentences for w in s.english.split()]  # every English word, in order
 
 
+@pytest.mark.slow
 def test_many_elements_in_one_block_place_quickly() -> None:
     """20,000 elements in a block (bold words and line breaks) are placed in seconds,
     none lost, each where its word went."""

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import TINY_MODEL
 from pipeline import hub
-from pipeline.hub import DEFAULT_MODEL, ModelError, folder_size, hub_models, local_models, local_record, resolve
+from pipeline.hub import DEFAULT_MODEL, ModelError, ModelRef, folder_size, hub_models, local_models, local_record, remember_used, resolve
 from pipeline.translate import DecodeSettings, TransformersBackend
 
 
@@ -135,11 +135,23 @@ def test_no_hub_cache_is_no_hub_models(tmp_path: Path, monkeypatch: pytest.Monke
     assert hub_models() == []
 
 
-def test_local_folders_are_recorded_when_resolved_latest_first(tmp_path: Path, cache_home: Path) -> None:
+def used(name: str) -> ModelRef:
+    """A model folder resolved, then recorded as a command that loaded it does."""
+    ref = resolve(name)
+    remember_used(ref)
+    return ref
+
+
+def test_resolving_records_nothing(tmp_path: Path, cache_home: Path) -> None:
+    resolve(str(TINY_MODEL))
+    assert not local_record().exists() and local_models() == []
+
+
+def test_local_folders_are_recorded_when_used_latest_first(tmp_path: Path, cache_home: Path) -> None:
     copy = tmp_path / "m"
     shutil.copytree(TINY_MODEL, copy)
     assert local_models() == []
-    first, second = resolve(str(copy)), resolve(str(TINY_MODEL))
+    first, second = used(str(copy)), used(str(TINY_MODEL))
     assert local_record() == cache_home / "mtpipe" / "local-models.json"
     models = local_models()
     assert [(m.path, m.revision, m.size) for m in models] == [(second.path, second.revision, folder_size(TINY_MODEL)), (first.path, first.revision, folder_size(copy))]
@@ -155,7 +167,7 @@ def test_the_record_keeps_the_latest_folders(tmp_path: Path, monkeypatch: pytest
         copies.append(tmp_path / f"m{n}")
         (copies[-1]).mkdir()
         (copies[-1] / "config.json").write_text("{}")
-        resolve(str(copies[-1]))
+        used(str(copies[-1]))
     assert {m.path for m in local_models()} == {c.resolve() for c in copies[2:]}
 
 
@@ -169,7 +181,7 @@ def test_the_record_keeps_the_latest_folders(tmp_path: Path, monkeypatch: pytest
     ids=["not-json", "bad-entries", "unwritable"],
 )
 def test_a_damaged_or_unwritable_record_never_stops_a_model(damage, expected: list[Path]) -> None:
-    resolve(str(TINY_MODEL))
+    used(str(TINY_MODEL))
     damage(local_record())
-    assert resolve(str(TINY_MODEL)).path == TINY_MODEL.resolve()
+    assert used(str(TINY_MODEL)).path == TINY_MODEL.resolve()
     assert [m.path for m in local_models()] == expected

@@ -96,6 +96,7 @@ def test_folder_that_cannot_be_created_is_a_memory_fault(tmp_path: Path) -> None
         TranslationMemory(tmp_path / "file" / "tm.sqlite3")
 
 
+@pytest.mark.slow
 def test_lock_held_by_another_process_times_out_into_a_warning(tmp_path: Path) -> None:
     path = filled(tmp_path / "tm.sqlite3", 10)
     other = sqlite3.connect(path, isolation_level=None)

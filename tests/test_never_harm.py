@@ -118,6 +118,7 @@ def adversarial(tmp_path_factory: pytest.TempPathFactory):
         (src / folder).chmod(0o755)
 
 
+@pytest.mark.slow
 def test_adversarial_folder_completes_with_every_path_accounted_for(adversarial) -> None:
     root, expected, *_, first, second = adversarial
     for done in (first, second):
@@ -159,6 +160,7 @@ def test_each_refusal_says_why(adversarial, rel: str, reason: str) -> None:
     assert reason in article["error"]
 
 
+@pytest.mark.slow
 def test_a_dry_run_after_the_runs_says_what_they_did_and_why(adversarial) -> None:
     root, *_ = adversarial
     before = snapshot(root / "out")
@@ -189,6 +191,7 @@ def test_index_article_and_folder_index_do_not_collide(adversarial) -> None:
     assert 'href="index.review.html"' in (out / "index.html").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_line_separators_inside_sentences_survive_records_scores_and_report(adversarial) -> None:
     root = adversarial[0]
     out = root / "out"
@@ -203,6 +206,7 @@ def test_line_separators_inside_sentences_survive_records_scores_and_report(adve
     assert {a["input"]: a["status"] for a in summary_of(out)["articles"]}["sep.txt"] == "skipped"
 
 
+@pytest.mark.slow
 def test_output_folder_equal_to_input_is_refused_before_any_work(tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "article.txt").write_text("Le chat dort.", encoding="utf-8")
@@ -214,6 +218,7 @@ def test_output_folder_equal_to_input_is_refused_before_any_work(tmp_path: Path)
     assert snapshot(tmp_path / "in") == before and sorted(p.name for p in (tmp_path / "in").iterdir()) == ["article.html", "article.txt"]
 
 
+@pytest.mark.slow
 def test_an_input_inside_the_output_never_reads_mtpipes_own_outputs(tmp_path: Path) -> None:
     out = tmp_path / "work"
     (out / "fr" / "fr").mkdir(parents=True)
@@ -226,6 +231,7 @@ def test_an_input_inside_the_output_never_reads_mtpipes_own_outputs(tmp_path: Pa
     assert not list(out.rglob("*.en.en.txt"))
 
 
+@pytest.mark.slow
 def test_report_never_writes_outside_the_output_folder(tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.txt").write_text("Le chat dort.", encoding="utf-8")
@@ -246,6 +252,7 @@ def test_report_never_writes_outside_the_output_folder(tmp_path: Path) -> None:
     assert set(errors) == {"../victim/x.txt", str(victim / "y.txt")} and all("not a path inside the output folder" in e for e in errors.values())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "edit, status",
     [
@@ -274,6 +281,7 @@ def test_report_on_hand_edited_outputs_is_one_sentence_or_an_error_entry(tmp_pat
         assert [a["status"] for a in summary_of(out)["articles"]] == [status]
 
 
+@pytest.mark.slow
 def test_a_hand_edited_previous_summary_does_not_fail_the_next_run(tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.txt").write_text("Le chat dort.", encoding="utf-8")
@@ -287,6 +295,7 @@ def test_a_hand_edited_previous_summary_does_not_fail_the_next_run(tmp_path: Pat
     assert summary_of(out)["articles"][0]["status"] == "ok"  # translated again, not trusted
 
 
+@pytest.mark.slow
 def test_an_output_folder_from_before_the_manifest_is_taken_over(tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.txt").write_text("Le chat dort.", encoding="utf-8")
@@ -299,6 +308,7 @@ def test_an_output_folder_from_before_the_manifest_is_taken_over(tmp_path: Path)
     assert summary_of(out)["articles"][0]["status"] == "ok"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["dangling link", "file"])
 def test_an_unusable_output_path_is_one_sentence(tmp_path: Path, kind: str) -> None:
     out = tmp_path / "out"
@@ -312,6 +322,7 @@ def test_an_unusable_output_path_is_one_sentence(tmp_path: Path, kind: str) -> N
     assert not (tmp_path / "nowhere").exists()
 
 
+@pytest.mark.slow
 def test_a_run_that_fails_before_any_work_leaves_no_output_folder(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "pipeline.cli", "run", "seeds", "-o", str(tmp_path / "new" / "out"), "--no-cache"],
@@ -321,6 +332,7 @@ def test_a_run_that_fails_before_any_work_leaves_no_output_folder(tmp_path: Path
     assert not (tmp_path / "new").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("mount"), reason="mounting a small tmpfs needs root")
 def test_a_full_disk_is_one_sentence_per_article_and_no_traceback(tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
@@ -345,6 +357,7 @@ def test_a_full_disk_is_one_sentence_per_article_and_no_traceback(tmp_path: Path
         subprocess.run(["umount", str(out)], check=True)
 
 
+@pytest.mark.slow
 def test_summary_is_rewritten_a_bounded_number_of_times_not_after_every_article(tmp_path: Path, monkeypatch) -> None:
     (tmp_path / "in").mkdir()
     for i in range(300):
@@ -359,6 +372,7 @@ def test_summary_is_rewritten_a_bounded_number_of_times_not_after_every_article(
     assert len(writes) <= 1 + min(20, elapsed / 2.0)  # at most every 2 s and every 5% of the articles, then the end
 
 
+@pytest.mark.slow
 def test_sigterm_stops_like_ctrl_c(tmp_path: Path) -> None:
     from test_reliability import make_batch, outputs, start, wait_for_articles
 
@@ -377,6 +391,7 @@ def test_sigterm_stops_like_ctrl_c(tmp_path: Path) -> None:
     assert done.returncode == 0 and len(outputs(out)) == 30 * 5
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["garbage", "damaged pages"])
 def test_a_broken_translation_memory_is_a_warning_and_the_run_goes_on(tmp_path: Path, damage: str) -> None:
     (tmp_path / "in").mkdir()
@@ -399,6 +414,7 @@ def test_a_broken_translation_memory_is_a_warning_and_the_run_goes_on(tmp_path: 
     assert (tmp_path / "out" / "a.en.txt").read_text(encoding="utf-8") == "LE CHAT DORT. IL PLEUT."
 
 
+@pytest.mark.slow
 def test_an_unreadable_input_folder_is_an_error_not_zero_translated(tmp_path: Path) -> None:
     src = tmp_path / "in"
     src.mkdir()
@@ -413,6 +429,7 @@ def test_an_unreadable_input_folder_is_an_error_not_zero_translated(tmp_path: Pa
     assert [(a["input"], a["status"]) for a in summary_of(tmp_path / "out")["articles"]] == [("./", "error")]
 
 
+@pytest.mark.slow
 def test_translate_with_a_broken_memory_warns_and_prints_the_english(tmp_path: Path) -> None:
     memory = tmp_path / "tm.sqlite3"
     memory.write_bytes(os.urandom(8192))

@@ -8,6 +8,8 @@ import pytest
 
 from conftest import ROOT, SHARED
 
+pytestmark = pytest.mark.slow  # a Jupyter kernel runs the whole walkthrough
+
 NOTEBOOK = ROOT / "notebooks" / "walkthrough.ipynb"
 
 

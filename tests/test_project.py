@@ -49,6 +49,7 @@ def test_found_in_an_input_folder_and_two_different_ones_refused(tmp_path: Path)
         find([tmp_path / "a", tmp_path / "c"])
 
 
+@pytest.mark.slow
 def test_run_keeps_what_the_project_file_and_protect_name(tmp_path: Path) -> None:
     """End to end: a rule of the project file and one of --protect are kept verbatim,
     the file is listed as ignored, a front matter key of --front-matter-keys translated."""
@@ -66,6 +67,7 @@ def test_run_keeps_what_the_project_file_and_protect_name(tmp_path: Path) -> Non
     assert "1 ignored" in terminal(done)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -80,6 +82,7 @@ def test_bad_reading_options_are_one_sentence_and_exit_2(tmp_path: Path, args: l
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_translate_takes_protect_rules(tmp_path: Path) -> None:
     done = in_folder(tmp_path, "translate", "--protect", r"\bv\d+\b", "--protect", "sort", *ECHO, stdin=b"La version v2 sort demain.\n")
     assert done.returncode == 0 and done.stdout == b"LA VERSION v2 sort DEMAIN.\n"

@@ -76,6 +76,7 @@ def english(path: Path, data: bytes | None = None) -> tuple[Document, str]:
     return doc, written.data.decode("utf-8")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
 def test_every_construct_survives_byte_for_byte(page: Path) -> None:
     """Anchors, container lines, macros, template tags, front matter keys, code, link
@@ -139,6 +140,7 @@ def _nasty(text: str) -> str:
     return "*" + text.upper().replace(" ", " _[` ") + " <b> & | # 1."
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make_english", [str.upper, _nasty], ids=["upper", "metacharacters"])
 def test_commonmark_spec_examples_keep_their_structure(make_english) -> None:
     """Each of the spec's 655 examples, as an article: it has an output, and at least
@@ -162,6 +164,7 @@ _MARKDOWN_PAGES = [
 _META = list("*_[]()`<>&|#-+.!:{}$~\\\"' \n") + ["1.", "http://", "&amp;", "<b>", "</a>", "---", "```"]
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(st.sampled_from(_MARKDOWN_PAGES), st.lists(st.one_of(st.sampled_from(_META), st.text(max_size=4)), max_size=12).map("".join))
 def test_no_model_output_changes_a_markdown_page_structure(page: str, output: str) -> None:
@@ -180,6 +183,7 @@ _HTML_PAGES = [
 ]
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(st.sampled_from(_HTML_PAGES), st.lists(st.one_of(st.sampled_from(_META), st.text(max_size=4)), max_size=12).map("".join))
 def test_no_model_output_changes_an_html_page_structure(page: str, output: str) -> None:
@@ -206,6 +210,7 @@ def _run_folder(tmp_path: Path, files: list[Path]) -> tuple[int, dict]:
     return done.returncode, json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
 
 
+@pytest.mark.slow
 def test_a_folder_of_word_files_comes_out_whole(tmp_path: Path) -> None:
     """Every Word file of python-docx's own test suite, and files without text, only a
     table of numbers, only a picture: each ok, and its English opens."""
@@ -216,6 +221,7 @@ def test_a_folder_of_word_files_comes_out_whole(tmp_path: Path) -> None:
     assert len(WORD_FILES) == 47 and sum(a["note"] is not None for a in summary["articles"]) >= 3
 
 
+@pytest.mark.slow
 def test_a_folder_of_real_pages_through_the_command(tmp_path: Path) -> None:
     """Every page of the corpus has an English page, ok, through `mtpipe run`."""
     code, summary = _run_folder(tmp_path, PAGES)

@@ -53,6 +53,7 @@ def _wait_gone(process: tuple[int, str], seconds: float) -> bool:
     return not alive(process)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["kill", "close"])
 def test_what_started_after_the_watcher_ends_with_the_driver_and_nothing_older_does(how: str) -> None:
     driver, old, new = _start(how)

@@ -110,12 +110,14 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, subpr
     return src, out, done
 
 
+@pytest.mark.slow
 def test_batch_completes_without_traceback(hostile) -> None:
     _, _, done = hostile
     assert done.returncode == 1  # some inputs are refused
     assert b"Traceback" not in done.stderr and b"Traceback" not in done.stdout
 
 
+@pytest.mark.slow
 def test_every_input_is_translated_or_refused_with_a_reason(hostile) -> None:
     _, out, _ = hostile
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
@@ -130,6 +132,7 @@ def test_every_input_is_translated_or_refused_with_a_reason(hostile) -> None:
     assert not any(rel.startswith("translated/") for rel in status if rel != "translated/")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rel", [rel for rel, (_, outcome) in CORPUS.items() if outcome == "ok"])
 def test_no_sentence_is_lost(hostile, rel: str) -> None:
     src, out, _ = hostile
@@ -154,6 +157,7 @@ def test_no_sentence_is_lost(hostile, rel: str) -> None:
     assert english.count("\n") == doc.text.count("\n") and (english != "" or doc.text == "")
 
 
+@pytest.mark.slow
 def test_encodings_and_line_endings_survive(hostile) -> None:
     _, out, _ = hostile
     records = [json.loads(x) for x in (out / "enc" / "cp1252.align.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -164,12 +168,14 @@ def test_encodings_and_line_endings_survive(hostile) -> None:
     assert broken[-1] == "Un octet \ufffd perdu."
 
 
+@pytest.mark.slow
 def test_markup_stays_text_in_jsonl(hostile) -> None:
     _, out, _ = hostile
     records = [json.loads(x) for x in (out / "markup" / "injection.align.jsonl").read_text(encoding="utf-8").splitlines()]
     assert " ".join(r["src"] for r in records) == MARKUP
 
 
+@pytest.mark.slow
 def test_markup_stays_text_in_page_tmx_and_tsv(hostile) -> None:
     _, out, _ = hostile
     files = output_paths(out, "markup/injection.txt")
@@ -182,6 +188,7 @@ def test_markup_stays_text_in_page_tmx_and_tsv(hostile) -> None:
     assert " ".join(row[1] for row in table[1:]) == MARKUP
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rel", [rel for rel, (_, outcome) in CORPUS.items() if outcome == "ok"])
 def test_every_export_parses_with_one_unit_per_sentence(hostile, rel: str) -> None:
     _, out, _ = hostile
@@ -239,6 +246,7 @@ def wait_for_articles(out: Path, count: int, proc: subprocess.Popen) -> None:
     pytest.fail("the run did not get far enough to be interrupted")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
 def test_interrupted_run_resumes_to_identical_outputs(batch, tmp_path: Path, sig: signal.Signals) -> None:
     src, whole = batch
@@ -263,6 +271,7 @@ def test_interrupted_run_resumes_to_identical_outputs(batch, tmp_path: Path, sig
     assert not list(out.glob(".*.tmp"))
 
 
+@pytest.mark.slow
 def test_second_run_on_the_same_output_stops_clearly(batch, tmp_path: Path) -> None:
     src, _ = batch
     out = tmp_path / "out"
@@ -283,6 +292,7 @@ def truncate(path: Path) -> None:
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "damage, message",
     [
@@ -308,6 +318,7 @@ def test_damaged_model_folder_is_one_sentence_naming_the_file(tmp_path: Path, da
     assert code == 2 and len(lines) == 1 and message.format(m=model) in lines[0], lines
 
 
+@pytest.mark.slow
 def test_unreadable_file_is_reported(tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     locked = tmp_path / "in" / "locked.txt"
@@ -320,6 +331,7 @@ def test_unreadable_file_is_reported(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "ok.en.txt").exists()
 
 
+@pytest.mark.slow
 def test_read_only_output_folder_is_refused_before_any_work(tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.txt").write_text("Bonne conversation.", encoding="utf-8")
@@ -347,6 +359,7 @@ def memory_sources(path: Path) -> set[str]:
         return set()
 
 
+@pytest.mark.slow
 def test_ctrl_c_inside_an_article_keeps_every_finished_batch(tmp_path: Path) -> None:
     """One 300-sentence article, many batches: Ctrl-C once some batches are done; the
     memory keeps them, and the re-run translates only the rest."""

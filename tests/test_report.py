@@ -139,6 +139,7 @@ def test_article_page_escapes_every_text() -> None:
     assert parsed.tags.count("tr") == 1 + len(units)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("count", [PAGE_ROWS, PAGE_ROWS + 1, 3 * PAGE_ROWS])
 def test_a_long_article_page_is_capped_and_says_so(count: int) -> None:
     units = [Row((f"p{i + 1}.s1",), i + 1, f"Phrase {i}.", f"Sentence {i}.") for i in range(count)]

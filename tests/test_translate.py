@@ -190,6 +190,7 @@ def test_fixture_model_translates_training_sentences(tiny: Translator) -> None:
     assert all(t.logprob is not None and t.logprob <= 0 for t in out)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("beam", [1, 4])
 def test_greedy_and_beam_give_real_output(beam: int) -> None:
     translator = Translator(resolve(str(TINY_MODEL)), "transformers", DecodeSettings(beam=beam), None)
@@ -198,6 +199,7 @@ def test_greedy_and_beam_give_real_output(beam: int) -> None:
     assert t.text == en and -10 < t.logprob <= 0
 
 
+@pytest.mark.slow
 def test_2000_word_sentence_is_translated_in_full(tiny: Translator) -> None:
     words = (SHARED / "data/testsets/fra-eng/newstest2014.fra").read_text(encoding="utf-8").split()
     sentence = " ".join(w.strip(".,;:!?«»\"()") or "x" for w in words[:2000])
@@ -212,6 +214,7 @@ def test_2000_word_sentence_is_translated_in_full(tiny: Translator) -> None:
     assert -10 < result.logprob < 0
 
 
+@pytest.mark.slow
 def test_pickled_weights_are_never_loaded_beside_safetensors(tmp_path: Path) -> None:
     """A pytorch_model.bin that torch's weights-only loader does load (plain tensors,
     unlike a pickle with a booby-trapped __reduce__, which it refuses anyway), holding

@@ -112,6 +112,7 @@ def cut_sentences(draw: st.DrawFn) -> tuple[str, list[int], list[tuple[int, int]
     return text, cuts, draw(st.lists(st.integers(0, 3), min_size=len(cuts) + 1, max_size=len(cuts) + 1))
 
 
+@pytest.mark.slow
 @given(cut_sentences(), st.randoms(use_true_random=False))
 @settings(max_examples=200, deadline=None)
 def test_join_links_puts_each_piece_link_where_it_is_in_the_whole(case, rnd) -> None:
@@ -222,6 +223,7 @@ def test_aer(predicted: set, sure: set, possible: set, expected: float) -> None:
 # --- through a run: every record has its links, the same when rebuilt from memory --------
 
 
+@pytest.mark.slow
 def test_seed_run_links_every_sentence_and_memory_gives_the_same_bytes(tmp_path) -> None:
     import json
     import shutil
