@@ -28,9 +28,9 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple, Protocol
 
+from .errors import STOPS_A_RUN, OutputError
 from . import __version__, evaluate, report
 from .align import pair_reference
-from .hub import ModelError
 from .formats import FORMATS, Format, Written, format_for
 from .formats.base import ReadOptions
 from .ingest import Document, IngestError
@@ -73,7 +73,7 @@ _KINDS = {
 NOTHING_TO_TRANSLATE = "nothing to translate (no prose, only markup, code, numbers or pictures): copied as it is, language tags set to English"
 
 
-class OutputIsInput(ValueError):
+class OutputIsInput(OutputError, ValueError):
     """The output folder is one of the input folders."""
 
 
@@ -650,8 +650,8 @@ def run(
     whose reference `references/a/b.txt` exists is scored against it, and the run
     gets corpus scores over all such articles. The files `select` leaves out are
     listed as ignored; articles are read with `options` (protect rules, front matter
-    keys). Raises ModelError if the model cannot be loaded, OutputBusy if
-    another run is writing to `out`, OutputIsInput if `out` is an input folder,
+    keys). Raises ModelError if the model cannot be loaded, EngineError if its engine
+    is lost, OutputBusy if another run is writing to `out`, OutputIsInput if `out` is an input folder,
     OutputConflict if the run's own files (summary.json, index.html) would overwrite
     files mtpipe did not write, and OSError if summary.json cannot be written.
     """
@@ -866,7 +866,7 @@ def _run(
         _translate_pending(pending, folder, translator, date, bar, summaries)
         if references:
             summaries.extra["scores"] = _run_scores(out, articles)
-    except ModelError:
+    except STOPS_A_RUN:
         if any(a.status == "ok" for a in articles):  # else nothing was done: leave OUT as it was
             summaries.write()
         raise
@@ -1034,14 +1034,14 @@ def _translate_pending(
                 pending[start + offset].article.seconds = _elapsed(started[start + offset])
                 finish(start + offset, translations)
             return
-        except ModelError:
+        except STOPS_A_RUN:
             raise
         except Exception:  # a batch failed: find the article at fault
             for index in [i for i in range(start, pulled) if i in unfinished]:
                 item, t0 = pending[index], time.perf_counter()
                 try:
                     translations = translator.translate([s.text for s in item.segments])
-                except ModelError:
+                except STOPS_A_RUN:
                     raise
                 except Exception as exc:
                     item.failed, translations = f"{shown(item.path)}: translation failed ({type(exc).__name__}: {exc}); please report this", []

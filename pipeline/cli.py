@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
+from .errors import CorrectionsError, EngineError, InputError, ModelError, MtpipeError, OutputError, StoreError, UsageError
 
 if TYPE_CHECKING:
     from .batch import Selection
@@ -43,8 +44,26 @@ def _terminate(signum: int, frame: object) -> None:
     raise _Terminated
 
 
-class _Fatal(Exception):
-    """An error that ends the command with one line on stderr and exit code 2."""
+class _Fatal(MtpipeError):
+    """An error the command line itself finds: one line on stderr and exit code 2."""
+
+
+# The exit code of each kind of error (the first of an error's classes found here).
+EXIT_CODES: dict[type[BaseException], int] = {
+    UsageError: EXIT_FATAL,
+    InputError: EXIT_FATAL,
+    ModelError: EXIT_FATAL,
+    EngineError: EXIT_FATAL,
+    OutputError: EXIT_FATAL,
+    StoreError: EXIT_FATAL,
+    CorrectionsError: EXIT_FATAL,
+    MtpipeError: EXIT_FATAL,
+}
+
+
+def exit_code(exc: MtpipeError) -> int:
+    """The exit code for an error that ends a command."""
+    return next(EXIT_CODES[kind] for kind in type(exc).__mro__ if kind in EXIT_CODES)
 
 
 def _unreadable(action: str, name: object, exc: Exception) -> _Fatal:
@@ -569,7 +588,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         summary = rewrite_reports(args.output)
     except (FileNotFoundError, OutputBusy, OutputConflict) as exc:
         raise _Fatal(str(exc)) from None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError) as exc:
         raise _Fatal(f"cannot rewrite the reports of {args.output}: {exc}; run mtpipe run again") from None
     pages = sum(a["status"] in ("ok", "skipped") for a in summary["articles"])
     print(f"{counted(pages, 'review page')} written; open {args.output / INDEX}", file=sys.stderr)
@@ -713,17 +732,15 @@ def _sentences(path: Path, per_line: bool, options: ReadOptions | None = None) -
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `mtpipe` command."""
-    from .hub import ModelError
-
     global _SIGTERM_SEEN
     _SIGTERM_SEEN = False
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.handler(args)
-    except (_Fatal, ModelError) as exc:
+    except MtpipeError as exc:
         print(f"mtpipe: error: {exc}", file=sys.stderr)
-        return EXIT_FATAL
+        return exit_code(exc)
     except KeyboardInterrupt as exc:
         if argv is None:  # the program itself: a second Ctrl-C or SIGTERM while the interpreter exits (torch's exit handlers) is no traceback
             signal.signal(signal.SIGINT, signal.SIG_IGN)

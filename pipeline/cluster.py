@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .errors import EngineError, MtpipeError, UsageError
 from .hub import ModelError, ModelRef
 from .reaper import Reaper
 from .translate import BACKENDS, EXECUTORS, Backend, DecodeSettings, Hypothesis, Translator, _cores, token_counter
@@ -39,8 +40,9 @@ DEPTH = 2
 START_SECONDS, STALL_SECONDS = 600.0, 1800.0
 
 
-class ClusterError(RuntimeError):
-    """A batch could not be translated on the cluster (its actors kept failing)."""
+class ClusterError(MtpipeError, RuntimeError):
+    """A batch could not be translated on the cluster (its actors kept failing on it):
+    its articles fail, the run goes on."""
 
 
 @dataclass(frozen=True)
@@ -56,11 +58,11 @@ class RayOptions:
 
     def __post_init__(self) -> None:
         if self.actors is not None and self.actors < 1:
-            raise ModelError("--actors must be at least 1")
+            raise UsageError("--actors must be at least 1")
         if self.cpus_per_actor < 1:
-            raise ModelError("--cpus-per-actor must be at least 1 (an actor's threads are whole cores)")
+            raise UsageError("--cpus-per-actor must be at least 1 (an actor's threads are whole cores)")
         if self.gpus_per_actor < 0:
-            raise ModelError("--gpus-per-actor cannot be negative")
+            raise UsageError("--gpus-per-actor cannot be negative")
 
     def settings_for(self, settings: DecodeSettings) -> DecodeSettings:
         """The settings each actor runs with: threads laid out for its CPUs rather than
@@ -231,10 +233,10 @@ class RayEngine:
                 send(sent, 0)
                 sent += 1
             if not self.actors:
-                raise ClusterError(f"every Ray actor has died ({self.lost} lost); check the nodes' logs (ray logs) and run the same command again")
+                raise EngineError(f"every Ray actor has died ({self.lost} lost); check the nodes' logs (ray logs) and run the same command again")
             ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=STALL_SECONDS)
             if not ready:
-                raise ClusterError(f"no batch finished on the Ray cluster within {STALL_SECONDS:.0f} s; check `ray status` for dead nodes and run the same command again")
+                raise EngineError(f"no batch finished on the Ray cluster within {STALL_SECONDS:.0f} s; check `ray status` for dead nodes and run the same command again")
             job, actor, attempts = in_flight.pop(ready[0])
             load[id(actor)] -= 1
             try:

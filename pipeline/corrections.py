@@ -37,12 +37,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.parsers import expat
 
+from . import errors
 from . import __version__
 from .memory import HumanEntry
 from .report import xml_text
 
 
-class CorrectionsError(ValueError):
+class CorrectionsError(errors.CorrectionsError):
     """A file of human translations cannot be read at all; the message is one sentence
     naming the file, what is wrong and what to do."""
 

@@ -17,20 +17,18 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .errors import ModelError
+
 DEFAULT_MODEL = "Helsinki-NLP/opus-mt-fr-en"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _CONFIG_FILES = ["config.json", "generation_config.json", "*.spm", "vocab.json", "tokenizer_config.json", "special_tokens_map.json"]
 _WEIGHTS_SAFE = "model.safetensors"
 _WEIGHTS_PICKLE = "pytorch_model.bin"
-# Local model folders that resolve() was given, the latest _LOCAL_KEPT, for `mtpipe
+# Local model folders that commands loaded, the latest _LOCAL_KEPT, for `mtpipe
 # models list`: {absolute path: {"revision": ..., "used": ISO time}} in the user cache dir.
 LOCAL_RECORD = "local-models.json"
 _LOCAL_PREFIX = "local-"  # of a local folder's revision, its fingerprint
 _LOCAL_KEPT = 20
-
-
-class ModelError(RuntimeError):
-    """The model cannot be found, fetched or loaded; the message names the model and the fix."""
 
 
 @dataclass(frozen=True)

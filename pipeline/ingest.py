@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
+from .errors import InputError
+
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
     (codecs.BOM_UTF32_BE, "utf-32"),
@@ -31,7 +33,7 @@ _MAX_CHAOS = 0.5
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
 
-class IngestError(ValueError):
+class IngestError(InputError):
     """The file cannot be read as a text article; the message says why and what to do."""
 
 

@@ -23,6 +23,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
+from .errors import StoreError
+
 # Word links live in a table of their own, so that older mtpipe versions, which
 # insert five values into `translations`, keep working on the same file. A link row
 # counts only for the translation it was made for (`target`) and for the attention
@@ -83,7 +85,7 @@ _FAULTS = {
 _OTHER_FAULT = ("{where} cannot be {action} ({reason})", "check the file and its folder")
 
 
-class MemoryFault(RuntimeError):
+class MemoryFault(StoreError):
     """The translation memory cannot be opened, read or written; the message is one
     sentence naming the file, SQLite's reason, what it means for the run and the fix."""
 

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TextIO
 
+from .errors import OutputError
 from .writers import TEMP_PREFIX, TEMP_SUFFIX, atomic_write
 
 # What a run writes for an input `a/b.<suffix>`, beside each other in OUT/a/: the English
@@ -38,11 +39,11 @@ _MANIFEST_HEADER = "# mtpipe manifest 1: the files mtpipe wrote in this folder, 
 _TEMPORARY = re.compile(rf"^{re.escape(TEMP_PREFIX)}[0-9a-f]{{8}}{re.escape(TEMP_SUFFIX)}$")
 
 
-class OutputBusy(RuntimeError):
+class OutputBusy(OutputError, RuntimeError):
     """Another run holds the output folder."""
 
 
-class OutputConflict(ValueError):
+class OutputConflict(OutputError, ValueError):
     """Writing a file would overwrite what mtpipe does not own, or leave the folder;
     the message says which path and what to do."""
 

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .errors import UsageError
 from .formats.base import ReadOptions
 from .protect import Protector, ProtectError
 
@@ -29,7 +30,7 @@ PROJECT_FILE = "mtpipe.toml"
 _KEYS = ("protect", "front_matter_keys")
 
 
-class ProjectError(ValueError):
+class ProjectError(UsageError):
     """A project file or reading option that cannot be used; the message says what to fix."""
 
 

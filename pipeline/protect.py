@@ -26,6 +26,8 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .errors import UsageError
+
 URL_OR_EMAIL = re.compile(
     r"""(?:https?://|ftp://|www\.)(?:&#?\w+;|&(?!#?\w+;)|[^\s<>"'«»&])*(?:&#?\w+;|[^\s<>"'«»&.,;:!?)\]])"""
     r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b"
@@ -39,7 +41,7 @@ BUILT_IN: dict[str, re.Pattern[str]] = {
 }
 
 
-class ProtectError(ValueError):
+class ProtectError(UsageError):
     """A protect rule of the user's that is not a regular expression."""
 
 

@@ -24,7 +24,8 @@ ray = pytest.importorskip("ray") if not os.environ.get("MTPIPE_CI") else __impor
 torch = pytest.importorskip("torch")
 
 from pipeline.batch import run  # noqa: E402
-from pipeline.cluster import RayOptions  # noqa: E402
+from pipeline.cluster import MAX_RESTARTS, RayOptions  # noqa: E402
+from pipeline.errors import EngineError, UsageError  # noqa: E402
 from pipeline.hub import ModelError, ModelRef  # noqa: E402
 from pipeline.memory import TranslationMemory  # noqa: E402
 from pipeline.reaper import alive, descendants  # noqa: E402
@@ -221,6 +222,38 @@ def test_an_actor_killed_by_pid_from_the_driver_changes_nothing(corpus, local, t
     assert _outputs(tmp_path / "out") == _outputs(local[0] / "out")
 
 
+def _kill_every_actor(folder: Path, stop: threading.Event, killed: set[int]) -> None:
+    """Kill each actor that wrote its pid file into `folder` (a started or restarted one), until `stop`."""
+    while not stop.is_set():
+        for pid in {int(p.name.split(".")[-2]) for p in folder.glob("*.pid")} - killed:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            killed.add(pid)
+        time.sleep(0.02)
+
+
+def test_a_cluster_whose_every_actor_is_killed_stops_the_run_in_one_sentence(corpus, tmp_path, ray_instance, monkeypatch) -> None:
+    """Each actor killed as soon as it (re)starts, until Ray gives up on it: the run
+    stops with EngineError instead of failing every article one by one."""
+    monkeypatch.setattr(Reporting, "folder", tmp_path, raising=False)
+    monkeypatch.setitem(BACKENDS, "transformers", Reporting)
+    stop, killed = threading.Event(), set()
+    watcher = _when(lambda: len(_batches(tmp_path)) >= 1, lambda: _kill_every_actor(tmp_path, stop, killed))
+    started = time.monotonic()
+    try:
+        with pytest.raises(EngineError, match=r"^every Ray actor has died \(2 lost\); check the nodes' logs"):
+            _run(corpus, tmp_path / "out", _translator(None, "ray"))
+    finally:
+        stop.set()
+        watcher.join(5)
+    assert time.monotonic() - started < 60
+    assert len(killed) == 2 * (1 + MAX_RESTARTS)  # every life of both actors
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text()) if (tmp_path / "out" / "summary.json").exists() else None
+    assert summary is None or summary["totals"]["error"] == 0  # no article blamed
+
+
 def test_a_model_no_actor_can_load_is_one_sentence(corpus, tmp_path, ray_instance) -> None:
     broken = tmp_path / "broken"
     broken.mkdir()
@@ -262,7 +295,7 @@ def test_a_node_removed_mid_run_leaves_the_outputs_unchanged(corpus, local, tmp_
     ({"gpus_per_actor": -1}, "--gpus-per-actor cannot be negative"),
 ])
 def test_ray_options_are_checked(options: dict, message: str) -> None:
-    with pytest.raises(ModelError, match=message):
+    with pytest.raises(UsageError, match=message):
         RayOptions(**options)
 
 
@@ -291,6 +324,10 @@ DRIVER = textwrap.dedent(
     from pipeline.translate import BACKENDS, TransformersBackend
 
     class Logged(TransformersBackend):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            open(f"{os.environ['MTPIPE_TEST_LOG']}.{os.getpid()}.pid", "w").close()
+
         def generate(self, texts, max_new_tokens):
             with open(os.environ["MTPIPE_TEST_LOG"], "a", encoding="utf-8") as log:
                 log.writelines(t.replace("\\n", " ") + "\\n" for t in texts)
@@ -349,6 +386,22 @@ def test_a_ray_run_killed_or_terminated_leaves_no_ray_process(corpus, tmp_path, 
     if said:
         assert said in stderr and "Traceback" not in stderr
     assert not _gone_within(ours, 20)
+
+
+def test_the_command_on_a_cluster_whose_every_actor_is_killed_exits_2_with_one_line_within_60_s(corpus, tmp_path) -> None:
+    command, env = _driver(corpus, tmp_path)
+    started = time.monotonic()
+    driver = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    stop, killed = threading.Event(), set()
+    watcher = _when(lambda: (tmp_path / "sent.log").exists(), lambda: _kill_every_actor(tmp_path, stop, killed))
+    try:
+        _, stderr = driver.communicate(timeout=120)
+    finally:
+        stop.set()
+        watcher.join(5)
+    assert time.monotonic() - started < 60
+    assert (driver.returncode, stderr) == (2, "mtpipe: error: every Ray actor has died (2 lost); check the nodes' logs (ray logs) and run the same command again\n")
+    assert len(killed) == 2 * (1 + MAX_RESTARTS)
 
 
 @pytest.mark.skipif(not Path("/proc").exists(), reason="reads the process tree from /proc")
