@@ -564,6 +564,21 @@ def _previous(folder: OutputFolder) -> dict[str, Article]:
     return {a.input: a for a in articles if a is not None}
 
 
+def _recorded_meta(folder: OutputFolder, translator: Translator) -> dict | None:
+    """The model, backend and settings the folder's earlier summary.json records, when
+    they are this translator's model and backend: a run that translates nothing
+    describes the run that made its outputs, without loading torch to find out the
+    device and threads again. None when there is no such summary."""
+    if not folder.owns(SUMMARY):
+        return None
+    try:
+        meta = _summary_meta(json.loads(folder.path(SUMMARY).read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return None
+    same = (meta["model"], meta["revision"], meta["backend"]) == (translator.model.name, translator.model.revision, translator.backend_name)
+    return meta if same and meta["settings"] else None
+
+
 def _unchanged(before: Article | None, article: Article, out: Path) -> bool:
     return (
         before is not None
@@ -734,14 +749,14 @@ class _SummaryWriter:
     number of articles. Interrupted runs write it too (see _run); only a killed one
     leaves it behind, and the next run translates those articles again from memory."""
 
-    def __init__(self, folder: OutputFolder, translator: Translator, articles: list[Article], started: float, pending: int):
-        self.folder, self.translator, self.articles, self.started = folder, translator, articles, started
+    def __init__(self, folder: OutputFolder, translator: Translator, articles: list[Article], started: float, pending: int, meta: dict | None):
+        self.folder, self.translator, self.articles, self.started, self.meta = folder, translator, articles, started, meta
         self.step = max(1, math.ceil(pending * SUMMARY_STEP))
         self.last, self.finished = time.monotonic(), 0
         self.extra: dict = {}  # run-level fields known at the end (corpus scores)
 
     def write(self) -> dict:
-        summary = _summary(self.translator, self.articles, self.started) | self.extra
+        summary = _summary(self.translator, self.meta or _meta(self.translator), self.articles, self.started) | self.extra
         self.folder.write(SUMMARY, json_text(summary).encode("utf-8"))
         self.last, self.finished = time.monotonic(), 0
         return summary
@@ -860,7 +875,7 @@ def _run(
     decisions = _decide(inputs, folder, translator, force, references, select, options)
     articles = [d.article for d in decisions]
     pending = [d.pending for d in decisions if d.pending]
-    summaries = _SummaryWriter(folder, translator, articles, started, len(pending))
+    summaries = _SummaryWriter(folder, translator, articles, started, len(pending), None if pending else _recorded_meta(folder, translator))
     bar = progress(total=sum(p.sentences for p in pending)) if progress else None
     try:
         _translate_pending(pending, folder, translator, date, bar, summaries)
@@ -1100,11 +1115,11 @@ def _totals(articles: Sequence[Article]) -> dict:
     }
 
 
-def _summary(translator: Translator, articles: list[Article], started: float) -> dict:
+def _summary(translator: Translator, meta: dict, articles: list[Article], started: float) -> dict:
     return {
         "mtpipe": __version__,
         "date": run_date(),
-        **_meta(translator),
+        **meta,
         "engine": translator.engine_used(),
         "model_loaded": translator.loaded,
         "seconds": _elapsed(started),

@@ -99,6 +99,18 @@ def test_seed_article_end_to_end_then_skip_then_memory(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_an_unchanged_rerun_loads_neither_torch_nor_transformers_and_keeps_the_settings(tmp_path: Path) -> None:
+    args = ["run", str(ROOT / "seeds"), "-o", str(tmp_path / "out"), *tiny(tmp_path), "--quiet"]
+    first = in_folder(tmp_path, *args)
+    assert first.returncode == 0 and first.stderr.decode().endswith("loaded: True True\n")
+    settings = json.loads((tmp_path / "out" / "summary.json").read_text())["settings"]
+    again = in_folder(tmp_path, *args)
+    assert again.returncode == 0 and again.stderr.decode().endswith("loaded: False False\n"), again.stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["totals"]["skipped"] == 1 and summary["settings"] == settings and settings["threads"] >= 1
+
+
+@pytest.mark.slow
 def test_bad_files_are_reported_and_the_rest_translated(tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
