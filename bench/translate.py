@@ -136,9 +136,9 @@ def register_forced(lengths: dict[str, int], ratio: float, stats: dict) -> None:
 def child(system: str, folder: Path, n: int, beam: int, work: Path) -> dict:
     import torch
 
-    from pipeline.translate import _cores, length_batches
+    from pipeline.translate import usable_cores, length_batches
 
-    torch.set_num_threads(_cores())
+    torch.set_num_threads(usable_cores())
     sentences, lengths = data(n)
     stats: dict = {}
     ratio = sum(lengths.values()) / sum(len(s.split()) * 1.3 for s in sentences)
@@ -198,7 +198,7 @@ def child(system: str, folder: Path, n: int, beam: int, work: Path) -> dict:
             backend = CTranslate2Backend(resolve(str(folder)), DecodeSettings(beam=beam, device="cpu", compute_type="int8"))
             translator, workers = backend.translator, backend.workers
         else:
-            translator, workers = ctranslate2.Translator(str(convert_ct2(resolve(str(folder)), "int8")), device="cpu", compute_type="int8", intra_threads=_cores()), 1
+            translator, workers = ctranslate2.Translator(str(convert_ct2(resolve(str(folder)), "int8")), device="cpu", compute_type="int8", intra_threads=usable_cores()), 1
         pre = [tok.convert_ids_to_tokens(ids) for ids in tok(sentences)["input_ids"]]
         t0 = time.perf_counter()
         for batch in batches:

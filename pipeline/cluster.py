@@ -23,7 +23,7 @@ from typing import Any
 from .errors import EngineError, MtpipeError, UsageError
 from .hub import ModelError, ModelRef
 from .reaper import Reaper
-from .translate import BACKENDS, EXECUTORS, Backend, DecodeSettings, Hypothesis, Translator, _cores, token_counter
+from .translate import BACKENDS, EXECUTORS, Backend, DecodeSettings, Hypothesis, Translator, usable_cores, token_counter
 from .wordalign import Links
 
 NEEDS_RAY = '--engine ray needs Ray: pip install -e ".[ray]" in a checkout (pip install "ray>=2.44" otherwise)'
@@ -140,7 +140,7 @@ class RayEngine:
                 ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
             else:
                 self.reaper = Reaper()
-                ray.init(num_cpus=_cores(), **quiet)
+                ray.init(num_cpus=usable_cores(), **quiet)
         except ConnectionError as exc:
             raise ModelError(f"cannot reach the Ray cluster at {address} ({exc}); check --address or RAY_ADDRESS, and that `ray status` works there") from None
         except Exception as exc:  # Ray raises many types for clusters it cannot start or join

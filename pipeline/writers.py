@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .ingest import Document
 from .segment import Segment
-from .translate import Translation
+from .translate.types import Translation
 from .wordalign import to_pharaoh
 
 TEMP_PREFIX, TEMP_SUFFIX = ".mtpipe-", ".tmp"

@@ -245,7 +245,7 @@ def test_rewrite_reports_rebuilds_pages_from_records(tmp_path: Path) -> None:
 
 def test_articles_are_held_a_window_at_a_time_and_one_gone_meanwhile_is_an_error(tmp_path: Path, monkeypatch) -> None:
     import pipeline.batch as batch
-    import pipeline.translate as translate
+    import pipeline.translate.translator as translate
 
     monkeypatch.setattr(translate, "WINDOW_SENTENCES", 4)
     (tmp_path / "in").mkdir()

@@ -31,6 +31,7 @@ from conftest import ROOT, SHARED, TINY_MODEL  # noqa: E402
 from test_hub import MARIAN, cache_repo  # noqa: E402
 from test_translate import fixture_pairs  # noqa: E402
 from pipeline import translate  # noqa: E402
+from pipeline.translate.backends import ctranslate2 as ctranslate2_backend  # noqa: E402
 from pipeline.cli import main  # noqa: E402
 from pipeline.hub import ModelError, ModelRef, file_sha256, folder_size, resolve  # noqa: E402
 from pipeline.translate import (  # noqa: E402
@@ -135,7 +136,7 @@ def test_workers_sharing_a_batch_change_no_output(model: ModelRef, sentences: li
     a batch is cut in two: -1.1299 against -1.13 was seen in CI)."""
     outputs = {}
     for cores in (1, 2):
-        monkeypatch.setattr(translate, "_cores", lambda cores=cores: cores)
+        monkeypatch.setattr(ctranslate2_backend, "usable_cores", lambda cores=cores: cores)
         backend = CTranslate2Backend(model, DecodeSettings(beam=4, compute_type=compute_type))
         assert (backend.workers, backend.translator.num_translators) == (cores, cores)
         outputs[cores] = translate_texts(backend, sentences, 2048)

@@ -11,7 +11,8 @@ from conftest import SHARED, TINY_MODEL, EchoBackend
 from pipeline.hub import ModelError, ModelRef, resolve
 from pipeline.memory import TranslationMemory
 from pipeline.segment import split_to_fit
-from pipeline.translate import DecodeSettings, Hypothesis, Translator, _merge, ct2_threads, keep_freed_memory, length_batches, translate_texts
+from pipeline.translate import DecodeSettings, Hypothesis, Translator, ct2_threads, keep_freed_memory, length_batches, translate_texts
+from pipeline.translate.orchestrate import _merge
 
 
 @pytest.mark.parametrize(
@@ -277,7 +278,7 @@ def test_short_articles_share_the_batches_one_long_article_would_have(tmp_path: 
 
 
 def test_the_window_bounds_what_is_pooled(tmp_path: Path, echo_model: ModelRef, monkeypatch) -> None:
-    import pipeline.translate as translate
+    import pipeline.translate.translator as translate
 
     monkeypatch.setattr(translate, "WINDOW_SENTENCES", 7)
     groups = articles(10, 3)
@@ -340,7 +341,7 @@ def test_settings_used_say_what_ran(tmp_path: Path) -> None:
 
 
 def test_batches_go_to_the_registered_executor(tmp_path: Path, echo_model: ModelRef, monkeypatch) -> None:
-    import pipeline.translate as translate
+    import pipeline.translate.translator as translate
 
     handed: list[list[str]] = []
 

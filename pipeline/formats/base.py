@@ -18,7 +18,7 @@ from typing import Protocol
 from ..ingest import Document, Line
 from ..protect import Protector
 from ..segment import Segment
-from ..translate import Translation
+from ..translate.types import Translation
 from .frontmatter import FRONT_MATTER_KEYS
 from .markup import Event, Inline, Sentence, place
 

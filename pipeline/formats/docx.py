@@ -40,7 +40,7 @@ from lxml import etree
 
 from ..ingest import Document, IngestError, Line
 from ..segment import Segment
-from ..translate import Translation
+from ..translate.types import Translation
 from ..protect import Protector
 from .base import ReadOptions, Written, placed_blocks, protected_line, register, unit_text
 from .markup import Event, Inline

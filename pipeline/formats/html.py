@@ -42,7 +42,7 @@ import webencodings
 
 from ..ingest import Document, Line, decode
 from ..segment import Segment
-from ..translate import Translation
+from ..translate.types import Translation
 from . import frontmatter
 from .base import ReadOptions, Written, fill, origin, placed_blocks, protected_line, register, unit_text
 from .markup import Event, Inline

@@ -63,7 +63,7 @@ from mdit_py_plugins.footnote import footnote_plugin
 from ..ingest import Document, IngestError, Line, decode
 from ..protect import URL_OR_EMAIL
 from ..segment import Segment
-from ..translate import Translation
+from ..translate.types import Translation
 from . import frontmatter
 from .base import ReadOptions, Written, block_sentences, fill, origin, protected_line, register, unit_text
 from .markup import Event, Inline, Sentence, place

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from ..ingest import Document, Line, parse
 from ..segment import Segment
-from ..translate import Translation
+from ..translate.types import Translation
 from ..writers import english_text
 from .base import ReadOptions, Written, placed_blocks, protected_unit, register, unit_text
 

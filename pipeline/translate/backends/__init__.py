@@ -1,0 +1,1 @@
+"""The model backends, registered by name in BACKENDS when imported."""

@@ -1,0 +1,201 @@
+"""The CTranslate2 backend: the converted model, several times faster on CPU."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from ...hub import ModelError, ModelRef
+from ...wordalign import Links
+from ..convert import NEEDS_CT2, convert_ct2
+from ..marian import MarianTokens, beam_size, load_error, quiet_transformers, reason
+from ..types import COMPUTE_TYPES, DEFAULT_COMPUTE_TYPE, DecodeSettings, Hypothesis, register, usable_cores
+
+MAX_CT2_WORKERS = 4
+
+
+@register("ctranslate2")
+class CTranslate2Backend(MarianTokens):
+    """MarianMT through CTranslate2 (the fast extra), converted once and cached.
+
+    Log-probabilities: CTranslate2 returns each hypothesis' cumulative log-probability
+    divided by its length to the power `length_penalty` (the model's generation config,
+    1.0 for opus-mt, so that beams are ranked as transformers ranks them). Multiplying
+    back by length ** length_penalty, the length counting the end-of-sentence token,
+    gives the summed token log-probability, end of sentence included, as the
+    transformers backend sums it; the mean is then taken the same way.
+    """
+
+    def __init__(self, model: ModelRef, settings: DecodeSettings):
+        try:
+            import ctranslate2
+        except ImportError:
+            raise ModelError(NEEDS_CT2) from None
+        from transformers import GenerationConfig, MarianTokenizer, PretrainedConfig
+
+        quiet_transformers()
+        self.used = self.plan(model, settings)
+        compute_type, device = self.used["compute_type"], self.used["device"]
+        if device == "cuda" and ctranslate2.get_cuda_device_count() == 0:
+            raise ModelError("--device cuda was asked for but CTranslate2 sees no CUDA GPU: use --device cpu or auto")
+        supported = [t for t in COMPUTE_TYPES if t in ctranslate2.get_supported_compute_types(device)]
+        if compute_type not in supported:  # refused before converting for it
+            raise ModelError(f"--compute-type {compute_type} cannot run on {device} with CTranslate2: choose one of {', '.join(supported)}")
+        folder = convert_ct2(model, compute_type)
+        try:
+            self.tokenizer = MarianTokenizer.from_pretrained(model.path)
+            config = PretrainedConfig.from_pretrained(model.path)
+            try:
+                generation = GenerationConfig.from_pretrained(model.path)
+            except OSError:
+                generation = GenerationConfig()
+        except Exception as exc:
+            raise load_error(model, exc) from None
+        self.workers, threads = self.used["workers"], self.used.get("threads", 0)
+        if device == "cpu":
+            keep_freed_memory()
+        try:
+            self.translator = ctranslate2.Translator(
+                str(folder), device=device, compute_type=compute_type, inter_threads=self.workers, intra_threads=threads
+            )
+        except (RuntimeError, OSError, ValueError) as exc:
+            raise ModelError(
+                f"the CTranslate2 conversion {folder} of model {model.name} could not be loaded ({reason(exc)}): "
+                f"convert it again with `mtpipe models convert {model.name} --compute-type {compute_type} --force`"
+            ) from None
+        self._set_limits(self.used, getattr(config, "max_position_embeddings", 512), generation)
+        self.length_penalty = generation.length_penalty if generation.length_penalty is not None else 1.0
+        self.eos = self.tokenizer.eos_token
+
+    @staticmethod
+    def plan(model: ModelRef, settings: DecodeSettings) -> dict:
+        """Beam, device, compute type and the CPU layout (workers, threads each) these
+        settings run with, decided without loading the model (the load follows it)."""
+        try:
+            import ctranslate2
+        except ImportError:
+            raise ModelError(NEEDS_CT2) from None
+        device = settings.device if settings.device != "auto" else ("cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu")
+        if settings.other_alignment:
+            raise ModelError(
+                "CTranslate2 keeps only the last decoder layer's head 0 for word alignment: "
+                "leave --align-layer and --align-head out, or use --backend transformers"
+            )
+        workers, threads = ct2_threads(settings.cores or usable_cores()) if device == "cpu" else (1, 0)
+        return {
+            "beam": beam_size(model, settings),
+            "device": device,
+            "compute_type": settings.compute_type or DEFAULT_COMPUTE_TYPE["ctranslate2"],
+            "workers": workers,
+            **({"threads": threads} if device == "cpu" else {}),
+        }
+
+    def options(self, texts: Sequence[str], cap: int) -> dict:
+        """translate_batch keyword arguments; a hook for subclasses (the benchmark)."""
+        return {"max_decoding_length": cap}
+
+    def generate(self, texts: Sequence[str], max_new_tokens: int) -> list[Hypothesis]:
+        cap = min(max_new_tokens, self.max_output_tokens)
+        source = self._source_tokens(texts)
+        results = self.translator.translate_batch(
+            source,
+            beam_size=self.beam,
+            length_penalty=self.length_penalty,
+            return_scores=True,
+            return_end_token=True,
+            return_attention=True,
+            max_batch_size=self._share(source),
+            **self.options(texts, cap),
+        )
+        first = self._first_rows(source) if self.beam > 1 and len(source) > 1 else None
+        hyps = []
+        for k, (result, text_in) in enumerate(zip(results, texts)):
+            tokens = result.hypotheses[0]
+            n = len(tokens)
+            words = tokens[:-1] if tokens and tokens[-1] == self.eos else tokens
+            text = self.tokenizer.decode(self.tokenizer.convert_tokens_to_ids(words), skip_special_tokens=True).strip()
+            total = result.scores[0] * (n**self.length_penalty if n else 1.0)
+            attention = result.attention[0]
+            if first is not None and attention:
+                attention = [first[k], *attention[1:]]
+            links = self._links(attention, source[k], text_in, tokens, text)
+            hyps.append(Hypothesis(text, float(total), n, hit_limit=n >= cap, links=links))
+        return hyps
+
+    def _source_tokens(self, texts: Sequence[str]) -> list[list[str]]:
+        """Each text as the tokens CTranslate2 takes, end of sentence included."""
+        return [self.tokenizer.convert_ids_to_tokens(ids) for ids in self.tokenizer(list(texts))["input_ids"]]
+
+    def _share(self, source: Sequence[Any]) -> int:
+        """A batch size that gives each worker one share, run at once."""
+        return math.ceil(len(source) / self.workers)
+
+    def _first_rows(self, source: list[list[str]]) -> list[list[float]]:
+        """Each sentence's attention at the first decoding step, by a one-step greedy
+        pass. CTranslate2 (4.8) returns a wrong first row when a beam search decodes
+        several sentences at once (another sentence's row); the first step's
+        attention depends on the source alone, so one greedy step gives it."""
+        results = self.translator.translate_batch(
+            source, beam_size=1, max_decoding_length=1, return_attention=True, max_batch_size=self._share(source)
+        )
+        return [r.attention[0][0] for r in results]
+
+    def align(self, sources: Sequence[str], targets: Sequence[str]) -> list[Links]:
+        source = self._source_tokens(sources)
+        forced = [self.tokenizer.convert_ids_to_tokens(ids) for ids in self._forced_targets(targets)]
+        results = self.translator.translate_batch(
+            source,
+            target_prefix=forced,
+            beam_size=1,
+            return_attention=True,
+            max_decoding_length=max(len(f) for f in forced) + 1,
+            max_batch_size=self._share(source),
+        )
+        return [
+            self._links(r.attention[0][: len(f)], s, src, f, t)
+            for r, s, src, f, t in zip(results, source, sources, forced, targets)
+        ]
+
+
+def ct2_threads(cores: int) -> tuple[int, int]:
+    """CTranslate2's CPU layout for `cores` cores: (workers, threads per worker).
+
+    Each batch is shared among the workers, which decode their shares at the same
+    time, each on its own threads. Decoding multiplies small matrices (a few
+    hundred rows), where threads inside one product mostly wait on each other: on
+    two cores, two single-threaded workers translate about 30 % faster than one
+    worker with two threads (1.31× on the 1,153 sentences of bench/translate.py).
+    Past four workers the shares of a 64-sentence batch would get too small, so
+    larger machines give each of at most four workers several threads.
+    """
+    threads = max(1, math.ceil(cores / MAX_CT2_WORKERS))
+    return max(1, cores // threads), threads
+
+
+def keep_freed_memory() -> bool:
+    """Make glibc's malloc keep freed memory for reuse instead of handing it back to
+    the kernel; True where it applied (glibc), False elsewhere.
+
+    CTranslate2's CPU workers allocate and free buffers of up to tens of MB at every
+    decoding step. With glibc's defaults many of these are fresh mappings, or trimmed
+    heap tops, whose pages fault in again each time: a tenth of the decoding time went
+    to the kernel on the benchmark's 1,153 sentences. The three settings only work
+    together (a fixed trim or pad alone turns off glibc's adaptive mmap threshold and
+    is far slower). Process-wide; costs about 60 MB of peak RSS.
+    """
+    import ctypes
+
+    try:
+        mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
+    except (OSError, TypeError):  # no process-wide symbol lookup (Windows)
+        return False
+    if mallopt is None:
+        return False
+    m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3
+    # The mmap threshold goes first and all() stops at a refusal: trim and pad set
+    # without it would be the slow case described above.
+    return all(
+        mallopt(option, value)
+        for option, value in ((m_mmap_threshold, 32 << 20), (m_trim_threshold, 4 << 30), (m_top_pad, 256 << 20))
+    )
