@@ -77,7 +77,7 @@ def sample_peak(stop: threading.Event, peak: list[int]) -> None:
 def child(system: str, work: Path, lines: int, beam: int) -> dict:
     import ray
 
-    from pipeline.batch import run
+    from pipeline.run import run
     from pipeline.cluster import RayOptions
     from pipeline.hub import resolve
     from pipeline.translate import DecodeSettings, Translator

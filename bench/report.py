@@ -6,7 +6,7 @@ texts back exactly.
 The seed is translated by the fixture model. newstest2014 is "translated" by the
 published opus-mt-fr-en output (a lookup backend: the weights cannot be downloaded
 here), so the page holds real MT, real scores and real flags; that output carries no
-log-probabilities, so its confidence column reads 0. Both go through `batch.run`.
+log-probabilities, so its confidence column reads 0. Both go through `pipeline.run.run`.
 
 Opening time is from navigation to the first frame painted after the load event,
 best and worst of --repeats; the baseline is the same page with its script removed,
@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline import batch  # noqa: E402
+from pipeline import run as batch  # noqa: E402
 from pipeline.hub import ModelRef, resolve  # noqa: E402
 from pipeline.ingest import parse  # noqa: E402
 from pipeline.segment import segment  # noqa: E402

@@ -21,7 +21,7 @@ from . import __version__
 from .errors import CorrectionsError, EngineError, InputError, ModelError, MtpipeError, OutputError, StoreError, UsageError
 
 if TYPE_CHECKING:
-    from .batch import Selection
+    from .run import Selection
     from .formats.base import ReadOptions
 
 EXIT_OK, EXIT_ARTICLE_FAILED, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE, EXIT_TERMINATED = 0, 1, 2, 130, 141, 143
@@ -423,7 +423,7 @@ def _remove_empty(folders: list[Path]) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .batch import SUMMARY, OutputBusy, OutputConflict, OutputIsInput, Selection, run, run_date
+    from .run import SUMMARY, OutputBusy, OutputConflict, OutputIsInput, Selection, run, run_date
     from .report import counted
 
     inputs = _run_inputs(args)
@@ -508,7 +508,7 @@ _FATES = {"pending": "translate", "skipped": "unchanged"}
 def _dry_run(args: argparse.Namespace, inputs: list[Path], select: Selection, options: ReadOptions) -> int:
     """List on stdout what `run` would do with each path and why, then the counts;
     write nothing and load no model. The exit code is the run's: 1 when paths would fail."""
-    from .batch import OutputConflict, OutputIsInput, plan
+    from .run import OutputConflict, OutputIsInput, plan
     from .report import counted
 
     translator = _translator(args, writes=False)
@@ -581,7 +581,7 @@ def _warn(warnings: list[str]) -> None:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from .batch import INDEX, OutputBusy, OutputConflict, rewrite_reports
+    from .run import INDEX, OutputBusy, OutputConflict, rewrite_reports
     from .report import counted
 
     try:

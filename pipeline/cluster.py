@@ -23,7 +23,7 @@ from typing import Any
 from .errors import EngineError, MtpipeError, UsageError
 from .hub import ModelError, ModelRef
 from .reaper import Reaper
-from .translate import BACKENDS, EXECUTORS, Backend, DecodeSettings, Hypothesis, Translator, usable_cores, token_counter
+from .translate import BACKENDS, EXECUTORS, DecodeSettings, Hypothesis, Translator, usable_cores, token_counter
 from .wordalign import Links
 
 NEEDS_RAY = '--engine ray needs Ray: pip install -e ".[ray]" in a checkout (pip install "ray>=2.44" otherwise)'

@@ -301,7 +301,7 @@ _OPENINGS = {b"<": ".tmx", b"{": ".json"}
 
 def read_any(path: Path) -> Reading:
     """The pairs of a TMX or corrections file, known by its suffix, else its content."""
-    from .batch import read_regular  # as runs read articles: never a FIFO that would block, a device, a link
+    from .run import read_regular  # as runs read articles: never a FIFO that would block, a device, a link
     from .ingest import IngestError
 
     try:

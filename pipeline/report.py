@@ -3,7 +3,7 @@
 An article's `.align.jsonl` records become `Row`s, one per aligned unit (a unit is one
 sentence, or the sentences that share one reference segment). From the rows come the
 side-by-side HTML page, a TMX 1.4b file and a TSV file; from the run summary comes the
-folder index. Everything here is pure text building; `batch` and `cli` write the files.
+folder index. Everything here is pure text building; `run` and `cli` write the files.
 """
 
 from __future__ import annotations
@@ -243,7 +243,7 @@ def corrections_name(article: str) -> str:
 
 def output_links(article: str) -> dict[str, str]:
     """Where an article's review page links to, relative to the page: the index at the
-    output root and the article's other outputs, beside the page, named as `batch` names
+    output root and the article's other outputs, beside the page, named as `run` names
     them (a/b.md → ../index.html, b.en.md, b.tmx, b.tsv, b.align.jsonl); not URL-escaped."""
     path = PurePosixPath(article)
     english, jsonl, _, tmx, tsv = output_names(path.name)

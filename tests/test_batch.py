@@ -10,7 +10,7 @@ import pytest
 from sacrebleu.metrics import CHRF
 
 from conftest import EchoBackend
-from pipeline.batch import OutputBusy, discover, output_paths, read_found, run, run_date
+from pipeline.run import OutputBusy, discover, output_paths, read_found, run, run_date
 from pipeline.outdir import OutputFolder
 from pipeline.hub import ModelRef
 from pipeline.ingest import IngestError
@@ -221,7 +221,7 @@ def test_inputs_that_would_write_the_same_files_are_refused(tmp_path: Path) -> N
 
 
 def test_rewrite_reports_rebuilds_pages_from_records(tmp_path: Path) -> None:
-    from pipeline.batch import rewrite_reports
+    from pipeline.run import rewrite_reports
 
     make_corpus(tmp_path / "in")
     out = tmp_path / "out"
@@ -244,7 +244,7 @@ def test_rewrite_reports_rebuilds_pages_from_records(tmp_path: Path) -> None:
 
 
 def test_articles_are_held_a_window_at_a_time_and_one_gone_meanwhile_is_an_error(tmp_path: Path, monkeypatch) -> None:
-    import pipeline.batch as batch
+    import pipeline.run.planning as batch
     import pipeline.translate.translator as translate
 
     monkeypatch.setattr(translate, "WINDOW_SENTENCES", 4)
@@ -252,7 +252,7 @@ def test_articles_are_held_a_window_at_a_time_and_one_gone_meanwhile_is_an_error
     for i in range(12):
         (tmp_path / "in" / f"a{i:02d}.txt").write_text(f"Phrase {i} un. Phrase {i} deux.", encoding="utf-8")
     live, most = set(), [0]
-    load, release = batch._Pending.load, batch._Pending.release
+    load, release = batch.Pending.load, batch.Pending.release
 
     def counting_load(self):
         if self.article.input == "a01.txt":
@@ -265,8 +265,8 @@ def test_articles_are_held_a_window_at_a_time_and_one_gone_meanwhile_is_an_error
         live.discard(id(self))
         release(self)
 
-    monkeypatch.setattr(batch._Pending, "load", counting_load)
-    monkeypatch.setattr(batch._Pending, "release", counting_release)
+    monkeypatch.setattr(batch.Pending, "load", counting_load)
+    monkeypatch.setattr(batch.Pending, "release", counting_release)
     summary = run([tmp_path / "in"], tmp_path / "out", translator(tmp_path, memory=False))
     status = {a["input"]: a for a in summary["articles"]}
     assert status["a09.txt"]["status"] == "error" and "it does not exist" in status["a09.txt"]["error"]

@@ -23,7 +23,7 @@ import pytest
 ray = pytest.importorskip("ray") if not os.environ.get("MTPIPE_CI") else __import__("ray")
 torch = pytest.importorskip("torch")
 
-from pipeline.batch import run  # noqa: E402
+from pipeline.run import run  # noqa: E402
 from pipeline.cluster import MAX_RESTARTS, RayOptions  # noqa: E402
 from pipeline.errors import EngineError, UsageError  # noqa: E402
 from pipeline.hub import ModelError, ModelRef  # noqa: E402

@@ -11,7 +11,8 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from conftest import TINY_MODEL
-from pipeline.batch import Selection, _match_parts, discover, glob_match
+from pipeline.run import Selection, discover, glob_match
+from pipeline.run.discover import _match_parts
 from pipeline.memory import HumanEntry, TranslationMemory
 from test_cli import ECHO, in_folder, terminal, write_tree
 from test_never_harm import build_adversarial, snapshot

@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, TINY_MODEL, EchoBackend
-from pipeline.batch import _SummaryWriter, output_paths, run
+from pipeline.run import output_paths, run
+from pipeline.run.drive import _SummaryWriter
 from pipeline.hub import ModelRef
 from pipeline.outdir import MANIFEST
 from pipeline.translate import DecodeSettings, Translator

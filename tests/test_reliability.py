@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, SHARED, TINY_MODEL, PageParts
-from pipeline.batch import output_paths
+from pipeline.run import output_paths
 from pipeline.ingest import parse
 from pipeline.prose import is_prose
 from pipeline.protect import Protector

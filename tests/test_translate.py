@@ -311,7 +311,7 @@ class Faulty(EchoBackend):
 
 
 def test_a_failing_shared_batch_fails_only_the_article_at_fault(tmp_path: Path) -> None:
-    from pipeline.batch import run
+    from pipeline.run import run
     from pipeline.translate import BACKENDS
 
     BACKENDS["faulty"] = Faulty

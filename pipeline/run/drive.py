@@ -1,0 +1,292 @@
+"""Driving a run: translate the pending articles a window at a time, write each
+article's files as it finishes, rewrite summary.json a bounded number of times, and
+score against references."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from .. import evaluate
+from ..align import pair_reference
+from ..errors import STOPS_A_RUN
+from ..formats import Written
+from ..formats.base import ReadOptions
+from ..outdir import OutputConflict, OutputFolder, output_names
+from ..translate import Translation, Translator, human_digest
+from ..writers import json_text, jsonl_text, sentence_records
+from .discover import Selection, format_of, os_reason, shown
+from .pages import page_info, review_files, write_all, write_index
+from .planning import Pending, decide, outside_of, take_over
+from .summary import Article, NOTHING_TO_TRANSLATE, SUMMARY, elapsed, meta_of, output_paths, read_records, recorded_meta, run_date, summary_of
+
+
+# summary.json is rewritten during a run at most every SUMMARY_SECONDS, once another
+# SUMMARY_STEP of the articles has finished since the last time.
+SUMMARY_SECONDS = 2.0
+SUMMARY_STEP = 0.05
+SCORE_OPTIONS = evaluate.Options()
+
+
+# HTER: TER of the model's output against its post-edit (the human translation).
+HTER_OPTIONS = evaluate.Options(metrics=("ter",))
+
+
+# Per-sentence scores written to .align.jsonl (their unit's sentence chrF2 and BLEU).
+SEGMENT_METRICS = ("chrf", "bleu")
+
+
+class ProgressBar(Protocol):
+    def update(self, n: int) -> object: ...
+
+    def set_postfix_str(self, s: str, refresh: bool = True) -> object: ...
+
+    def close(self) -> None: ...
+
+
+def _post_edits(translations: Sequence[Translation], extra: list[dict]) -> float | None:
+    """HTER of the sentences whose human translation differs from what the model had
+    made of them: per sentence into `extra` (with the model's output), and the
+    article's over all of them (None when there are none)."""
+    edited = [i for i, t in enumerate(translations) if t.human and t.machine is not None and t.machine != t.text]
+    if not edited:
+        return None
+    result = evaluate.score([translations[i].machine for i in edited], [[translations[i].text for i in edited]], HTER_OPTIONS)
+    for i, rate in zip(edited, result.scores["ter"].segments):
+        extra[i].update(machine=translations[i].machine, hter=round(rate, 4))
+    return round(result.scores["ter"].score, 4)
+
+
+def _score_reference(item: Pending, translations: list[Translation]) -> list[dict]:
+    """Pair the article with its reference, score it, and return per-sentence fields."""
+    units, item.article.pairing = pair_reference(item.doc, item.segments, [t.text for t in translations], item.reference)
+    hyps = [" ".join(translations[i].text for i in unit.source) for unit in units]
+    refs = [unit.reference for unit in units]
+    scored = [k for k, ref in enumerate(refs) if ref.strip()]
+    extra: list[dict] = [{} for _ in item.segments]
+    if not scored:
+        item.article.reference_error = f"{item.article.reference}: no reference sentence could be paired with the article"
+        return extra
+    result = evaluate.score([hyps[k] for k in scored], [[refs[k] for k in scored]], SCORE_OPTIONS)
+    item.article.scores = {key: round(s.score, 4) for key, s in result.scores.items()}
+    segment_scores = dict(zip(scored, zip(*(result.scores[m].segments for m in SEGMENT_METRICS))))
+    for k, unit in enumerate(units):
+        values = segment_scores.get(k, (None,) * len(SEGMENT_METRICS))
+        for i in unit.source:
+            extra[i] = {
+                "unit": item.segments[unit.source[0]].id,
+                "ref": unit.reference,
+                **{m: None if v is None else round(v, 4) for m, v in zip(SEGMENT_METRICS, values)},
+            }
+    return extra
+
+
+def run(
+    inputs: Sequence[Path],
+    out: Path,
+    translator: Translator,
+    force: bool = False,
+    progress: Callable[..., ProgressBar] | None = None,
+    references: Path | None = None,
+    select: Selection | None = None,
+    options: ReadOptions = ReadOptions(),
+) -> dict:
+    """Translate every article under `inputs` into `out`; return the run summary.
+
+    `progress(total=sentences)` makes a progress bar (tqdm fits) that is told after
+    every batch how many sentences are done, with the article in progress as its
+    postfix. With `references`, an article `a/b.txt`
+    whose reference `references/a/b.txt` exists is scored against it, and the run
+    gets corpus scores over all such articles. The files `select` leaves out are
+    listed as ignored; articles are read with `options` (protect rules, front matter
+    keys). Raises ModelError if the model cannot be loaded, EngineError if its engine
+    is lost, OutputBusy if another run is writing to `out`, OutputIsInput if `out` is an input folder,
+    OutputConflict if the run's own files (summary.json, index.html) would overwrite
+    files mtpipe did not write, and OSError if summary.json cannot be written.
+    """
+    inputs = outside_of(inputs, out)
+    with OutputFolder(out) as folder:
+        take_over(folder)
+        folder.remove_stale_temporaries()
+        return _run(inputs, folder, translator, force, progress, references, select, options)
+
+
+class _SummaryWriter:
+    """Rewrites summary.json during a run: at most every SUMMARY_SECONDS, and only once
+    another SUMMARY_STEP of the articles to translate has finished, so that a run
+    rewrites it at most 1 / SUMMARY_STEP times and the bytes written stay linear in the
+    number of articles. Interrupted runs write it too (see _run); only a killed one
+    leaves it behind, and the next run translates those articles again from memory."""
+
+    def __init__(self, folder: OutputFolder, translator: Translator, articles: list[Article], started: float, pending: int, meta: dict | None):
+        self.folder, self.translator, self.articles, self.started, self.meta = folder, translator, articles, started, meta
+        self.step = max(1, math.ceil(pending * SUMMARY_STEP))
+        self.last, self.finished = time.monotonic(), 0
+        self.extra: dict = {}  # run-level fields known at the end (corpus scores)
+
+    def write(self) -> dict:
+        summary = summary_of(self.translator, self.meta or meta_of(self.translator), self.articles, self.started) | self.extra
+        self.folder.write(SUMMARY, json_text(summary).encode("utf-8"))
+        self.last, self.finished = time.monotonic(), 0
+        return summary
+
+    def article_done(self) -> None:
+        self.finished += 1
+        if self.finished >= self.step and time.monotonic() - self.last >= SUMMARY_SECONDS:
+            self.write()
+
+
+def _run(
+    inputs: Sequence[Path],
+    folder: OutputFolder,
+    translator: Translator,
+    force: bool,
+    progress: Callable[..., ProgressBar] | None,
+    references: Path | None,
+    select: Selection | None,
+    options: ReadOptions,
+) -> dict:
+    started = time.perf_counter()
+    out = folder.root
+    date = run_date()
+    decisions = decide(inputs, folder, translator, force, references, select, options)
+    articles = [d.article for d in decisions]
+    pending = [d.pending for d in decisions if d.pending]
+    summaries = _SummaryWriter(folder, translator, articles, started, len(pending), None if pending else recorded_meta(folder, translator))
+    bar = progress(total=sum(p.sentences for p in pending)) if progress else None
+    try:
+        _translate_pending(pending, folder, translator, date, bar, summaries)
+        if references:
+            summaries.extra["scores"] = _run_scores(out, articles)
+    except STOPS_A_RUN:
+        if any(a.status == "ok" for a in articles):  # else nothing was done: leave OUT as it was
+            summaries.write()
+        raise
+    except BaseException:  # interrupted: what finished is recorded, the rest is pending
+        summaries.write()
+        raise
+    finally:
+        if bar:
+            bar.close()
+    summary = summaries.write()
+    write_index(folder, summary, date)
+    return summary
+
+
+def _run_scores(out: Path, articles: list[Article]) -> dict | None:
+    """Corpus scores over the paired units of every scored article, read back from the
+    JSONL files (so skipped articles count too)."""
+    hyps: list[str] = []
+    refs: list[str] = []
+    for article in articles:
+        if article.status not in ("ok", "skipped") or not article.scores:
+            continue
+        units: dict[str, tuple[list[str], str]] = {}
+        path = output_paths(out, article.input).jsonl
+        try:
+            records = read_records(path)
+        except (OSError, ValueError) as exc:
+            article.reference_error = f"{shown(path)}: the sentence records cannot be read ({exc}), so the article is left out of the corpus scores; run mtpipe run --force"
+            continue
+        for record in records:
+            if record.get("chrf") is not None:
+                units.setdefault(record["unit"], ([], record["ref"]))[0].append(record["mt"])
+        hyps += [" ".join(mts) for mts, _ in units.values()]
+        refs += [ref for _, ref in units.values()]
+    if not hyps:
+        return None
+    result = evaluate.score(hyps, [refs], SCORE_OPTIONS, segments=False)
+    return {key: {"score": round(s.score, 4), "signature": s.signature} for key, s in result.scores.items()}
+
+
+def _translate_pending(
+    pending: list[Pending], folder: OutputFolder, translator: Translator, date: str, bar: ProgressBar | None, summaries: _SummaryWriter
+) -> None:
+    """Translate the parsed articles through the translator's stream (their sentences
+    share batches), writing each article as soon as its last sentence is done and
+    recording the outcome in its Article.
+
+    Should a shared batch fail for another reason than the model or the memory, the
+    articles it held are translated again one by one, so that only the article at
+    fault is an error entry; the stream then goes on with the articles after them."""
+    unfinished = dict.fromkeys(range(len(pending)))  # in input order: the first is shown as in progress
+
+    def progress(n: int) -> None:
+        if bar:
+            bar.set_postfix_str(pending[next(iter(unfinished))].article.input if unfinished else "", refresh=False)
+            bar.update(n)
+
+    def finish(index: int, translations: list[Translation]) -> None:
+        del unfinished[index]
+        item = pending[index]
+        if item.failed:
+            item.article.status, item.article.error = "error", item.failed
+        else:
+            _write_article(item, translations, folder, translator, date)
+        item.release()
+        summaries.article_done()
+
+    start = 0
+    while start < len(pending):
+        pulled = start
+        started: dict[int, float] = {}
+
+        def groups() -> Iterator[list[str]]:
+            nonlocal pulled
+            for item in pending[start:]:
+                started[pulled] = time.perf_counter()
+                pulled += 1
+                yield item.load()
+
+        try:
+            for offset, translations in translator.stream(groups(), progress):
+                pending[start + offset].article.seconds = elapsed(started[start + offset])
+                finish(start + offset, translations)
+            return
+        except STOPS_A_RUN:
+            raise
+        except Exception:  # a batch failed: find the article at fault
+            for index in [i for i in range(start, pulled) if i in unfinished]:
+                item, t0 = pending[index], time.perf_counter()
+                try:
+                    translations = translator.translate([s.text for s in item.segments])
+                except STOPS_A_RUN:
+                    raise
+                except Exception as exc:
+                    item.failed, translations = f"{shown(item.path)}: translation failed ({type(exc).__name__}: {exc}); please report this", []
+                item.article.seconds = elapsed(t0)
+                finish(index, translations)
+            start = pulled
+
+
+def _write_article(item: Pending, translations: list[Translation], folder: OutputFolder, translator: Translator, date: str) -> None:
+    """Score an article against its reference, write its files, record the outcome."""
+    article = item.article
+    try:
+        extra = _score_reference(item, translations) if item.reference else [{} for _ in translations]
+        article.hter = _post_edits(translations, extra)
+        names = output_names(article.input)
+        english: Written = format_of(article.input).write(item.doc, item.segments, translations)
+        records = sentence_records(item.segments, translations, extra, doc=item.doc)
+        for record in records:
+            if record["id"] in english.unsure:
+                record["markup"] = "unsure"
+        review = review_files(page_info(article, meta_of(translator), date), records, article)
+        texts = [english.data, jsonl_text(records).encode("utf-8")]
+        write_all(folder, list(zip(names, texts + review)))
+    except OutputConflict as exc:
+        article.status, article.error = "error", f"{shown(item.path)}: {exc}"
+    except OSError as exc:
+        article.status, article.error = "error", f"{shown(item.path)}: its output cannot be written ({os_reason(exc)})"
+    except Exception as exc:  # one article must never stop the batch
+        article.status, article.error = "error", f"{shown(item.path)}: its outputs could not be made ({type(exc).__name__}: {exc}); please report this"
+    else:
+        article.status = "ok"
+        article.sentences = len(item.segments)
+        article.note = None if item.segments else NOTHING_TO_TRANSLATE
+        article.from_memory = sum(t.from_memory for t in translations)
+        article.human = sum(t.human for t in translations)
+        article.human_sha256 = human_digest((seg.text, t.text) for seg, t in zip(item.segments, translations) if t.human)
