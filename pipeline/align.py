@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .ingest import Document
-from .report import counted
+from .messages import counted
 from .segment import Segment, segment
 
 # (source sentences, target sentences) of the links the dynamic program may use.

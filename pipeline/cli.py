@@ -18,11 +18,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .errors import CorrectionsError, EngineError, InputError, ModelError, MtpipeError, OutputError, StoreError, UsageError
+from .errors import (
+    CorrectionsError,
+    EngineError,
+    InputError,
+    ModelError,
+    MtpipeError,
+    OutputError,
+    StoreError,
+    UsageError,
+)
 
 if TYPE_CHECKING:
-    from .run import Selection
     from .formats.base import ReadOptions
+    from .run import Selection
 
 EXIT_OK, EXIT_ARTICLE_FAILED, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE, EXIT_TERMINATED = 0, 1, 2, 130, 141, 143
 
@@ -244,7 +253,7 @@ def _translator(args: argparse.Namespace, writes: bool = True):
 
 def _done_with(translator) -> None:
     """Stop the translator's engine; a local model folder it loaded is recorded for `models list`."""
-    from .hub import remember_used
+    from .used_models import remember_used
 
     translator.close()
     if translator.loaded:
@@ -318,7 +327,7 @@ def _cmd_memory_export(args: argparse.Namespace) -> int:
 
 def _cmd_memory_stats(args: argparse.Namespace) -> int:
     from .memory import MemoryFault
-    from .report import counted
+    from .messages import counted
 
     memory = _memory(args)
     try:
@@ -332,8 +341,9 @@ def _cmd_memory_stats(args: argparse.Namespace) -> int:
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
-    from .hub import remember_used, resolve
+    from .hub import resolve
     from .translate import convert_ct2
+    from .used_models import remember_used
 
     _check_compute_type(args.compute_type)
     model = resolve(args.model)
@@ -360,8 +370,9 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
 
 
 def _cmd_models_list(args: argparse.Namespace) -> int:
-    from .hub import hub_cache, hub_models, local_models, local_record
+    from .hub import hub_cache, hub_models
     from .translate import ct2_cache_root, ct2_conversions
+    from .used_models import local_models, local_record
 
     out = [f"Hub models (Marian checkpoints in {hub_cache()}):"]
     out += _table(("MODEL", "REVISIONS", "SIZE"), [(m.name, ", ".join(m.revisions), _size(m.size)) for m in hub_models()])
@@ -423,8 +434,16 @@ def _remove_empty(folders: list[Path]) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .run import SUMMARY, OutputBusy, OutputConflict, OutputIsInput, Selection, run, run_date
-    from .report import counted
+    from .messages import counted
+    from .run import (
+        SUMMARY,
+        OutputBusy,
+        OutputConflict,
+        OutputIsInput,
+        Selection,
+        run,
+        run_date,
+    )
 
     inputs = _run_inputs(args)
     try:
@@ -508,8 +527,8 @@ _FATES = {"pending": "translate", "skipped": "unchanged"}
 def _dry_run(args: argparse.Namespace, inputs: list[Path], select: Selection, options: ReadOptions) -> int:
     """List on stdout what `run` would do with each path and why, then the counts;
     write nothing and load no model. The exit code is the run's: 1 when paths would fail."""
+    from .messages import counted
     from .run import OutputConflict, OutputIsInput, plan
-    from .report import counted
 
     translator = _translator(args, writes=False)
     try:
@@ -550,7 +569,7 @@ def _copied(articles: list[dict]) -> str:
 def _print_scores(summary: dict, references: Path, worst: int = 10) -> None:
     """After a run with --ref: chrF2 and BLEU of the worst articles by chrF2, then of
     the corpus they make; on stderr, as the rest of the run's report."""
-    from .report import counted
+    from .messages import counted
 
     scored = sorted(
         (a for a in summary["articles"] if a["status"] in ("ok", "skipped") and a.get("scores")), key=lambda a: (a["scores"]["chrf"], a["input"])
@@ -581,8 +600,8 @@ def _warn(warnings: list[str]) -> None:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    from .messages import counted
     from .run import INDEX, OutputBusy, OutputConflict, rewrite_reports
-    from .report import counted
 
     try:
         summary = rewrite_reports(args.output)

@@ -22,8 +22,17 @@ from typing import Any
 
 from .errors import EngineError, MtpipeError, UsageError
 from .hub import ModelError, ModelRef
+from .messages import first_line
 from .reaper import Reaper
-from .translate import BACKENDS, EXECUTORS, DecodeSettings, Hypothesis, Translator, usable_cores, token_counter
+from .translate import (
+    BACKENDS,
+    EXECUTORS,
+    DecodeSettings,
+    Hypothesis,
+    Translator,
+    token_counter,
+    usable_cores,
+)
 from .wordalign import Links
 
 NEEDS_RAY = '--engine ray needs Ray: pip install -e ".[ray]" in a checkout (pip install "ray>=2.44" otherwise)'
@@ -145,7 +154,7 @@ class RayEngine:
             raise ModelError(f"cannot reach the Ray cluster at {address} ({exc}); check --address or RAY_ADDRESS, and that `ray status` works there") from None
         except Exception as exc:  # Ray raises many types for clusters it cannot start or join
             where = f"the Ray cluster at {address}" if address else "a local Ray instance"
-            raise ModelError(f"cannot start or join {where} ({type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}); see docs/cluster.md") from None
+            raise ModelError(f"cannot start or join {where} ({type(exc).__name__}: {first_line(exc)}); see docs/cluster.md") from None
         finally:
             # ray.init takes SIGTERM over (in the main thread); mtpipe's own handler records what finished.
             if handler is not None and threading.current_thread() is threading.main_thread():
@@ -181,7 +190,7 @@ class RayEngine:
                 + f" within {START_SECONDS:.0f} s (it has {resources.get('CPU', 0):g} CPUs, {resources.get('GPU', 0):g} GPUs): lower --actors or --cpus-per-actor"
             ) from None
         except ray.exceptions.RayError as exc:
-            raise ModelError(f"a Ray actor failed to start ({_first_line(exc)}); check that mtpipe and its dependencies are installed on every node") from None
+            raise ModelError(f"a Ray actor failed to start ({first_line(exc)}); check that mtpipe and its dependencies are installed on every node") from None
         errors = [error for error, *_ in states if error]
         if len(errors) == len(actors):
             raise ModelError(f"{errors[0]} (on every Ray actor)")
@@ -247,7 +256,7 @@ class RayEngine:
                     self.actors.remove(actor)
                     self.lost += 1
                 if attempts + 1 >= MAX_ATTEMPTS:
-                    raise ClusterError(f"a batch failed on {MAX_ATTEMPTS} Ray actors ({_first_line(exc)})") from None
+                    raise ClusterError(f"a batch failed on {MAX_ATTEMPTS} Ray actors ({first_line(exc)})") from None
                 if self.actors:  # else the loop ends the run: no actor is left
                     send(job, attempts + 1, avoid=actor)
 
@@ -276,12 +285,6 @@ class RayEngine:
         if self.reaper is not None:
             self.reaper.close()
             self.reaper = None
-
-
-def _first_line(exc: BaseException) -> str:
-    """The first line of a Ray error (they carry whole remote tracebacks)."""
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 EXECUTORS["ray"] = RayEngine

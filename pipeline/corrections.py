@@ -38,9 +38,8 @@ from pathlib import Path
 from xml.parsers import expat
 
 from . import errors
-from . import __version__
 from .memory import HumanEntry
-from .report import xml_text
+from .tmx import Unit, tmx_text
 
 
 class CorrectionsError(errors.CorrectionsError):
@@ -301,8 +300,10 @@ _OPENINGS = {b"<": ".tmx", b"{": ".json"}
 
 def read_any(path: Path) -> Reading:
     """The pairs of a TMX or corrections file, known by its suffix, else its content."""
-    from .run import read_regular  # as runs read articles: never a FIFO that would block, a device, a link
     from .ingest import IngestError
+    from .run import (
+        read_regular,  # as runs read articles: never a FIFO that would block, a device, a link
+    )
 
     try:
         data = read_regular(path)
@@ -319,29 +320,7 @@ def read_any(path: Path) -> Reading:
 # --- Export --------------------------------------------------------------------------
 
 
-def _tmx_date(added: str) -> str:
-    """A TMX date (20240501T120000Z) from the memory's ISO 8601 one (2024-05-01T12:00:00Z)."""
-    return re.sub(r"[-:]", "", added)[:15] + "Z"
-
-
 def write_tmx(entries: Iterable[HumanEntry]) -> str:
     """A TMX 1.4b memory of human translations, one <tu> each, with its origin as a
     <prop> and its date as creationdate: what a CAT tool, or read_tmx, imports."""
-    out = [
-        '<?xml version="1.0" encoding="UTF-8"?>\n',
-        '<!DOCTYPE tmx SYSTEM "tmx14.dtd">\n',
-        '<tmx version="1.4">\n',
-        f'  <header creationtool="mtpipe" creationtoolversion="{__version__}" segtype="sentence" o-tmf="mtpipe memory"'
-        ' adminlang="en" srclang="fr" datatype="plaintext"/>\n',
-        "  <body>\n",
-    ]
-    for entry in entries:
-        out += [
-            f'    <tu creationdate="{_tmx_date(entry.added)}">\n',
-            f'      <prop type="x-mtpipe-origin">{xml_text(entry.origin)}</prop>\n',
-            f'      <tuv xml:lang="fr"><seg>{xml_text(entry.source)}</seg></tuv>\n',
-            f'      <tuv xml:lang="en"><seg>{xml_text(entry.target)}</seg></tuv>\n',
-            "    </tu>\n",
-        ]
-    out.append("  </body>\n</tmx>\n")
-    return "".join(out)
+    return tmx_text((Unit(e.source, e.target, (("x-mtpipe-origin", e.origin),), created=e.added) for e in entries), "mtpipe memory")

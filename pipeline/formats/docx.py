@@ -39,10 +39,17 @@ from docx.package import Package
 from lxml import etree
 
 from ..ingest import Document, IngestError, Line
+from ..protect import Protector
 from ..segment import Segment
 from ..translate.types import Translation
-from ..protect import Protector
-from .base import ReadOptions, Written, placed_blocks, protected_line, register, unit_text
+from .base import (
+    ReadOptions,
+    Written,
+    placed_blocks,
+    protected_line,
+    register,
+    unit_text,
+)
 from .markup import Event, Inline
 
 # Elements that wrap runs inside a paragraph: a span around the English of their text.

@@ -44,7 +44,16 @@ from ..ingest import Document, Line, decode
 from ..segment import Segment
 from ..translate.types import Translation
 from . import frontmatter
-from .base import ReadOptions, Written, fill, origin, placed_blocks, protected_line, register, unit_text
+from .base import (
+    ReadOptions,
+    Written,
+    fill,
+    origin,
+    placed_blocks,
+    protected_line,
+    register,
+    unit_text,
+)
 from .markup import Event, Inline
 
 INLINE = frozenset(

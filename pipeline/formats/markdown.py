@@ -65,7 +65,16 @@ from ..protect import URL_OR_EMAIL
 from ..segment import Segment
 from ..translate.types import Translation
 from . import frontmatter
-from .base import ReadOptions, Written, block_sentences, fill, origin, protected_line, register, unit_text
+from .base import (
+    ReadOptions,
+    Written,
+    block_sentences,
+    fill,
+    origin,
+    protected_line,
+    register,
+    unit_text,
+)
 from .markup import Event, Inline, Sentence, place
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")

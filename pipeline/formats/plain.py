@@ -11,7 +11,14 @@ from ..ingest import Document, Line, parse
 from ..segment import Segment
 from ..translate.types import Translation
 from ..writers import english_text
-from .base import ReadOptions, Written, placed_blocks, protected_unit, register, unit_text
+from .base import (
+    ReadOptions,
+    Written,
+    placed_blocks,
+    protected_unit,
+    register,
+    unit_text,
+)
 
 
 @register

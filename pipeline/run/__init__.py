@@ -16,11 +16,27 @@ report`) and `drive` (translating and writing, a window at a time).
 """
 
 from ..outdir import OutputBusy, OutputConflict
-from .discover import Found, Selection, discover, glob_match, read_found, read_regular, shown
+from .discover import (
+    Found,
+    Selection,
+    discover,
+    glob_match,
+    read_found,
+    read_regular,
+    shown,
+)
 from .drive import ProgressBar, run
 from .pages import rewrite_reports
 from .planning import Decision, OutputIsInput, plan
-from .summary import INDEX, STATUSES, SUMMARY, Article, article_from_entry, output_paths, run_date
+from .summary import (
+    INDEX,
+    STATUSES,
+    SUMMARY,
+    Article,
+    article_from_entry,
+    output_paths,
+    run_date,
+)
 
 __all__ = [
     "INDEX", "STATUSES", "SUMMARY", "Article", "Decision", "Found", "OutputBusy", "OutputConflict", "OutputIsInput", "ProgressBar", "Selection",

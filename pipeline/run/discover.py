@@ -17,9 +17,9 @@ from pathlib import Path, PurePosixPath
 
 from ..formats import FORMATS, Format, format_for
 from ..ingest import IngestError
+from ..messages import first_line
 from ..outdir import open_folder
 from ..project import PROJECT_FILE
-
 
 _SYMLINK = "it is a symbolic link, which mtpipe does not follow; copy the file instead"
 _KINDS = {
@@ -35,10 +35,6 @@ def shown(path: str | Path) -> str:
     """A path as text that can always be printed and stored in JSON: bytes of a name
     that are not UTF-8 appear as \\xNN escapes."""
     return os.fsencode(path).decode("utf-8", "backslashreplace")
-
-
-def os_reason(exc: OSError) -> str:
-    return exc.strerror or str(exc)
 
 
 def _not_regular(mode: int) -> str:
@@ -185,7 +181,7 @@ def _walk(root: Path, skip: tuple[int, int] | None, owned: set[tuple[int, int]],
             with os.scandir(folder) as listing:
                 names = sorted(entry.name for entry in listing)
         except OSError as exc:
-            yield Found(folder, shown(prefix) or "./", "error", f"{shown(folder)}: its contents cannot be listed ({os_reason(exc)}); make it readable (chmod u+rx)")
+            yield Found(folder, shown(prefix) or "./", "error", f"{shown(folder)}: its contents cannot be listed ({first_line(exc)}); make it readable (chmod u+rx)")
             continue
         subfolders = []
         for name in names:
@@ -193,7 +189,7 @@ def _walk(root: Path, skip: tuple[int, int] | None, owned: set[tuple[int, int]],
             try:
                 st = os.lstat(path)
             except OSError as exc:
-                yield Found(path, shown(rel), "error", f"{shown(path)}: it cannot be examined ({os_reason(exc)}); make its folder searchable (chmod u+x)")
+                yield Found(path, shown(rel), "error", f"{shown(path)}: it cannot be examined ({first_line(exc)}); make its folder searchable (chmod u+x)")
                 continue
             found = _entry(path, rel, st, skip, owned)
             if found is not None:
@@ -230,7 +226,7 @@ def discover(inputs: Sequence[Path], out: Path, owned: set[Path] | frozenset[Pat
         try:
             st = os.lstat(item)
         except OSError as exc:
-            found.append(Found(item, shown(item.name or item), "error", f"{shown(item)}: it cannot be examined ({os_reason(exc)})"))
+            found.append(Found(item, shown(item.name or item), "error", f"{shown(item)}: it cannot be examined ({first_line(exc)})"))
             continue
         if stat.S_ISDIR(st.st_mode):
             found += _walk(item, skip, owned_ids, select)
@@ -264,7 +260,7 @@ def read_found(found: Found) -> bytes:
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.ENOTDIR):
             raise IngestError("a folder on its path was replaced by a symbolic link or a file since the scan, so it is not read; run again") from None
-        raise IngestError(f"its folder cannot be opened ({os_reason(exc)})") from None
+        raise IngestError(f"its folder cannot be opened ({first_line(exc)})") from None
     try:
         return read_regular(Path(parts[-1]), found.ident, dir_fd=folder)
     finally:
@@ -284,7 +280,7 @@ def read_regular(path: Path, ident: tuple[int, int] | None = None, dir_fd: int |
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise IngestError(_SYMLINK) from None
-        raise IngestError(f"it cannot be read ({os_reason(exc)})") from None
+        raise IngestError(f"it cannot be read ({first_line(exc)})") from None
     with os.fdopen(fd, "rb") as fh:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -294,4 +290,4 @@ def read_regular(path: Path, ident: tuple[int, int] | None = None, dir_fd: int |
         try:
             return fh.read()
         except OSError as exc:
-            raise IngestError(f"it cannot be read ({os_reason(exc)})") from None
+            raise IngestError(f"it cannot be read ({first_line(exc)})") from None

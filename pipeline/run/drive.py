@@ -15,14 +15,25 @@ from ..align import pair_reference
 from ..errors import STOPS_A_RUN
 from ..formats import Written
 from ..formats.base import ReadOptions
+from ..messages import first_line
 from ..outdir import OutputConflict, OutputFolder, output_names
 from ..translate import Translation, Translator, human_digest
 from ..writers import json_text, jsonl_text, sentence_records
-from .discover import Selection, format_of, os_reason, shown
+from .discover import Selection, format_of, shown
 from .pages import page_info, review_files, write_all, write_index
 from .planning import Pending, decide, outside_of, take_over
-from .summary import Article, NOTHING_TO_TRANSLATE, SUMMARY, elapsed, meta_of, output_paths, read_records, recorded_meta, run_date, summary_of
-
+from .summary import (
+    NOTHING_TO_TRANSLATE,
+    SUMMARY,
+    Article,
+    elapsed,
+    meta_of,
+    output_paths,
+    read_records,
+    recorded_meta,
+    run_date,
+    summary_of,
+)
 
 # summary.json is rewritten during a run at most every SUMMARY_SECONDS, once another
 # SUMMARY_STEP of the articles has finished since the last time.
@@ -280,7 +291,7 @@ def _write_article(item: Pending, translations: list[Translation], folder: Outpu
     except OutputConflict as exc:
         article.status, article.error = "error", f"{shown(item.path)}: {exc}"
     except OSError as exc:
-        article.status, article.error = "error", f"{shown(item.path)}: its output cannot be written ({os_reason(exc)})"
+        article.status, article.error = "error", f"{shown(item.path)}: its output cannot be written ({first_line(exc)})"
     except Exception as exc:  # one article must never stop the batch
         article.status, article.error = "error", f"{shown(item.path)}: its outputs could not be made ({type(exc).__name__}: {exc}); please report this"
     else:

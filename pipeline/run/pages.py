@@ -13,7 +13,16 @@ from ..outdir import OutputConflict, OutputFolder, output_names, safe_relative
 from ..writers import json_text
 from .discover import shown
 from .planning import adopt_legacy
-from .summary import Article, INDEX, SUMMARY, article_from_entry, read_records, run_date, run_totals, summary_meta
+from .summary import (
+    INDEX,
+    SUMMARY,
+    Article,
+    article_from_entry,
+    read_records,
+    run_date,
+    run_totals,
+    summary_meta,
+)
 
 
 def page_info(article: Article, meta: dict, date: str) -> report.PageInfo:

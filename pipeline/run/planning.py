@@ -18,8 +18,26 @@ from ..ingest import Document, IngestError
 from ..outdir import OutputConflict, OutputFolder, output_names
 from ..segment import Segment, segment
 from ..translate import Translator
-from .discover import Found, Selection, discover, distinct_inputs, file_identity, format_of, read_found, shown
-from .summary import Article, INDEX, LEGACY_ENDINGS, RUN_FILES, SUMMARY, article_from_entry, output_paths, previous_articles
+from .discover import (
+    Found,
+    Selection,
+    discover,
+    distinct_inputs,
+    file_identity,
+    format_of,
+    read_found,
+    shown,
+)
+from .summary import (
+    INDEX,
+    LEGACY_ENDINGS,
+    RUN_FILES,
+    SUMMARY,
+    Article,
+    article_from_entry,
+    output_paths,
+    previous_articles,
+)
 
 
 class OutputIsInput(OutputError, ValueError):

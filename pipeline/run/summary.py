@@ -18,7 +18,6 @@ from ..outdir import MANIFEST, OutputFolder, output_names
 from ..translate import Translator
 from ..wordalign import from_pharaoh
 
-
 SUMMARY = "summary.json"
 INDEX = "index.html"
 RUN_FILES = (SUMMARY, INDEX, MANIFEST)

@@ -12,12 +12,33 @@ conversion cache). Importing the package registers both backends; neither loads
 torch, transformers or ctranslate2 until a model is loaded.
 """
 
-from .backends.ctranslate2 import MAX_CT2_WORKERS, CTranslate2Backend, ct2_threads, keep_freed_memory
+from .backends.ctranslate2 import (
+    MAX_CT2_WORKERS,
+    CTranslate2Backend,
+    ct2_threads,
+    keep_freed_memory,
+)
 from .backends.transformers import TransformersBackend
-from .convert import CT2_MARKER, NEEDS_CT2, Conversion, convert_ct2, ct2_cache_dir, ct2_cache_root, ct2_conversions, ct2_intact, remove_conversions
+from .convert import (
+    CT2_MARKER,
+    NEEDS_CT2,
+    Conversion,
+    convert_ct2,
+    ct2_cache_dir,
+    ct2_cache_root,
+    ct2_conversions,
+    ct2_intact,
+    remove_conversions,
+)
 from .marian import token_counter
 from .orchestrate import length_batches, translate_stream, translate_texts
-from .translator import EXECUTORS, MEMORY_FORMAT, WINDOW_SENTENCES, Translator, human_digest
+from .translator import (
+    EXECUTORS,
+    MEMORY_FORMAT,
+    WINDOW_SENTENCES,
+    Translator,
+    human_digest,
+)
 from .types import (
     BACKENDS,
     COMPUTE_TYPES,

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from ..hub import ModelError, ModelRef, file_sha256, folder_size
-from .marian import quiet_transformers, reason
+from ..messages import first_line
+from .marian import quiet_transformers
 from .types import COMPUTE_TYPES
 
 # The one install hint for ctranslate2, wherever it is missing (as cluster.NEEDS_RAY for Ray).
@@ -268,7 +269,7 @@ def _convert(ct2t: Any, model: ModelRef, compute_type: str, target: Path) -> Non
     except ModelError:
         raise
     except Exception as exc:
-        raise ModelError(f"model {model.name} could not be converted for CTranslate2: {reason(exc)}") from None
+        raise ModelError(f"model {model.name} could not be converted for CTranslate2: {first_line(exc)}") from None
     finally:
         ct2t._MODEL_LOADERS["MarianConfig"] = stock
         if tmp is not None:

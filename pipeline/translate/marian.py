@@ -8,8 +8,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..hub import ModelError, ModelRef, folder_problem
+from ..messages import first_line
 from ..wordalign import Links, sentence_links
 from .types import DecodeSettings
+
 
 def token_counter(model: ModelRef) -> Callable[[str], int]:
     """count_tokens of the model's Marian backends without loading the model: for an
@@ -39,11 +41,6 @@ def beam_size(model: ModelRef, settings: DecodeSettings) -> int:
     return 1
 
 
-def reason(exc: Exception) -> str:
-    """The first line of an exception's message (its type when it has none)."""
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-
-
 def quiet_transformers() -> None:
     """Keep transformers' warnings and progress bars out of mtpipe's output."""
     from transformers.utils import logging as hf_logging
@@ -55,7 +52,7 @@ def quiet_transformers() -> None:
 def load_error(model: ModelRef, exc: Exception) -> ModelError:
     """One sentence for a checkpoint that would not load: the model, the file at fault
     when one can be named (else its folder and the first line of why), and the fix."""
-    problem = folder_problem(model.path) or f"{model.path}: {reason(exc)}"
+    problem = folder_problem(model.path) or f"{model.path}: {first_line(exc)}"
     return ModelError(f"model {model.name} could not be loaded: {problem}; download it again or point --model at a complete copy")
 
 

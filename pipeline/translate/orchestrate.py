@@ -9,7 +9,16 @@ from dataclasses import dataclass, replace
 
 from ..segment import halve, split_to_fit
 from ..wordalign import join_links
-from .types import Backend, Hypothesis, MAX_BATCH_SIZE, MIN_OUTPUT_RATIO, OUTPUT_RATIO, OUTPUT_SLACK, Translation
+from .types import (
+    MAX_BATCH_SIZE,
+    MIN_OUTPUT_RATIO,
+    OUTPUT_RATIO,
+    OUTPUT_SLACK,
+    Backend,
+    Hypothesis,
+    Translation,
+)
+
 
 def length_batches(lengths: Sequence[int], budget: int, max_size: int = MAX_BATCH_SIZE) -> list[list[int]]:
     """Group indices into batches of similar length whose padded size stays under budget."""

@@ -15,7 +15,7 @@ from ..memory import HumanEntry, MemoryFault, TranslationMemory, human_key
 from ..wordalign import Links, from_pharaoh, to_pharaoh
 from .marian import beam_size
 from .orchestrate import translate_stream
-from .types import BACKENDS, Backend, DEFAULT_COMPUTE_TYPE, DecodeSettings, Translation
+from .types import BACKENDS, DEFAULT_COMPUTE_TYPE, Backend, DecodeSettings, Translation
 
 # Distinct sentences to translate that a run pools into shared batches at a time,
 # across articles: enough for full batches from short articles, a bound on memory.

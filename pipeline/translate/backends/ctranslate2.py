@@ -7,10 +7,18 @@ from collections.abc import Sequence
 from typing import Any
 
 from ...hub import ModelError, ModelRef
+from ...messages import first_line
 from ...wordalign import Links
 from ..convert import NEEDS_CT2, convert_ct2
-from ..marian import MarianTokens, beam_size, load_error, quiet_transformers, reason
-from ..types import COMPUTE_TYPES, DEFAULT_COMPUTE_TYPE, DecodeSettings, Hypothesis, register, usable_cores
+from ..marian import MarianTokens, beam_size, load_error, quiet_transformers
+from ..types import (
+    COMPUTE_TYPES,
+    DEFAULT_COMPUTE_TYPE,
+    DecodeSettings,
+    Hypothesis,
+    register,
+    usable_cores,
+)
 
 MAX_CT2_WORKERS = 4
 
@@ -61,7 +69,7 @@ class CTranslate2Backend(MarianTokens):
             )
         except (RuntimeError, OSError, ValueError) as exc:
             raise ModelError(
-                f"the CTranslate2 conversion {folder} of model {model.name} could not be loaded ({reason(exc)}): "
+                f"the CTranslate2 conversion {folder} of model {model.name} could not be loaded ({first_line(exc)}): "
                 f"convert it again with `mtpipe models convert {model.name} --compute-type {compute_type} --force`"
             ) from None
         self._set_limits(self.used, getattr(config, "max_position_embeddings", 512), generation)
