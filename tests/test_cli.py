@@ -368,7 +368,7 @@ def test_sigterm_turned_into_ctrl_c_by_a_library_still_exits_143(monkeypatch: py
     one while exiting is no traceback, while a caller of main() keeps its handlers."""
     import signal
 
-    from pipeline import cli
+    from pipeline.cli import command as cli
 
     def terminated(args: object) -> int:
         try:

@@ -1,0 +1,146 @@
+"""What the commands share: exit codes and the error table, one-sentence failures,
+reading options, the translator the model options describe, progress and warnings."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import (
+    CorrectionsError,
+    EngineError,
+    InputError,
+    ModelError,
+    MtpipeError,
+    OutputError,
+    StoreError,
+    UsageError,
+)
+
+EXIT_OK, EXIT_ARTICLE_FAILED, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE, EXIT_TERMINATED = 0, 1, 2, 130, 141, 143
+
+
+# The most lines `evaluate` scores unless told: all four metrics take about 2.5 minutes
+# per 100,000 lines on 2 cores (TER most of it), so a million-line file would run for
+# half an hour; it is more likely a corpus given by mistake.
+MAX_EVALUATE_LINES = 100_000
+
+
+class Fatal(MtpipeError):
+    """An error the command line itself finds: one line on stderr and exit code 2."""
+
+
+# The exit code of each kind of error (the first of an error's classes found here).
+EXIT_CODES: dict[type[BaseException], int] = {
+    UsageError: EXIT_FATAL,
+    InputError: EXIT_FATAL,
+    ModelError: EXIT_FATAL,
+    EngineError: EXIT_FATAL,
+    OutputError: EXIT_FATAL,
+    StoreError: EXIT_FATAL,
+    CorrectionsError: EXIT_FATAL,
+    MtpipeError: EXIT_FATAL,
+}
+
+
+def exit_code(exc: MtpipeError) -> int:
+    """The exit code for an error that ends a command."""
+    return next(EXIT_CODES[kind] for kind in type(exc).__mro__ if kind in EXIT_CODES)
+
+
+def unreadable(action: str, name: object, exc: Exception) -> Fatal:
+    """The one-line error for an input that cannot be read: the system's reason, or ingest's."""
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+    return Fatal(f"cannot {action} {name}: {reason}")
+
+
+def read_options(args: argparse.Namespace, inputs: list[Path]):
+    """How the articles are read: the project file's settings, then the command line's."""
+    from ..project import ProjectError, find, read_options
+
+    try:
+        config = args.config or find(inputs)
+        keys = None if args.front_matter_keys is None else args.front_matter_keys.split(",")
+        return read_options(config, args.protect, keys)
+    except ProjectError as exc:
+        raise Fatal(str(exc)) from None
+
+
+def translator_for(args: argparse.Namespace, writes: bool = True):
+    """The translator the model options describe (the model is loaded on first use).
+    With `writes` false (a dry run), a memory file that does not exist is not created
+    and a hub model is looked for in the cache only, never downloaded."""
+    from ..hub import resolve
+    from ..memory import MemoryFault, TranslationMemory, default_path
+    from ..translate import DecodeSettings, Translator
+
+    if args.beam is not None and args.beam < 1:
+        raise Fatal("--beam must be at least 1")
+    if args.batch_tokens < 1:
+        raise Fatal("--batch-tokens must be at least 1")
+    check_compute_type(args.compute_type)
+    model = resolve(args.model, download=writes)
+    memory, fault, memory_path = None, None, args.cache or default_path()
+    if not args.no_cache and (writes or memory_path.is_file()):
+        try:
+            memory = TranslationMemory(memory_path)
+        except MemoryFault as exc:  # translate without it, and say so
+            fault = str(exc)
+    settings = DecodeSettings(args.beam, args.batch_tokens, args.device, args.compute_type, args.align_layer, args.align_head)
+    executor, options = getattr(args, "engine", "local"), None
+    if executor == "ray":
+        from ..cluster import RayOptions
+
+        options = RayOptions(args.address, args.actors, args.cpus_per_actor, args.gpus_per_actor)
+        settings = options.settings_for(settings)
+    translator = Translator(model, args.backend, settings, memory, executor, options)
+    translator.warnings += [fault] if fault else []
+    return translator
+
+
+def done_with(translator) -> None:
+    """Stop the translator's engine; a local model folder it loaded is recorded for `models list`."""
+    from ..used_models import remember_used
+
+    translator.close()
+    if translator.loaded:
+        remember_used(translator.model)
+
+
+def check_compute_type(compute_type: str | None) -> None:
+    from ..translate import COMPUTE_TYPES
+
+    if compute_type is not None and compute_type not in COMPUTE_TYPES:
+        raise Fatal(f"unknown --compute-type {compute_type}: choose one of {', '.join(COMPUTE_TYPES)}")
+
+
+def memory_for(args: argparse.Namespace):
+    """The translation memory a `memory` command works on (the one `run` uses)."""
+    from ..memory import MemoryFault, TranslationMemory, default_path
+
+    try:
+        return TranslationMemory(args.cache or default_path())
+    except MemoryFault as exc:
+        raise Fatal(str(exc)) from None
+
+
+def progress_bar(enabled: bool):
+    from functools import partial
+
+    from tqdm import tqdm
+
+    # mininterval 0: redrawn after every batch (batches take long enough not to flood the terminal)
+    return partial(tqdm, unit="sent", dynamic_ncols=True, mininterval=0, disable=not enabled)
+
+
+def read_stdin(what: str) -> bytes:
+    """All of standard input; at a terminal, say first that mtpipe waits for it."""
+    if sys.stdin.isatty():
+        print(f"mtpipe: waiting for {what} on standard input (end with Ctrl-D on an empty line)", file=sys.stderr)
+    return sys.stdin.buffer.read()
+
+
+def warn(warnings: list[str]) -> None:
+    for warning in warnings:
+        print(f"mtpipe: warning: {warning}", file=sys.stderr)

@@ -1,0 +1,126 @@
+"""`mtpipe memory` (import, export, stats) and `mtpipe models` (list, convert, remove)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .common import EXIT_ARTICLE_FAILED, EXIT_OK, Fatal, check_compute_type, memory_for
+
+
+def cmd_memory_import(args: argparse.Namespace) -> int:
+    from ..corrections import CorrectionsError, read_any
+    from ..memory import MemoryFault
+
+    memory, failed = memory_for(args), 0
+    try:
+        for path in args.files:
+            try:
+                reading = read_any(path)
+                changes = memory.add_human(reading.pairs)
+            except (CorrectionsError, MemoryFault) as exc:
+                print(f"mtpipe: failed: {exc}; nothing of it was imported", file=sys.stderr)
+                failed += 1
+                continue
+            counts = [(len(changes.added), "added"), (len(changes.replaced), "replaced"), (len(changes.unchanged), "unchanged"), (len(reading.refusals), "refused")]
+            print(f"{path}: " + ", ".join(f"{n} {what}" for n, what in counts), file=sys.stderr)
+            for refusal in reading.refusals:
+                print(f"  refused: {refusal.where}: {refusal.why}", file=sys.stderr)
+    finally:
+        memory.close()
+    return EXIT_ARTICLE_FAILED if failed else EXIT_OK
+
+
+def cmd_memory_export(args: argparse.Namespace) -> int:
+    from ..corrections import write_tmx
+    from ..memory import HumanEntry, MemoryFault, utc_stamp
+    from ..writers import write_text
+
+    if args.file.exists() and not args.force:
+        raise Fatal(f"{args.file} exists; choose another name, or pass --force to replace it")
+    memory = memory_for(args)
+    try:
+        entries = list(memory.human_entries())
+        if args.machine:
+            now = utc_stamp()
+            entries += [HumanEntry(source, target, "machine translation", now) for source, target in memory.machine_entries()]
+    except MemoryFault as exc:
+        raise Fatal(str(exc)) from None
+    finally:
+        memory.close()
+    try:
+        write_text(args.file, write_tmx(entries))
+    except OSError as exc:
+        raise Fatal(f"cannot write {args.file} ({exc.strerror or exc}); choose another path") from None
+    print(f"{len(entries)} translation units written to {args.file}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_memory_stats(args: argparse.Namespace) -> int:
+    from ..memory import MemoryFault
+    from ..messages import counted
+
+    memory = memory_for(args)
+    try:
+        counts = memory.counts()
+    except MemoryFault as exc:
+        raise Fatal(str(exc)) from None
+    finally:
+        memory.close()
+    print(f"{memory.path}: {counted(counts['human'], 'human translation')}, {counted(counts['machine'], 'machine translation')}")
+    return EXIT_OK
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from ..hub import resolve
+    from ..translate import convert_ct2
+    from ..used_models import remember_used
+
+    check_compute_type(args.compute_type)
+    model = resolve(args.model)
+    folder = convert_ct2(model, args.compute_type, force=args.force)
+    remember_used(model)
+    print(folder)
+    return EXIT_OK
+
+
+def _size(n: int) -> str:
+    """Bytes in decimal units (B, kB, MB, GB), as file managers show them."""
+    power = 0
+    while power < 3 and n >= 1000 ** (power + 1):
+        power += 1
+    return f"{n} B" if power == 0 else f"{n / 1000**power:.1f} {'kMG'[power - 1]}B"
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    """Rows under a header, in columns two spaces apart, indented; `none` for no rows."""
+    if not rows:
+        return ["  none"]
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows)]
+    return ["  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in (header, *rows)]
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
+    from ..hub import hub_cache, hub_models
+    from ..translate import ct2_cache_root, ct2_conversions
+    from ..used_models import local_models, local_record
+
+    out = [f"Hub models (Marian checkpoints in {hub_cache()}):"]
+    out += _table(("MODEL", "REVISIONS", "SIZE"), [(m.name, ", ".join(m.revisions), _size(m.size)) for m in hub_models()])
+    out += ["", f"Local folders used (the latest, as recorded in {local_record()}):"]
+    out += _table(("FOLDER", "REVISION", "SIZE", "LAST USED"), [(str(m.path), m.revision, _size(m.size) if m.size is not None else "gone", m.used.astimezone().strftime("%Y-%m-%d %H:%M")) for m in local_models()])
+    out += ["", f"CTranslate2 conversions (in {ct2_cache_root()}; mtpipe models remove NAME deletes one):"]
+    out += _table(
+        ("NAME", "MODEL", "COMPUTE TYPE", "SIZE"),
+        [(c.name, c.model, c.compute_type, _size(c.size) + ("" if c.intact else " (incomplete)")) for c in ct2_conversions()],
+    )
+    print("\n".join(out))
+    return EXIT_OK
+
+
+def cmd_models_remove(args: argparse.Namespace) -> int:
+    from ..translate import remove_conversions
+
+    for conversion in remove_conversions(args.name):
+        print(f"removed {conversion.name} ({conversion.model}, {conversion.compute_type}, {_size(conversion.size)})")
+    return EXIT_OK
