@@ -18,16 +18,16 @@ from pathlib import Path
 
 import docx
 import pytest
+from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_cli import ECHO, in_folder
 
-from conftest import ROOT
 from pipeline.formats import format_for
-from pipeline.formats.markdown import _parser
+from pipeline.formats.markdown.syntax import md_parser as _parser
 from pipeline.ingest import Document
 from pipeline.segment import segment
 from pipeline.translate import Translation
-from test_cli import ECHO, in_folder
 
 DATA = ROOT / "tests" / "data"
 PAGES = sorted(p for p in (DATA / "realpages").iterdir() if p.suffix in (".md", ".html") and p.name != "SOURCES.md")
