@@ -9,11 +9,21 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, SHARED, TINY_MODEL
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, SHARED, TINY_MODEL
-from pipeline.align import LINK_TYPES, Link, Scores, _MAX_HALF, _corridor, align, link_records, pair_reference, score, vecalign_text
+from pipeline.align import (
+    LINK_TYPES,
+    Link,
+    Scores,
+    align,
+    link_records,
+    pair_reference,
+    score,
+    vecalign_text,
+)
+from pipeline.align.sentences import _MAX_HALF, _corridor
 from pipeline.ingest import parse
 from pipeline.segment import segment
 

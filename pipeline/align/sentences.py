@@ -1,35 +1,8 @@
-"""Align: source sentences ↔ the sentences of a human translation, n:m and in order.
-
-Translators merge, split, drop and add sentences, so a French article and its human
-English translation rarely match one to one. `align` finds the links (1:1, 1:2, 2:1,
-1:3, 3:1, 1:0, 0:1) by dynamic programming over the cost of each candidate link.
-
-Sentences are compared as hashed feature profiles, each feature weighted by its
-rarity in the two documents. With a machine translation of the source (Bleualign's
-idea) the features are the character n-grams of the MT and of the target, English
-against English. Without one they are lexical anchors that survive translation:
-numbers, word prefixes (cognates and names: "président" and "president" share
-"pres"), capitalised words and punctuation.
-
-A link costs what its two sides do not share, |x - y|² (a null link: its whole
-profile), plus a Gale–Church length prior and a constant per merge or null link.
-Long sentences are thus placed by their content, and short ones, whose profiles say
-little, by the constants: 1:1 when in doubt.
-
-Cost stays near linear: a word that occurs once in each document pairs up two
-sentences that are almost surely linked; the longest monotonic chain of such pairs
-draws a corridor, and the dynamic program runs only inside it. The corridor widens
-with the gaps between anchors, but by at most _MAX_HALF sentences either side, so
-that memory and time stay linear in the length of the documents, even when nothing
-anchors them (repeated lines, unrelated texts). The profile of merged sentences is
-the sum of theirs, so every n:m cost comes from dot products of single sentences
-within the corridor. Link costs are computed a block of rows at a time; only one
-byte per corridor cell, the link chosen, is kept for the whole document.
-"""
+"""Sentence alignment: n:m links between the sentences of an article and of its
+translation, in order, by dynamic programming in a corridor around anchor links."""
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 import zlib
@@ -39,10 +12,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-
-from .ingest import Document
-from .messages import counted
-from .segment import Segment, segment
 
 # (source sentences, target sentences) of the links the dynamic program may use.
 LINK_TYPES = ((1, 1), (1, 2), (2, 1), (1, 3), (3, 1), (1, 0), (0, 1))
@@ -76,12 +45,16 @@ class _Weights:
 # the test sets it reports.
 _WITH_MT = _Weights(length=0.02, null=0.3, merge=0.4, anchor=0.3)
 _WITHOUT_MT = _Weights(length=0.05, null=0.4, merge=0.4, anchor=0.2)
+
+
 # Variance of a translation's length in characters, per character: Gale and Church
 # measured 6.8 across languages; MT against a reference, or French against English
 # news once lengths are scaled by their ratio, varies about 2.
 _LENGTH_VARIANCE = 2.0
 _ORDERS = (3, 4, 5)  # character n-grams compared between MT and target
 _CORRIDOR = 12  # target sentences either side of the anchor path
+
+
 # The most target sentences either side of it, however far apart the anchors. The
 # half-width grows by a tenth of the longest gap between anchors, and reaches this
 # only for gaps of 2,380 sentences or more (at most 48 on the human gold alignments
@@ -118,9 +91,6 @@ def align(source: Sequence[str], target: Sequence[str], mt: Sequence[str] | None
     anchors = _anchors(x_tokens, y_tokens, x, y, weights.anchor)
     lo, hi = _corridor(anchors, n, m)
     return _dynamic_program(x, y, lengths_x * ratio, lengths_y, lo, hi, weights)
-
-
-# --- profiles -------------------------------------------------------------------
 
 
 def _char_ngrams(texts: Sequence[str], orders: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -191,9 +161,6 @@ def _lexical_features(texts: Sequence[str]) -> list[list[str]]:
     return features
 
 
-# --- corridor -------------------------------------------------------------------
-
-
 def _anchors(x_tokens: list[list[str]], y_tokens: list[list[str]], x: np.ndarray, y: np.ndarray, least: float) -> list[tuple[int, int]]:
     """Sentence pairs that share a word found nowhere else in either document, kept
     if similar enough, then the longest chain of them that is monotonic on both sides."""
@@ -260,9 +227,6 @@ def _blocks(lo: np.ndarray, hi: np.ndarray) -> Iterator[tuple[int, int]]:
             stop += 1
         yield start, stop
         start = stop
-
-
-# --- dynamic program -------------------------------------------------------------
 
 
 def _cosine(dot: np.ndarray, mass_a: np.ndarray, mass_b: np.ndarray) -> np.ndarray:
@@ -370,192 +334,3 @@ def _link_score(x: np.ndarray, y: np.ndarray, src: range, tgt: range) -> float:
         return 0.0
     a, b = x[src.start : src.stop].sum(axis=0, dtype=np.float64), y[tgt.start : tgt.stop].sum(axis=0, dtype=np.float64)
     return round(float(_cosine(a @ b, a @ a, b @ b)), 4)
-
-
-# --- output -----------------------------------------------------------------------
-
-
-def vecalign_text(links: Sequence[Link]) -> str:
-    """Links in Vecalign's format, one per line: `[3, 4]:[5]`, 0-based, `[]` on the
-    empty side of a null link."""
-    return "".join(f"{list(link.src)}:{list(link.tgt)}\n" for link in links)
-
-
-def link_records(links: Sequence[Link], source: Sequence[str], target: Sequence[str], mt: Sequence[str] | None) -> list[dict]:
-    """One JSON-ready record per link: indices, the sentences of each side joined with a
-    space, the MT of the source side when there is one, and the score."""
-    records = []
-    for link in links:
-        record = {"src": list(link.src), "tgt": list(link.tgt), "src_text": " ".join(source[i] for i in link.src), "tgt_text": " ".join(target[j] for j in link.tgt)}
-        if mt is not None:
-            record["mt"] = " ".join(mt[i] for i in link.src)
-        records.append({**record, "score": link.score})
-    return records
-
-
-def is_run_records(name: str, data: bytes) -> bool:
-    """Whether an MT file is a run's .align.jsonl rather than one translation a line:
-    by its suffix, or by a first non-blank line that is a JSON object with `src` and `mt`."""
-    if name.endswith(".jsonl"):
-        return True
-    first = data.lstrip().split(b"\n", 1)[0]
-    if not first.startswith(b"{"):
-        return False
-    try:
-        record = json.loads(first)
-    except ValueError:
-        return False
-    return isinstance(record, dict) and {"src", "mt"} <= record.keys()
-
-
-def _shown(text: str) -> str:
-    """A sentence quoted for a message, cut to 60 characters."""
-    return json.dumps(text if len(text) <= 60 else text[:59] + "…", ensure_ascii=False)
-
-
-def run_records(data: bytes, name: str) -> list[tuple[str, str]]:
-    """The (src, mt) of each sentence record of a run's .align.jsonl `name`, in order.
-
-    Raises ValueError, in one sentence, when the file is not UTF-8 or a line is not a
-    sentence record (a JSON object whose `src` and `mt` are strings). Records are split
-    at "\n" only, as runs write them (JSON escapes it inside strings; U+2028 and
-    friends stay raw).
-    """
-    fix = "give the .align.jsonl that mtpipe run wrote, or a file with one translation per line"
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ValueError(f"{name} is not a run's .align.jsonl (it is not UTF-8): {fix}") from None
-    pairs = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError:
-            record = None
-        if not (isinstance(record, dict) and isinstance(record.get("src"), str) and isinstance(record.get("mt"), str)):
-            raise ValueError(f"{name} is not a run's .align.jsonl (line {number} is not a JSON object whose src and mt are strings): {fix}")
-        pairs.append((record["src"], record["mt"]))
-    return pairs
-
-
-def run_translations(pairs: Sequence[tuple[str, str]], name: str, source: Sequence[str], source_name: str) -> list[str]:
-    """The machine translation of `source` in the records of a run's .align.jsonl (as
-    `run_records` reads them): their `mt`, one per source sentence. Raises ValueError
-    naming the first sentence that differs when their `src` are not the source sentences."""
-    fix = f"give the .align.jsonl that mtpipe run wrote for {source_name}"
-    for number, ((src, _), sentence) in enumerate(zip(pairs, source), start=1):
-        if src != sentence:
-            raise ValueError(f"sentence {number} of {name} is {_shown(src)} but sentence {number} of {source_name} is {_shown(sentence)}: {fix}")
-    if len(pairs) != len(source):
-        same = min(len(pairs), len(source))
-        agree = f" (the first {same} are the same)" if same > 1 else " (the first is the same)" if same else ""
-        raise ValueError(f"{name} has {counted(len(pairs), 'sentence')} but {source_name} has {len(source)}{agree}: {fix}")
-    return [mt for _, mt in pairs]
-
-
-# --- scoring ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Scores:
-    """Precision, recall and F1 of predicted links against gold links, as Vecalign's
-    `score.py` counts them. Strict: a link counts only if exactly right. Lax: a
-    predicted link counts if it shares a source and a target sentence with a gold
-    link. Precision is over all predicted links, null links included; recall over
-    the gold links that are not null, matched by the predicted links that are not."""
-
-    precision_strict: float
-    recall_strict: float
-    f1_strict: float
-    precision_lax: float
-    recall_lax: float
-    f1_lax: float
-
-
-def _matches(gold: Sequence[Link], predicted: Sequence[Link]) -> tuple[int, int, int]:
-    """(strict matches, lax matches, predicted links)."""
-    gold_pairs = {(g.src, g.tgt) for g in gold if g.src or g.tgt}
-    linked: dict[int, set[int]] = {}
-    for src, tgt in gold_pairs:
-        for i in src:
-            linked.setdefault(i, set()).update(tgt)
-    strict = lax = total = 0
-    for src, tgt in {(p.src, p.tgt) for p in predicted if p.src or p.tgt}:
-        total += 1
-        if (src, tgt) in gold_pairs:
-            strict += 1
-            lax += 1
-        elif any(j in linked.get(i, ()) for i in src for j in tgt):
-            lax += 1
-    return strict, lax, total
-
-
-def score(gold: Sequence[Sequence[Link]], predicted: Sequence[Sequence[Link]]) -> Scores:
-    """Score predicted alignments of several documents against their gold alignments
-    (counts are summed over documents before dividing)."""
-    if len(gold) != len(predicted):
-        raise ValueError(f"score: {len(gold)} gold documents but {len(predicted)} predicted ones")
-    precision_counts = np.zeros(3, dtype=np.int64)
-    recall_counts = np.zeros(3, dtype=np.int64)
-    for g, p in zip(gold, predicted):
-        precision_counts += _matches(g, p)
-        recall_counts += _matches([l for l in p if l.src and l.tgt], [l for l in g if l.src and l.tgt])
-
-    ps, pl = (float(c) / precision_counts[2] for c in precision_counts[:2]) if precision_counts[2] else (0.0, 0.0)
-    rs, rl = (float(c) / recall_counts[2] for c in recall_counts[:2]) if recall_counts[2] else (0.0, 0.0)
-    return Scores(ps, rs, _f1(ps, rs), pl, rl, _f1(pl, rl))
-
-
-def _f1(precision: float, recall: float) -> float:
-    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-
-
-# --- pairing an article with its reference translation ----------------------------
-
-
-@dataclass(frozen=True)
-class Unit:
-    """Source sentences (indices into the article's segments, in order) and the
-    reference text that translates them ("" when the reference has none)."""
-
-    source: tuple[int, ...]
-    reference: str
-
-
-def _layout(doc: Document) -> list[bool]:
-    """Which lines hold text, trailing blank lines left out (they are layout)."""
-    filled = [bool(line.text.strip()) for line in doc.lines]
-    while filled and not filled[-1]:
-        filled.pop()
-    return filled
-
-
-def pair_reference(doc: Document, segments: Sequence[Segment], mt: Sequence[str], reference: Document) -> tuple[list[Unit], str]:
-    """Pair an article's sentences with its human reference translation.
-
-    When the reference has text on exactly the lines where the article has, line i
-    translates line i and each line is one unit ("lines"). Otherwise the reference is
-    segmented and aligned to the article through its machine translation ("aligned");
-    reference sentences aligned to nothing join the unit before them (the first unit
-    when they open the text), so no reference text is left out.
-    """
-    if _layout(doc) == _layout(reference):
-        lines: dict[int, list[int]] = {}
-        for i, seg in enumerate(segments):
-            lines.setdefault(seg.line, []).append(i)
-        return [Unit(tuple(idx), reference.lines[line - 1].text.strip()) for line, idx in lines.items()], "lines"
-    targets = [s.text for s in segment(reference)]
-    units: list[Unit] = []
-    pending: list[str] = []
-    for link in align([s.text for s in segments], targets, mt):
-        text = " ".join([*pending, *(targets[j] for j in link.tgt)])
-        if link.src:
-            units.append(Unit(link.src, text))
-            pending = []
-        elif units:
-            units[-1] = Unit(units[-1].source, f"{units[-1].reference} {text}".strip())
-        else:
-            pending = [text]
-    return units, "aligned"

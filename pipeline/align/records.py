@@ -1,0 +1,90 @@
+"""Alignment outputs (JSON lines, vecalign's format) and a run's .align.jsonl read
+back as the machine translation of an article."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from ..messages import counted
+from .sentences import Link
+
+
+def vecalign_text(links: Sequence[Link]) -> str:
+    """Links in Vecalign's format, one per line: `[3, 4]:[5]`, 0-based, `[]` on the
+    empty side of a null link."""
+    return "".join(f"{list(link.src)}:{list(link.tgt)}\n" for link in links)
+
+
+def link_records(links: Sequence[Link], source: Sequence[str], target: Sequence[str], mt: Sequence[str] | None) -> list[dict]:
+    """One JSON-ready record per link: indices, the sentences of each side joined with a
+    space, the MT of the source side when there is one, and the score."""
+    records = []
+    for link in links:
+        record = {"src": list(link.src), "tgt": list(link.tgt), "src_text": " ".join(source[i] for i in link.src), "tgt_text": " ".join(target[j] for j in link.tgt)}
+        if mt is not None:
+            record["mt"] = " ".join(mt[i] for i in link.src)
+        records.append({**record, "score": link.score})
+    return records
+
+
+def is_run_records(name: str, data: bytes) -> bool:
+    """Whether an MT file is a run's .align.jsonl rather than one translation a line:
+    by its suffix, or by a first non-blank line that is a JSON object with `src` and `mt`."""
+    if name.endswith(".jsonl"):
+        return True
+    first = data.lstrip().split(b"\n", 1)[0]
+    if not first.startswith(b"{"):
+        return False
+    try:
+        record = json.loads(first)
+    except ValueError:
+        return False
+    return isinstance(record, dict) and {"src", "mt"} <= record.keys()
+
+
+def _shown(text: str) -> str:
+    """A sentence quoted for a message, cut to 60 characters."""
+    return json.dumps(text if len(text) <= 60 else text[:59] + "…", ensure_ascii=False)
+
+
+def run_records(data: bytes, name: str) -> list[tuple[str, str]]:
+    """The (src, mt) of each sentence record of a run's .align.jsonl `name`, in order.
+
+    Raises ValueError, in one sentence, when the file is not UTF-8 or a line is not a
+    sentence record (a JSON object whose `src` and `mt` are strings). Records are split
+    at "\n" only, as runs write them (JSON escapes it inside strings; U+2028 and
+    friends stay raw).
+    """
+    fix = "give the .align.jsonl that mtpipe run wrote, or a file with one translation per line"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{name} is not a run's .align.jsonl (it is not UTF-8): {fix}") from None
+    pairs = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        if not (isinstance(record, dict) and isinstance(record.get("src"), str) and isinstance(record.get("mt"), str)):
+            raise ValueError(f"{name} is not a run's .align.jsonl (line {number} is not a JSON object whose src and mt are strings): {fix}")
+        pairs.append((record["src"], record["mt"]))
+    return pairs
+
+
+def run_translations(pairs: Sequence[tuple[str, str]], name: str, source: Sequence[str], source_name: str) -> list[str]:
+    """The machine translation of `source` in the records of a run's .align.jsonl (as
+    `run_records` reads them): their `mt`, one per source sentence. Raises ValueError
+    naming the first sentence that differs when their `src` are not the source sentences."""
+    fix = f"give the .align.jsonl that mtpipe run wrote for {source_name}"
+    for number, ((src, _), sentence) in enumerate(zip(pairs, source), start=1):
+        if src != sentence:
+            raise ValueError(f"sentence {number} of {name} is {_shown(src)} but sentence {number} of {source_name} is {_shown(sentence)}: {fix}")
+    if len(pairs) != len(source):
+        same = min(len(pairs), len(source))
+        agree = f" (the first {same} are the same)" if same > 1 else " (the first is the same)" if same else ""
+        raise ValueError(f"{name} has {counted(len(pairs), 'sentence')} but {source_name} has {len(source)}{agree}: {fix}")
+    return [mt for _, mt in pairs]
