@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from html.parser import HTMLParser
 from pathlib import Path
@@ -46,6 +47,16 @@ class EchoBackend:
 
 
 BACKENDS["echo"] = EchoBackend
+
+
+def shared_file(path: Path) -> Path:
+    """A file of ../shared (the real data beside the checkout): skipped where it is not
+    there, a failure under CI (MTPIPE_CI=1), where it must be."""
+    if not path.exists():
+        if os.environ.get("MTPIPE_CI") == "1":
+            pytest.fail(f"{path} is missing; CI runs with ../shared beside the clone")
+        pytest.skip(f"{path} is not here (../shared holds the real data)")
+    return path
 
 
 @pytest.fixture(autouse=True, scope="session")

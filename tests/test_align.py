@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SHARED, TINY_MODEL
+from conftest import ROOT, SHARED, TINY_MODEL, shared_file
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -35,10 +35,11 @@ def lines(path: Path, count: int = 30) -> list[str]:
     return path.read_text(encoding="utf-8").splitlines()[:count]
 
 
-# newstest2013 (the development set of bench/align.py) with its published MT.
-FRENCH = lines(TESTSETS / "newstest2013.fra")
-ENGLISH = lines(TESTSETS / "newstest2013.eng")
-MT = lines(PUBLISHED / "newstest2013.fra-eng.output")
+@pytest.fixture(scope="module")
+def newstest() -> tuple[list[str], list[str], list[str]]:
+    """newstest2013's first 30 lines (the development set of bench/align.py): French,
+    English and the published MT, read from ../shared when a test needs them."""
+    return lines(shared_file(TESTSETS / "newstest2013.fra")), lines(shared_file(TESTSETS / "newstest2013.eng")), lines(shared_file(PUBLISHED / "newstest2013.fra-eng.output"))
 UNRELATED = "I am not sure that anyone in the comments section has read the article to the end."
 
 
@@ -46,9 +47,10 @@ def pairs(links: list[Link]) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
     return [(link.src, link.tgt) for link in links]
 
 
-def edited(edit: str) -> tuple[list[str], list[str], list[str], tuple]:
+def edited(edit: str, newstest: tuple[list[str], list[str], list[str]]) -> tuple[list[str], list[str], list[str], tuple]:
     """The 30-line document with one translator's edit at sentence 12, and the link it makes."""
-    src, mt, tgt = list(FRENCH), list(MT), list(ENGLISH)
+    french, english, machine = newstest
+    src, mt, tgt = list(french), list(machine), list(english)
     if edit == "2:1":  # the translator merged two sentences
         tgt[12:14] = [f"{tgt[12]} {tgt[13]}"]
         return src, mt, tgt, ((12, 13), (12,))
@@ -66,8 +68,8 @@ def edited(edit: str) -> tuple[list[str], list[str], list[str], tuple]:
 
 @pytest.mark.parametrize("with_mt", [True, False], ids=["mt", "no-mt"])
 @pytest.mark.parametrize("edit", ["2:1", "1:2", "1:0", "0:1"])
-def test_a_translators_edit_is_found_and_the_rest_stays_one_to_one(edit: str, with_mt: bool) -> None:
-    src, mt, tgt, link = edited(edit)
+def test_a_translators_edit_is_found_and_the_rest_stays_one_to_one(edit: str, with_mt: bool, newstest) -> None:
+    src, mt, tgt, link = edited(edit, newstest)
     found = pairs(align(src, tgt, mt if with_mt else None))
     assert link in found
     assert sum(len(s) == len(t) == 1 for s, t in found) == len(found) - 1
@@ -92,8 +94,8 @@ def test_mt_must_have_one_line_per_source_sentence() -> None:
         align(["Un.", "Deux."], ["One.", "Two."], ["One."])
 
 
-def test_scores_are_similarities_and_null_links_score_zero() -> None:
-    src, mt, tgt, _ = edited("1:0")
+def test_scores_are_similarities_and_null_links_score_zero(newstest) -> None:
+    src, mt, tgt, _ = edited("1:0", newstest)
     links = align(src, tgt, mt)
     assert all(0.0 <= link.score <= 1.0 for link in links)
     assert [link.score for link in links if not link.tgt] == [0.0]
@@ -171,9 +173,10 @@ def test_a_document_aligned_with_itself_is_all_one_to_one(document: list[str], u
     assert pairs(links) == [((i,), (i,)) for i in range(len(document))]
 
 
-def test_long_documents_stay_well_formed() -> None:
+def test_long_documents_stay_well_formed(newstest) -> None:
     """Enough sentences for the corridor to be narrower than the document."""
-    source, mt, target = FRENCH * 10, MT * 10, ENGLISH[::2] * 10
+    french, english, machine = newstest
+    source, mt, target = french * 10, machine * 10, english[::2] * 10
     for translation in (mt, None):
         assert_well_formed(align(source, target, translation), len(source), len(target))
 
@@ -207,8 +210,8 @@ def write(path: Path, lines_: list[str]) -> Path:
 
 
 @pytest.mark.slow
-def test_cli_sentences_with_mt_in_both_formats(tmp_path: Path) -> None:
-    src, mt, tgt, link = edited("2:1")
+def test_cli_sentences_with_mt_in_both_formats(tmp_path: Path, newstest) -> None:
+    src, mt, tgt, link = edited("2:1", newstest)
     files = [write(tmp_path / name, text) for name, text in (("src.fr", src), ("tgt.en", tgt), ("mt.en", mt))]
     done = mtpipe_align(files[0], files[1], "--mt", files[2], "--sentences")
     assert done.returncode == 0, done.stderr

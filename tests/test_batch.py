@@ -7,14 +7,14 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import EchoBackend
 from sacrebleu.metrics import CHRF
 
-from conftest import EchoBackend
-from pipeline.run import OutputBusy, discover, output_paths, read_found, run, run_date
-from pipeline.outdir import OutputFolder
 from pipeline.hub import ModelRef
 from pipeline.ingest import IngestError
 from pipeline.memory import TranslationMemory
+from pipeline.outdir import OutputFolder
+from pipeline.run import OutputBusy, discover, output_paths, read_found, run, run_date
 from pipeline.translate import DecodeSettings, Translator
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x06\x00\x00\x00"

@@ -18,8 +18,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
+from conftest import ROOT, SEED, SHARED, TINY_MODEL, shared_file
 
-from conftest import ROOT, SEED, SHARED, TINY_MODEL
 from pipeline import report
 from pipeline.corrections import read_corrections
 from pipeline.wordalign import to_pharaoh
@@ -88,8 +88,8 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One run over: the seed, a newstest2014 extract with its reference line by line,
     the same with the reference in other paragraphs (aligned n:m), and markup."""
     root = tmp_path_factory.mktemp("pages")
-    fr = (SHARED / "data/testsets/fra-eng/newstest2014.fra").read_text(encoding="utf-8").splitlines()[:24]
-    en = (SHARED / "data/testsets/fra-eng/newstest2014.eng").read_text(encoding="utf-8").splitlines()[:24]
+    fr = shared_file(SHARED / "data/testsets/fra-eng/newstest2014.fra").read_text(encoding="utf-8").splitlines()[:24]
+    en = shared_file(SHARED / "data/testsets/fra-eng/newstest2014.eng").read_text(encoding="utf-8").splitlines()[:24]
     (root / "in").mkdir()
     (root / "ref").mkdir()
     shutil.copy(SEED, root / "in" / "seed.txt")

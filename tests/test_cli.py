@@ -8,12 +8,11 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, SEED, TINY_MODEL
+from helpers import ECHO, in_folder, terminal, tiny, write_tree
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x06\x00\x00\x00"
 
@@ -27,35 +26,6 @@ def mtpipe(*args: str, env: dict | None = None, stdin: bytes | None = None) -> s
         env={**os.environ, **(env or {})},
         timeout=600,
     )
-
-
-def tiny(tmp_path: Path) -> list[str]:
-    return ["--model", str(TINY_MODEL), "--cache", str(tmp_path / "tm.sqlite3")]
-
-
-ECHO = ["--backend", "echo", "--model", str(TINY_MODEL), "--no-cache"]
-
-
-def in_folder(cwd: Path, *args: str, stdin: bytes | None = None, prefix: Sequence[str] = ()) -> subprocess.CompletedProcess:
-    """`mtpipe ARGS` run from `cwd` (so that paths print as a user types them), with the
-    echo backend of conftest registered; stderr ends with whether torch or
-    transformers was imported (`loaded: False False`)."""
-    code = (
-        f"import sys; sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'tests')!r}]; import conftest; from pipeline.cli import main; code = main(sys.argv[1:]); "
-        "print('loaded:', 'torch' in sys.modules, 'transformers' in sys.modules, file=sys.stderr); sys.exit(code)"
-    )
-    return subprocess.run([*prefix, sys.executable, "-c", code, *args], cwd=cwd, input=stdin, capture_output=True, timeout=300, env={**os.environ, "SOURCE_DATE_EPOCH": "1764000000"})
-
-
-def terminal(done: subprocess.CompletedProcess) -> str:
-    """What a command printed on stderr, its timing as 0.0 s and without the loaded: line."""
-    return re.sub(r" in \d+\.\d s;", " in 0.0 s;", done.stderr.decode().removesuffix(done.stderr.decode().splitlines()[-1] + "\n"))
-
-
-def write_tree(root: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text, encoding="utf-8")
 
 
 @pytest.mark.slow
@@ -194,7 +164,6 @@ def test_progress_moves_after_every_batch_with_the_article_name(tmp_path: Path) 
     sentences, 3 echo tokens each, under a 9-token budget: 17 batches of at most 3."""
     import fcntl
     import pty
-    import re
     import struct
     import termios
 

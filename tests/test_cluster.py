@@ -23,12 +23,12 @@ import pytest
 ray = pytest.importorskip("ray") if not os.environ.get("MTPIPE_CI") else __import__("ray")
 torch = pytest.importorskip("torch")
 
-from pipeline.run import run  # noqa: E402
 from pipeline.cluster import MAX_RESTARTS, RayOptions  # noqa: E402
 from pipeline.errors import EngineError, UsageError  # noqa: E402
 from pipeline.hub import ModelError, ModelRef  # noqa: E402
 from pipeline.memory import TranslationMemory  # noqa: E402
 from pipeline.reaper import alive, descendants  # noqa: E402
+from pipeline.run import run  # noqa: E402
 from pipeline.translate import BACKENDS, DecodeSettings, TransformersBackend, Translator  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]

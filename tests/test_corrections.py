@@ -9,7 +9,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.corrections import CorrectionsError, Pair, Reading, Refusal, read_any, read_corrections, read_tmx, write_tmx
+from pipeline.corrections import (
+    CorrectionsError,
+    Pair,
+    Reading,
+    Refusal,
+    read_any,
+    read_corrections,
+    read_tmx,
+    write_tmx,
+)
 from pipeline.memory import HumanEntry, TranslationMemory
 
 # --- TMX as CAT tools write it --------------------------------------------------------
@@ -369,6 +378,7 @@ def test_memory_export_then_import_gives_back_every_human_entry(tmp_path: Path) 
 # --- through the command line: import, runs that use human translations, export -------
 
 from conftest import SEED, TINY_MODEL  # noqa: E402
+
 from pipeline.cli import main  # noqa: E402
 
 CAT_TMX = """<?xml version="1.0" encoding="UTF-8"?>

@@ -27,11 +27,10 @@ except ImportError:
         raise RuntimeError(f"ctranslate2 tests are required here: {NEEDS_CT2}") from None
     pytest.skip(NEEDS_CT2, allow_module_level=True)
 
-from conftest import ROOT, SHARED, TINY_MODEL  # noqa: E402
-from test_hub import MARIAN, cache_repo  # noqa: E402
-from test_translate import fixture_pairs  # noqa: E402
+from conftest import ROOT, SHARED, TINY_MODEL, shared_file  # noqa: E402
+from helpers import MARIAN, cache_repo, fixture_pairs  # noqa: E402
+
 from pipeline import translate  # noqa: E402
-from pipeline.translate.backends import ctranslate2 as ctranslate2_backend  # noqa: E402
 from pipeline.cli import main  # noqa: E402
 from pipeline.hub import ModelError, ModelRef, file_sha256, folder_size, resolve  # noqa: E402
 from pipeline.translate import (  # noqa: E402
@@ -49,6 +48,7 @@ from pipeline.translate import (  # noqa: E402
     remove_conversions,
     translate_texts,
 )
+from pipeline.translate.backends import ctranslate2 as ctranslate2_backend  # noqa: E402
 
 SENTENCES = 200
 
@@ -70,7 +70,7 @@ def model() -> ModelRef:
 
 @pytest.fixture(scope="module")
 def sentences() -> list[str]:
-    lines = (SHARED / "data/testsets/fra-eng/tatoeba-test-v2021-08-07.fra").read_text(encoding="utf-8").splitlines()
+    lines = shared_file(SHARED / "data/testsets/fra-eng/tatoeba-test-v2021-08-07.fra").read_text(encoding="utf-8").splitlines()
     return lines[:SENTENCES]
 
 

@@ -9,14 +9,20 @@ import sys
 from pathlib import Path, PurePosixPath
 
 import pytest
-
 from conftest import TINY_MODEL
+from helpers import (
+    ECHO,
+    build_adversarial,
+    in_folder,
+    permissions_apply,
+    snapshot,
+    terminal,
+    write_tree,
+)
+
+from pipeline.memory import HumanEntry, TranslationMemory
 from pipeline.run import Selection, discover, glob_match
 from pipeline.run.discover import _match_parts
-from pipeline.memory import HumanEntry, TranslationMemory
-from test_cli import ECHO, in_folder, terminal, write_tree
-from test_never_harm import build_adversarial, snapshot
-from test_reliability import permissions_apply
 
 # The fixture model with its real backend: a run would load it, a dry run must not.
 REAL_MODEL = ["--model", str(TINY_MODEL), "--no-cache"]

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import sacrebleu
+from conftest import ROOT, SHARED, TINY_MODEL
 from sacrebleu.metrics import BLEU, CHRF, TER
 
-from conftest import ROOT, SHARED, TINY_MODEL
 from pipeline import evaluate as ev
 from pipeline.evaluate import Options, Text, evaluate, read_text, score
 

@@ -9,8 +9,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from conftest import SEED, TINY_MODEL
+
 from pipeline.cli import main
 from pipeline.formats import FORMATS, format_for
 

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import TINY_MODEL
+from helpers import MARIAN, cache_repo
+
 from pipeline.hub import DEFAULT_MODEL, ModelError, hub_models, resolve
 from pipeline.translate import DecodeSettings, TransformersBackend
 
@@ -83,26 +82,6 @@ def test_corrupt_weights_name_the_model(tmp_path: Path) -> None:
 
 
 # --- models on disk: the hub cache and the local folders used ---------------------
-
-
-def cache_repo(cache: Path, repo: str, config: dict, revisions: int = 1, kind: str = "models") -> None:
-    """A repository as huggingface_hub caches it: config.json as a blob, linked from
-    each revision's snapshot, main pointing at the last."""
-    folder = cache / f"{kind}--{repo.replace('/', '--')}"
-    data = json.dumps(config).encode()
-    blob = folder / "blobs" / hashlib.sha256(data).hexdigest()
-    blob.parent.mkdir(parents=True)
-    blob.write_bytes(data)
-    for n in range(revisions):
-        commit = hashlib.sha1(f"{repo}{n}".encode()).hexdigest()
-        snapshot = folder / "snapshots" / commit
-        snapshot.mkdir(parents=True)
-        (snapshot / "config.json").symlink_to(os.path.relpath(blob, snapshot))
-    (folder / "refs").mkdir()
-    (folder / "refs" / "main").write_text(commit)
-
-
-MARIAN = {"model_type": "marian"}
 
 
 @pytest.mark.parametrize(

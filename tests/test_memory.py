@@ -9,13 +9,19 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT  # conftest registers the "echo" backend
+from helpers import permissions_apply
+
 from pipeline.corrections import Pair
 from pipeline.hub import ModelRef
-from pipeline.memory import HumanChanges, HumanEntry, MemoryFault, TranslationMemory, human_key
+from pipeline.memory import (
+    HumanChanges,
+    HumanEntry,
+    MemoryFault,
+    TranslationMemory,
+    human_key,
+)
 from pipeline.translate import DecodeSettings, Translator
-from test_reliability import permissions_apply
 
 
 def test_memory_stores_and_survives_reopening(tmp_path: Path) -> None:

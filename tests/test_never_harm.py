@@ -9,11 +9,9 @@ root too.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
-import stat
 import subprocess
 import sys
 import time
@@ -21,18 +19,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, TINY_MODEL, EchoBackend
-from pipeline.run import output_paths, run
-from pipeline.run.drive import _SummaryWriter
+from helpers import ENV, SEPARATORS, build_adversarial, permissions_apply, snapshot
+
 from pipeline.hub import ModelRef
 from pipeline.outdir import MANIFEST
+from pipeline.run import output_paths, run
+from pipeline.run.drive import _SummaryWriter
 from pipeline.translate import DecodeSettings, Translator
-from test_reliability import ENV, permissions_apply
 
 ECHO = ["--backend", "echo", "--model", str(TINY_MODEL), "--no-cache"]
-LATIN1_NAME = b"b\xe9.txt"
-SEPARATORS = "Première\u2028ligne du paragraphe. Deuxième\u2029phrase ici\u0085et fin."
 
 
 def echo_cli(*args: str, prefix: Sequence[str] = (), timeout: float = 120) -> subprocess.CompletedProcess:
@@ -41,68 +37,8 @@ def echo_cli(*args: str, prefix: Sequence[str] = (), timeout: float = 120) -> su
     return subprocess.run([*prefix, sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, timeout=timeout, env=ENV)
 
 
-def snapshot(root: Path) -> dict[str, str]:
-    """Every regular file under root (links not followed) and its hash."""
-    found = {}
-    for folder, _, files in os.walk(root):
-        for name in files:
-            path = os.path.join(folder, name)
-            if os.path.isfile(path) and not os.path.islink(path):
-                with open(path, "rb") as fh:
-                    found[os.path.relpath(path, root)] = hashlib.sha256(fh.read()).hexdigest()
-    return found
-
-
 def summary_of(out: Path) -> dict:
     return json.loads((out / "summary.json").read_bytes().decode("utf-8"))
-
-
-def build_adversarial(root: Path) -> dict[str, str]:
-    """An input folder, its references and an output folder holding the user's own
-    files, mixing every hostile case; return the status each input path must get."""
-    src, ref, out = root / "in", root / "ref", root / "out"
-    for folder in (src / "sub" / "deep", ref, out / "sub", out / ".build.tmp"):
-        folder.mkdir(parents=True)
-    texts = {
-        "good.txt": "Le chat dort. Il pleut.\n",
-        "index.txt": "Bienvenue sur le site.\n",
-        "sep.txt": SEPARATORS + "\n",
-        "foreign.txt": "Une phrase.\n",
-        "sub/deep/article.md": "# Titre\n\nTexte de l'article.\n",
-        "n" * 243 + ".txt": "Nom long.\n",  # 247 bytes: every output name fits in 255
-        "m" * 244 + ".txt": "Nom trop long.\n",  # 248: "….align.jsonl" would be 256
-        ".hidden.txt": "Caché.\n",
-        "notes.pdf": "%PDF-1.4\n",
-    }
-    for rel, text in texts.items():
-        (src / rel).write_text(text, encoding="utf-8")
-    with open(os.path.join(os.fsencode(src), LATIN1_NAME), "wb") as fh:
-        fh.write("Nom en Latin-1.\n".encode())
-    (src / "locked").mkdir()
-    (src / "locked" / "a.txt").write_text("Secret.\n", encoding="utf-8")
-    (src / "locked").chmod(0)
-    (src / "listonly").mkdir()
-    (src / "listonly" / "b.txt").write_text("Liste seulement.\n", encoding="utf-8")
-    (src / "listonly").chmod(0o444)
-    os.mkfifo(src / "fifo.txt")
-    (root / "outside.txt").write_text("Dehors.", encoding="utf-8")
-    (src / "link.txt").symlink_to(root / "outside.txt")
-    expected = {
-        "good.txt": "ok", "index.txt": "ok", "sep.txt": "ok", "sub/deep/article.md": "ok", "n" * 243 + ".txt": "ok",
-        "m" * 244 + ".txt": "error", "foreign.txt": "error", "b\\xe9.txt": "error", "locked/": "error",
-        "listonly/b.txt": "error", "fifo.txt": "error", "link.txt": "error", "notes.pdf": "unsupported", ".hidden.txt": "ignored",
-    }
-    if os.geteuid() == 0:
-        os.mknod(src / "zero.txt", stat.S_IFCHR | 0o666, os.makedev(1, 5))  # /dev/zero: reading it never ends
-        expected["zero.txt"] = "error"
-    os.mkfifo(ref / "good.txt")  # a reference that would block a reader forever
-    (ref / "sep.txt").write_text(SEPARATORS.upper() + "\n", encoding="utf-8")
-    # The user's own files in the output folder.
-    (out / "sub" / ".draft.tmp").write_text("brouillon", encoding="utf-8")
-    (out / ".build.tmp" / "keep").write_text("build", encoding="utf-8")
-    (out / "foreign.en.txt").write_text("my own translation", encoding="utf-8")
-    (out / ".mtpipe-0123abcd.tmp").write_bytes(b"left by a killed run")
-    return expected
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.outdir import MANIFEST, OutputBusy, OutputConflict, OutputFolder, safe_relative
+from pipeline.outdir import (
+    MANIFEST,
+    OutputBusy,
+    OutputConflict,
+    OutputFolder,
+    safe_relative,
+)
 
 
 @pytest.mark.parametrize(

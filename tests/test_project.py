@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import ECHO, in_folder, terminal, write_tree
 
 from pipeline.formats.frontmatter import FRONT_MATTER_KEYS
 from pipeline.project import ProjectError, find, load, read_options
-from test_cli import ECHO, in_folder, terminal, write_tree
 
 
 def test_settings_read_and_combined_with_the_command_line(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.protect import Protector, ProtectError
+from pipeline.protect import ProtectError, Protector
 
 BUILT_IN = [
     ("Voir {{Compat}} ici", ["{{Compat}}"]),

@@ -19,9 +19,9 @@ from pathlib import Path
 import docx
 import pytest
 from conftest import ROOT
+from helpers import ECHO, in_folder
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_cli import ECHO, in_folder
 
 from pipeline.formats import format_for
 from pipeline.formats.markdown.syntax import md_parser as _parser

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -22,12 +21,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, SHARED, TINY_MODEL, PageParts, shared_file
+from helpers import ENV, permissions_apply
 
-from conftest import ROOT, SHARED, TINY_MODEL, PageParts
-from pipeline.run import output_paths
 from pipeline.ingest import parse
 from pipeline.prose import is_prose
 from pipeline.protect import Protector
+from pipeline.run import output_paths
 from pipeline.segment import markdown_prefix, segment
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x06\x00\x00\x00\x1f\xf3\xffa"
@@ -42,27 +42,8 @@ KNOWN = [
 MARKUP = "<script>alert(1)</script> Il a écrit <img src=x onerror=alert(2)> puis </td> et {{ x } {% if « \"guillemets\" » 'apostrophes' & esperluette."
 
 
-# Pages carry the date they were written; runs to compare bytewise fix it, as reproducible builds do.
-ENV = {**os.environ, "SOURCE_DATE_EPOCH": "1764000000"}
-
-
 def cli(*args: str, prefix: Sequence[str] = ()) -> subprocess.CompletedProcess:
     return subprocess.run([*prefix, sys.executable, "-m", "pipeline.cli", *args], cwd=ROOT, capture_output=True, timeout=600, env=ENV)
-
-
-NO_OVERRIDE = ["--bounding-set", "-dac_override,-dac_read_search", "--inh-caps", "-dac_override,-dac_read_search"]
-
-
-def permissions_apply() -> list[str]:
-    """A command prefix under which file permissions bind: none for a normal user; for
-    root (who reads and writes whatever the mode), setpriv without the two capabilities
-    that bypass them."""
-    if os.geteuid() != 0:
-        return []
-    setpriv = shutil.which("setpriv")
-    if setpriv is None or subprocess.run([setpriv, *NO_OVERRIDE, "true"], capture_output=True).returncode != 0:
-        pytest.skip("running as root without setpriv: file permissions cannot bind")
-    return [setpriv, *NO_OVERRIDE]
 
 
 # What each hostile file holds, and whether it must be translated ("ok") or refused ("error").
@@ -205,7 +186,7 @@ def test_every_export_parses_with_one_unit_per_sentence(hostile, rel: str) -> No
 
 def make_batch(folder: Path, n: int = 50) -> None:
     """n articles of four short sentences each, all different (none is served twice)."""
-    lines = (SHARED / "data/testsets/fra-eng/tatoeba-test-v2021-08-07.fra").read_text(encoding="utf-8").splitlines()
+    lines = shared_file(SHARED / "data/testsets/fra-eng/tatoeba-test-v2021-08-07.fra").read_text(encoding="utf-8").splitlines()
     french = list(dict.fromkeys(x for x in lines if 3 <= len(x.split()) <= 8))
     folder.mkdir(parents=True)
     for i in range(n):
@@ -306,7 +287,9 @@ def truncate(path: Path) -> None:
     ],
 )
 def test_damaged_model_folder_is_one_sentence_naming_the_file(tmp_path: Path, damage, message: str, capsys: pytest.CaptureFixture) -> None:
-    from pipeline.cli import main  # in this process: the command's own code, without starting Python again
+    from pipeline.cli import (
+        main,  # in this process: the command's own code, without starting Python again
+    )
 
     model = tmp_path / "model"
     shutil.copytree(TINY_MODEL, model)
@@ -363,7 +346,7 @@ def memory_sources(path: Path) -> set[str]:
 def test_ctrl_c_inside_an_article_keeps_every_finished_batch(tmp_path: Path) -> None:
     """One 300-sentence article, many batches: Ctrl-C once some batches are done; the
     memory keeps them, and the re-run translates only the rest."""
-    lines = (SHARED / "data/testsets/fra-eng/tatoeba-test-v2021-08-07.fra").read_text(encoding="utf-8").splitlines()
+    lines = shared_file(SHARED / "data/testsets/fra-eng/tatoeba-test-v2021-08-07.fra").read_text(encoding="utf-8").splitlines()
     french = list(dict.fromkeys(x for x in lines if 3 <= len(x.split()) <= 8))[:300]
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "long.txt").write_text("\n".join(french) + "\n", encoding="utf-8")

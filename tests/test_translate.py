@@ -1,17 +1,25 @@
 from __future__ import annotations
 
-import csv
 import platform
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from conftest import SHARED, TINY_MODEL, EchoBackend, shared_file
+from helpers import fixture_pairs
 
-from conftest import SHARED, TINY_MODEL, EchoBackend
 from pipeline.hub import ModelError, ModelRef, resolve
 from pipeline.memory import TranslationMemory
 from pipeline.segment import split_to_fit
-from pipeline.translate import DecodeSettings, Hypothesis, Translator, ct2_threads, keep_freed_memory, length_batches, translate_texts
+from pipeline.translate import (
+    DecodeSettings,
+    Hypothesis,
+    Translator,
+    ct2_threads,
+    keep_freed_memory,
+    length_batches,
+    translate_texts,
+)
 from pipeline.translate.orchestrate import _merge
 
 
@@ -177,11 +185,6 @@ def tiny() -> Translator:
     return Translator(resolve(str(TINY_MODEL)), "transformers", DecodeSettings(), None)
 
 
-def fixture_pairs() -> list[tuple[str, str]]:
-    with (TINY_MODEL / "fixture_check.tsv").open(encoding="utf-8", newline="") as fh:
-        return [(row["fr"], row["en"]) for row in csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)]
-
-
 def test_fixture_model_translates_training_sentences(tiny: Translator) -> None:
     pairs = fixture_pairs()
     assert len(pairs) >= 10
@@ -202,7 +205,7 @@ def test_greedy_and_beam_give_real_output(beam: int) -> None:
 
 @pytest.mark.slow
 def test_2000_word_sentence_is_translated_in_full(tiny: Translator) -> None:
-    words = (SHARED / "data/testsets/fra-eng/newstest2014.fra").read_text(encoding="utf-8").split()
+    words = shared_file(SHARED / "data/testsets/fra-eng/newstest2014.fra").read_text(encoding="utf-8").split()
     sentence = " ".join(w.strip(".,;:!?«»\"()") or "x" for w in words[:2000])
     backend = tiny.backend()
     assert backend.count_tokens(sentence) > backend.max_input_tokens

@@ -6,8 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import TINY_MODEL
+
 from pipeline import used_models
 from pipeline.hub import ModelRef, folder_size, resolve
 from pipeline.used_models import local_models, local_record, remember_used

@@ -229,6 +229,7 @@ def test_seed_run_links_every_sentence_and_memory_gives_the_same_bytes(tmp_path)
     import shutil
 
     from conftest import SEED, TINY_MODEL
+
     from pipeline.cli import main
 
     src, out, cache = tmp_path / "in", tmp_path / "out", tmp_path / "tm.sqlite3"
