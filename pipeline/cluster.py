@@ -26,7 +26,6 @@ from .messages import first_line
 from .reaper import Reaper
 from .translate import (
     BACKENDS,
-    EXECUTORS,
     DecodeSettings,
     Hypothesis,
     Translator,
@@ -172,7 +171,7 @@ class RayEngine:
                 int(resources.get("GPU", 0) // options.gpus_per_actor) if options.gpus_per_actor else 1 << 30,
             ),
         )
-        settings = options.settings_for(translator.settings)
+        settings = translator.settings  # the command made them with options.settings_for
         actor = ray.remote(_Worker).options(
             num_cpus=options.cpus_per_actor,
             num_gpus=options.gpus_per_actor,
@@ -286,5 +285,3 @@ class RayEngine:
             self.reaper.close()
             self.reaper = None
 
-
-EXECUTORS["ray"] = RayEngine

@@ -46,7 +46,18 @@ class EchoBackend:
         return tuple((i, i) for i in range(min(len(source.split()), len((target or source).split()))))
 
 
-BACKENDS["echo"] = EchoBackend
+def register_echo() -> None:
+    """The echo backend registered for good: for a command run in a process of its own
+    (`import conftest; conftest.register_echo()`), which has nothing to restore."""
+    BACKENDS["echo"] = EchoBackend
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _echo_backend():
+    """The echo backend registered for the session's tests, and unregistered after."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(BACKENDS, "echo", EchoBackend)
+        yield
 
 
 def shared_file(path: Path) -> Path:

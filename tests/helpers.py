@@ -32,7 +32,7 @@ def in_folder(cwd: Path, *args: str, stdin: bytes | None = None, prefix: Sequenc
     echo backend of conftest registered; stderr ends with whether torch or
     transformers was imported (`loaded: False False`)."""
     code = (
-        f"import sys; sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'tests')!r}]; import conftest; from pipeline.cli import main; code = main(sys.argv[1:]); "
+        f"import sys; sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'tests')!r}]; import conftest; conftest.register_echo(); from pipeline.cli import main; code = main(sys.argv[1:]); "
         "print('loaded:', 'torch' in sys.modules, 'transformers' in sys.modules, file=sys.stderr); sys.exit(code)"
     )
     return subprocess.run([*prefix, sys.executable, "-c", code, *args], cwd=cwd, input=stdin, capture_output=True, timeout=300, env={**os.environ, "SOURCE_DATE_EPOCH": "1764000000"})

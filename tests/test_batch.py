@@ -87,7 +87,7 @@ def test_batch_translates_good_files_and_reports_bad_ones(tmp_path: Path) -> Non
     }
 
 
-def test_rerun_skips_unchanged_and_memory_serves_deleted_outputs(tmp_path: Path) -> None:
+def test_rerun_skips_unchanged_and_memory_serves_deleted_outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     make_corpus(tmp_path / "in")
     out = tmp_path / "out"
     run([tmp_path / "in"], out, translator(tmp_path))
@@ -96,7 +96,7 @@ def test_rerun_skips_unchanged_and_memory_serves_deleted_outputs(tmp_path: Path)
     (tmp_path / "in" / "good.txt").write_text("Le chat dort. Il neige.\n", encoding="utf-8")
     for path in output_paths(out, "w1252.txt"):
         path.unlink()
-    EchoBackend.loads = 0
+    monkeypatch.setattr(EchoBackend, "loads", 0)
     third = translator(tmp_path)
     summary = run([tmp_path / "in"], out, third)
     by_name = {a["input"]: a for a in summary["articles"]}

@@ -175,7 +175,7 @@ def test_progress_moves_after_every_batch_with_the_article_name(tmp_path: Path) 
     batches = len(length_batches([3] * 50, 9))
     parent, child = pty.openpty()
     fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 160, 0, 0))  # a new pty is 0 columns wide
-    code = "import sys; sys.path.insert(0, 'tests'); import conftest; from pipeline.cli import main; sys.exit(main(sys.argv[1:]))"
+    code = "import sys; sys.path.insert(0, 'tests'); import conftest; conftest.register_echo(); from pipeline.cli import main; sys.exit(main(sys.argv[1:]))"
     args = ["run", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--backend", "echo", "--model", str(TINY_MODEL), "--no-cache", "--batch-tokens", "9"]
     proc = subprocess.Popen([sys.executable, "-c", code, *args], cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=child)
     os.close(child)
@@ -249,7 +249,7 @@ def test_translate_at_a_terminal_says_it_waits_for_text(tmp_path: Path) -> None:
     import pty
 
     parent, child = pty.openpty()
-    code = f"import sys; sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'tests')!r}]; import conftest; from pipeline.cli import main; sys.exit(main(sys.argv[1:]))"
+    code = f"import sys; sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'tests')!r}]; import conftest; conftest.register_echo(); from pipeline.cli import main; sys.exit(main(sys.argv[1:]))"
     proc = subprocess.Popen([sys.executable, "-c", code, "translate", *ECHO], cwd=tmp_path, stdin=child, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     os.close(child)
     os.write(parent, b"Le chat dort.\n\x04")

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT  # conftest registers the "echo" backend
+from conftest import ROOT
 from helpers import permissions_apply
 
 from pipeline.corrections import Pair
@@ -144,7 +144,8 @@ READ_ONLY_RUN = """
 import json, sys
 from pathlib import Path
 sys.path.insert(0, "tests")
-from conftest import EchoBackend  # registers the "echo" backend
+import conftest
+conftest.register_echo()
 from pipeline.corrections import Pair
 from pipeline.hub import ModelRef
 from pipeline.memory import HumanChanges, HumanEntry, MemoryFault, TranslationMemory, human_key

@@ -33,7 +33,7 @@ ECHO = ["--backend", "echo", "--model", str(TINY_MODEL), "--no-cache"]
 
 def echo_cli(*args: str, prefix: Sequence[str] = (), timeout: float = 120) -> subprocess.CompletedProcess:
     """`mtpipe ARGS` with the echo backend registered (no model is loaded)."""
-    code = "import sys; sys.path.insert(0, 'tests'); import conftest; from pipeline.cli import main; sys.exit(main(sys.argv[1:]))"
+    code = "import sys; sys.path.insert(0, 'tests'); import conftest; conftest.register_echo(); from pipeline.cli import main; sys.exit(main(sys.argv[1:]))"
     return subprocess.run([*prefix, sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, timeout=timeout, env=ENV)
 
 
@@ -371,7 +371,7 @@ def test_translate_with_a_broken_memory_warns_and_prints_the_english(tmp_path: P
     memory = tmp_path / "tm.sqlite3"
     memory.write_bytes(os.urandom(8192))
     done = subprocess.run(
-        [sys.executable, "-c", "import sys; sys.path.insert(0, 'tests'); import conftest; from pipeline.cli import main; sys.exit(main(sys.argv[1:]))",
+        [sys.executable, "-c", "import sys; sys.path.insert(0, 'tests'); import conftest; conftest.register_echo(); from pipeline.cli import main; sys.exit(main(sys.argv[1:]))",
          "translate", "--backend", "echo", "--model", str(TINY_MODEL), "--cache", str(memory)],
         cwd=ROOT, input="Le chat dort.\n".encode(), capture_output=True, timeout=60, env=ENV,
     )

@@ -291,7 +291,7 @@ def test_the_window_bounds_what_is_pooled(tmp_path: Path, echo_model: ModelRef, 
     assert max(len(b) for b in translator.backend().batches) <= 9  # at most the window plus the article that filled it
 
 
-def test_each_batch_is_one_memory_transaction_and_repeats_are_translated_once(tmp_path: Path, echo_model: ModelRef) -> None:
+def test_each_batch_is_one_memory_transaction_and_repeats_are_translated_once(tmp_path: Path, echo_model: ModelRef, monkeypatch: pytest.MonkeyPatch) -> None:
     memory = CountingMemory(tmp_path / "tm.sqlite3")
     groups = [["Le chat dort.", "Il pleut."], ["Il pleut.", "Fin."], ["Le chat dort."]]
     translator = Translator(echo_model, "echo", DecodeSettings(batch_tokens=6), memory)
@@ -300,7 +300,7 @@ def test_each_batch_is_one_memory_transaction_and_repeats_are_translated_once(tm
     assert sorted(t for b in batches for t in b) == ["Fin.", "Il pleut.", "Le chat dort."]
     assert CountingMemory.puts == len(batches) > 1 and sum(steps) == 5
     again = Translator(echo_model, "echo", DecodeSettings(batch_tokens=6), memory)
-    EchoBackend.loads = 0
+    monkeypatch.setattr(EchoBackend, "loads", 0)
     assert streamed(again, groups) == (done, [2, 2, 1]) and EchoBackend.loads == 0  # all recalled, nothing loaded
 
 
@@ -313,11 +313,11 @@ class Faulty(EchoBackend):
         return super().generate(texts, max_new_tokens)
 
 
-def test_a_failing_shared_batch_fails_only_the_article_at_fault(tmp_path: Path) -> None:
+def test_a_failing_shared_batch_fails_only_the_article_at_fault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from pipeline.run import run
     from pipeline.translate import BACKENDS
 
-    BACKENDS["faulty"] = Faulty
+    monkeypatch.setitem(BACKENDS, "faulty", Faulty)
     (tmp_path / "in").mkdir()
     for i in range(6):
         (tmp_path / "in" / f"a{i}.txt").write_text(f"Phrase {i}. " + ("BOOM ici." if i == 3 else "Fin."), encoding="utf-8")
@@ -348,19 +348,16 @@ def test_batches_go_to_the_registered_executor(tmp_path: Path, echo_model: Model
 
     handed: list[list[str]] = []
 
-    class Recording:
-        def __init__(self, translator: Translator) -> None:
-            self.inner = translator.backend()
-            self.max_input_tokens = self.inner.max_input_tokens
-            self.count_tokens = self.inner.count_tokens
-
+    class Recording(translate.Local):
         def generate(self, texts, max_new_tokens):
             handed.append(list(texts))
-            return self.inner.generate(texts, max_new_tokens)
+            return super().generate(texts, max_new_tokens)
 
     monkeypatch.setitem(translate.EXECUTORS, "recording", Recording)
     translator = Translator(echo_model, "echo", DecodeSettings(), None, executor="recording")
     assert [t.text for t in translator.translate(["Un chat.", "Deux chats."])] == ["UN CHAT.", "DEUX CHATS."]
     assert sorted(t for batch in handed for t in batch) == ["Deux chats.", "Un chat."]
+    assert translator.engine_used() == {"name": "recording"}
+    translator.close()
     with pytest.raises(ModelError, match="unknown executor 'nowhere'"):
         Translator(echo_model, "echo", DecodeSettings(), None, executor="nowhere")

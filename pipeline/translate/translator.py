@@ -8,14 +8,21 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
 from ..hub import ModelError, ModelRef
 from ..memory import HumanEntry, MemoryFault, TranslationMemory, human_key
 from ..wordalign import Links, from_pharaoh, to_pharaoh
 from .marian import beam_size
 from .orchestrate import translate_stream
-from .types import BACKENDS, DEFAULT_COMPUTE_TYPE, Backend, DecodeSettings, Translation
+from .types import (
+    BACKENDS,
+    DEFAULT_COMPUTE_TYPE,
+    Backend,
+    DecodeSettings,
+    Hypothesis,
+    Translation,
+)
 
 # Distinct sentences to translate that a run pools into shared batches at a time,
 # across articles: enough for full batches from short articles, a bound on memory.
@@ -27,11 +34,49 @@ WINDOW_SENTENCES = 2048
 MEMORY_FORMAT = 2
 
 
-# Where the batches a Translator plans are translated, by name: something with a
-# Backend's interface, made from the Translator once and kept for its life (closed by
-# Translator.close when it has a close()). "local" is its own loaded backend;
-# pipeline.cluster registers "ray", the engine spread over a Ray cluster.
-EXECUTORS: dict[str, Callable[[Translator], Backend]] = {"local": lambda translator: translator.backend()}
+class Executor(Backend, Protocol):
+    """Where the batches a Translator plans are translated: a Backend's interface (and
+    generate_many when it runs several batches at once), made from the Translator once
+    and kept for its life."""
+
+    def describe(self) -> dict:
+        """What summary.json records of it beside its name (workers, batches sent...)."""
+
+    def close(self) -> None:
+        """Stop what it started (processes, a cluster); the Translator calls it once."""
+
+
+class Local:
+    """The Translator's own backend, loaded in this process."""
+
+    def __init__(self, translator: Translator) -> None:
+        self.backend = translator.backend()
+        self.max_input_tokens = self.backend.max_input_tokens
+
+    def count_tokens(self, text: str) -> int:
+        return self.backend.count_tokens(text)
+
+    def generate(self, texts: Sequence[str], max_new_tokens: int) -> list[Hypothesis]:
+        return self.backend.generate(texts, max_new_tokens)
+
+    def align(self, sources: Sequence[str], targets: Sequence[str]) -> list[Links]:
+        return self.backend.align(sources, targets)
+
+    def describe(self) -> dict:
+        return {}
+
+    def close(self) -> None:
+        """Nothing to stop: the backend goes with the Translator."""
+
+
+def _ray(translator: Translator) -> Executor:
+    from ..cluster import RayEngine  # Ray is imported only when this engine starts
+
+    return RayEngine(translator)
+
+
+# The executors by name (--engine): "local" in this process, "ray" over a Ray cluster.
+EXECUTORS: dict[str, Callable[[Translator], Executor]] = {"local": Local, "ray": _ray}
 
 
 class Translator:
@@ -60,7 +105,7 @@ class Translator:
         self.executor, self.executor_options = executor, executor_options
         self.warnings: list[str] = []
         self._backend: Backend | None = None
-        self._engine: Backend | None = None
+        self._engine: Executor | None = None
         self._used: dict | None = None
         self._relinked: dict[str, Links] = {}  # links computed for recalled translations
         self._any_human: bool | None = None
@@ -79,7 +124,7 @@ class Translator:
             self._backend = BACKENDS[self.backend_name](self.model, self.settings)
         return self._backend
 
-    def engine(self) -> Backend:
+    def engine(self) -> Executor:
         """Where batches are translated: the executor's engine, made on first use."""
         if self._engine is None:
             self._engine = EXECUTORS[self.executor](self)
@@ -87,15 +132,13 @@ class Translator:
 
     def engine_used(self) -> dict:
         """The executor as summary.json records it: its name, and what the engine
-        tells of itself (its describe(): workers, batches sent, retries)."""
-        describe = getattr(self._engine, "describe", None)
-        return {"name": self.executor, **(describe() if describe else {})}
+        tells of itself (workers, batches sent, retries)."""
+        return {"name": self.executor, **(self._engine.describe() if self._engine else {})}
 
     def close(self) -> None:
         """Release the engine for good (an engine that started processes stops them)."""
-        close = getattr(self._engine, "close", None)
-        if close:
-            close()
+        if self._engine:
+            self._engine.close()
 
     def settings_used(self) -> dict:
         """What runs, as summary.json and the pages record it: beam size, device, compute
