@@ -18,12 +18,15 @@ from typing import Any
 
 from .errors import InputError
 
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
+# Byte-order marks, longest first (UTF-32 LE's starts with UTF-16 LE's): the codec that
+# reads a text starting with one (the mark dropped, the name ingest reports), and the
+# codec that writes the text back after the same mark (formats that keep the mark).
+BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF32_LE, "utf-32", "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32", "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8-sig", "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16", "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16", "utf-16-be"),
 )
 # Legacy encodings of French text, most common first (ties go to the first).
 _LEGACY_ENCODINGS = ["cp1252", "latin_1", "iso8859_15", "mac_roman"]
@@ -77,7 +80,6 @@ class Document:
     lines: tuple[Line, ...]
     encoding: str
     sha256: str
-    markdown: bool = False
     layout: Any = None
 
     @property
@@ -94,7 +96,7 @@ def decode(data: bytes) -> tuple[str, str]:
     empty file is empty text (an article with nothing to translate, copied)."""
     if not data:
         return "", "utf-8"
-    for bom, encoding in _BOMS:
+    for bom, encoding, _ in BYTE_ORDER_MARKS:
         if data.startswith(bom):
             try:
                 return data.decode(encoding), encoding
@@ -140,5 +142,4 @@ def parse(data: bytes, name: str) -> Document:
         lines=split_lines(text),
         encoding=encoding,
         sha256=hashlib.sha256(data).hexdigest(),
-        markdown=name.lower().endswith(".md"),
     )

@@ -17,8 +17,6 @@ from functools import lru_cache
 from .ingest import Document
 from .prose import is_prose
 
-# Markdown block markers stay verbatim in front of the translated text.
-_MARKDOWN_PREFIX = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+]\s+|\d{1,9}[.)]\s+)+")
 # Non-breaking spaces look like word characters to the splitter; same length swap.
 _NBSP = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2007": " "})
 # Boundaries the Moses rules miss: an ellipsis, or an abbreviation-like "etc.",
@@ -117,12 +115,6 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def markdown_prefix(text: str) -> int:
-    """Length of the Markdown block marker ("## ", "- ", "> ", "1. ") opening a line."""
-    m = _MARKDOWN_PREFIX.match(text)
-    return m.end() if m else 0
-
-
 def segment(doc: Document) -> list[Segment]:
     """Split every line of a document into sentences, in document order. A line that
     is not prose (numbers, dates, codes, URLs: see `prose.is_prose`) has none: it is
@@ -131,11 +123,8 @@ def segment(doc: Document) -> list[Segment]:
     for line in doc.lines:
         if not is_prose(line.text):
             continue
-        skip = markdown_prefix(line.text) if doc.markdown else 0
-        for index, (start, end) in enumerate(sentence_spans(line.text[skip:]), start=1):
-            segments.append(
-                Segment(f"p{line.number}.s{index}", line.number, index, start + skip, end + skip, line.text[start + skip : end + skip])
-            )
+        for index, (start, end) in enumerate(sentence_spans(line.text), start=1):
+            segments.append(Segment(f"p{line.number}.s{index}", line.number, index, start, end, line.text[start:end]))
     return segments
 
 

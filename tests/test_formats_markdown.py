@@ -245,7 +245,7 @@ def test_blocks_are_the_text_the_model_sees(case: Case) -> None:
     doc = read(case.source)
     assert [line.text for line in doc.lines] == list(case.blocks)
     assert [line.number for line in doc.lines] == list(range(1, len(doc.lines) + 1))
-    assert not doc.markdown and all(line.newline == "" for line in doc.lines)
+    assert all(line.newline == "" for line in doc.lines)
 
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())

@@ -76,7 +76,7 @@ def test_a_few_broken_bytes_in_utf8_are_replaced_not_mojibake() -> None:
     assert encoding == "utf-8 (1 invalid byte sequence replaced by U+FFFD)"
 
 
-def test_parse_marks_markdown_and_hashes_bytes() -> None:
+def test_parse_hashes_bytes() -> None:
     doc = parse(b"# Titre\n\nTexte.", "a/b.md")
-    assert doc.markdown and doc.encoding == "utf-8" and len(doc.sha256) == 64
+    assert doc.encoding == "utf-8" and len(doc.sha256) == 64
     assert doc.text == "# Titre\n\nTexte."

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline import segment as segment_module
+from pipeline.formats import format_for
 from pipeline.ingest import parse
 from pipeline.segment import halve, segment, sentence_spans, split_to_fit
 
@@ -39,15 +40,16 @@ def test_sentence_spans(text: str, expected: list[str]) -> None:
     assert sentences(text) == expected
 
 
-def test_segment_ids_offsets_and_markdown_markers() -> None:
-    doc = parse("# Le titre\n\n- Premier point. Second point.\nFin".encode(), "a.md")
+@pytest.mark.parametrize("name", ["a.md", "a.txt"])
+def test_segment_ids_offsets_and_markdown_markers(name: str) -> None:
+    """Markdown's block markers are the format's: its lines hold the blocks' text only."""
+    data = ("# Le titre\n\n- Premier point. Second point.\nFin" if name.endswith(".md") else "Le titre\n\nPremier point. Second point.\nFin").encode()
+    doc = format_for(name).read(data, name)
     segs = segment(doc)
-    assert [(s.id, s.text) for s in segs] == [
-        ("p1.s1", "Le titre"),
-        ("p3.s1", "Premier point."),
-        ("p3.s2", "Second point."),
-        ("p4.s1", "Fin"),
-    ]
+    expected = [("p1.s1", "Le titre"), ("p3.s1", "Premier point."), ("p3.s2", "Second point."), ("p4.s1", "Fin")]
+    if name.endswith(".md"):  # a line per block; "Fin" continues the list item's paragraph
+        expected = [("p1.s1", "Le titre"), ("p2.s1", "Premier point."), ("p2.s2", "Second point."), ("p2.s3", "Fin")]
+    assert [(s.id, s.text) for s in segs] == expected
     for s in segs:
         assert doc.lines[s.line - 1].text[s.start : s.end] == s.text
 

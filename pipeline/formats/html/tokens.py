@@ -4,7 +4,6 @@ the page's encoding (byte-order mark, then <meta charset> read as browsers read 
 
 from __future__ import annotations
 
-import codecs
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ from html.parser import HTMLParser
 
 import webencodings
 
-from ...ingest import decode
+from ...ingest import BYTE_ORDER_MARKS, decode
 
 INLINE = frozenset(
     "a abbr b bdi bdo big button cite data del dfn em font i ins label mark nobr q s small span strike strong sub sup time tt u var".split()
@@ -53,13 +52,6 @@ CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")
 TAG_NAME = re.compile(r"</?[^\s/>]*")
 ATTRIBUTE = re.compile(r"""([^\s/>"'=][^\s/>=]*)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]*))?""")
 _META_CHARSET = re.compile(rb"""<meta\s[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
 
 
 @dataclass(frozen=True)
@@ -140,7 +132,7 @@ def marked_no(tok: Token) -> bool:
 
 def decode_page(data: bytes) -> tuple[str, str, bytes, str]:
     """(text, encoding name, byte-order mark, codec to write back with)."""
-    for bom, codec in _BOMS:
+    for bom, _, codec in BYTE_ORDER_MARKS:
         if data.startswith(bom):
             text, encoding = decode(data)
             return text, encoding, bom, codec
