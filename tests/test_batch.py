@@ -353,3 +353,26 @@ def test_a_reference_is_read_through_the_reference_folder_never_a_link(tmp_path:
     [article] = summary["articles"]
     assert article["status"] == "ok" and article["scores"] is None and "symbolic link" in article["reference_error"]
     assert "SECRET" not in (tmp_path / "out" / "sub" / "a.align.jsonl").read_text(encoding="utf-8")
+
+
+def test_a_lost_engine_stops_the_run_instead_of_failing_each_article(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """EngineError (every Ray actor dead) ends the run at once: no article is blamed and
+    the engine is not called again article by article."""
+    import pipeline.translate.translator as translator_module
+    from pipeline.errors import EngineError
+
+    calls = []
+
+    class Lost(translator_module.Local):
+        def generate(self, texts, max_new_tokens):
+            calls.append(len(texts))
+            raise EngineError("every Ray actor has died (2 lost)")
+
+    monkeypatch.setitem(translator_module.EXECUTORS, "lost", Lost)
+    (tmp_path / "in").mkdir()
+    for i in range(3):
+        (tmp_path / "in" / f"a{i}.txt").write_text(f"Phrase {i}. Fin.", encoding="utf-8")
+    lost = Translator(ModelRef("echo", tmp_path, "r1"), "echo", DecodeSettings(), None, executor="lost")
+    with pytest.raises(EngineError, match="every Ray actor has died"):
+        run([tmp_path / "in"], tmp_path / "out", lost)
+    assert len(calls) == 1
