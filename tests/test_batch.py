@@ -376,3 +376,14 @@ def test_a_lost_engine_stops_the_run_instead_of_failing_each_article(tmp_path: P
     with pytest.raises(EngineError, match="every Ray actor has died"):
         run([tmp_path / "in"], tmp_path / "out", lost)
     assert len(calls) == 1
+
+
+def test_a_hand_edited_summary_that_is_no_object_is_read_as_none(tmp_path: Path) -> None:
+    """A run with nothing to translate takes the earlier summary's settings; a summary
+    turned into a JSON list by hand is no summary, not a traceback."""
+    (tmp_path / "in").mkdir()
+    out = tmp_path / "out"
+    run([tmp_path / "in"], out, translator(tmp_path, memory=False))
+    (out / "summary.json").write_text("[]", encoding="utf-8")
+    summary = run([tmp_path / "in"], out, translator(tmp_path, memory=False))
+    assert summary["totals"]["articles"] == 0 and summary["backend"] == "echo"

@@ -26,6 +26,7 @@ from .summary import (
     NOTHING_TO_TRANSLATE,
     SUMMARY,
     Article,
+    earlier_summary,
     elapsed,
     meta_of,
     output_paths,
@@ -163,10 +164,11 @@ def _run(
     started = time.perf_counter()
     out = folder.root
     date = run_date()
-    decisions = decide(inputs, folder, translator, force, references, select, options)
+    earlier = earlier_summary(folder)
+    decisions = decide(inputs, folder, translator, force, references, select, options, earlier)
     articles = [d.article for d in decisions]
     pending = [d.pending for d in decisions if d.pending]
-    summaries = _SummaryWriter(folder, translator, articles, started, len(pending), None if pending else recorded_meta(folder, translator))
+    summaries = _SummaryWriter(folder, translator, articles, started, len(pending), None if pending else recorded_meta(earlier, translator))
     bar = progress(total=sum(p.sentences for p in pending)) if progress else None
     try:
         _translate_pending(pending, folder, translator, date, bar, summaries)

@@ -35,6 +35,7 @@ from .summary import (
     SUMMARY,
     Article,
     article_from_entry,
+    earlier_summary,
     output_paths,
     previous_articles,
 )
@@ -133,7 +134,7 @@ def plan(
     inputs = outside_of(inputs, out)
     with _FolderView(out) as folder:
         take_over(folder)
-        return decide(inputs, folder, translator, force, references, select, options)
+        return decide(inputs, folder, translator, force, references, select, options, earlier_summary(folder))
 
 
 def outside_of(inputs: Sequence[Path], out: Path) -> list[Path]:
@@ -230,16 +231,18 @@ def decide(
     references: Path | None,
     select: Selection | None,
     options: ReadOptions,
+    earlier: dict,
 ) -> list[Decision]:
     """What the run does with every path under the inputs: read each article (and its
     reference), reserve its outputs, and skip it when it is unchanged since the last
-    run of the folder (same text, settings, reference and human translations, and its
-    outputs still there). Shared by the run and its dry run, so that both say the same."""
+    run of the folder (`earlier`, its summary: same text, settings, reference and human
+    translations, and its outputs still there). Shared by the run and its dry run, so
+    that both say the same."""
     out = folder.root
     # Reading options other than the defaults change the English too (older runs' settings stay valid).
     key = translator.key if options == ReadOptions() else translator.key + options.key
     settings = hashlib.sha256(key.encode()).hexdigest()[:16]
-    before = previous_articles(folder)
+    before = previous_articles(earlier)
     decisions: list[Decision] = []
     claimed: dict[str, str] = {}
     name_max = _name_max(out)

@@ -148,29 +148,31 @@ def elapsed(since: float) -> float:
     return 0.0 if _fixed_epoch() is not None else round(time.perf_counter() - since, 3)
 
 
-def previous_articles(folder: OutputFolder) -> dict[str, Article]:
-    """The articles of the folder's earlier summary.json that are as mtpipe wrote them."""
+def earlier_summary(folder: OutputFolder) -> dict:
+    """The folder's earlier summary.json, read once per run; empty when there is none
+    that mtpipe wrote, or it is not a JSON object."""
     if not folder.owns(SUMMARY):
         return {}
     try:
-        entries = json.loads(folder.path(SUMMARY).read_text(encoding="utf-8"))["articles"]
-    except (OSError, ValueError, KeyError, TypeError):
+        raw = json.loads(folder.path(SUMMARY).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return {}
+    return raw if isinstance(raw, dict) else {}
+
+
+def previous_articles(earlier: dict) -> dict[str, Article]:
+    """The articles of an earlier summary that are as mtpipe wrote them."""
+    entries = earlier.get("articles")
     articles = (article_from_entry(e) for e in entries) if isinstance(entries, list) else ()
     return {a.input: a for a in articles if a is not None}
 
 
-def recorded_meta(folder: OutputFolder, translator: Translator) -> dict | None:
-    """The model, backend and settings the folder's earlier summary.json records, when
-    they are this translator's model and backend: a run that translates nothing
-    describes the run that made its outputs, without loading torch to find out the
-    device and threads again. None when there is no such summary."""
-    if not folder.owns(SUMMARY):
-        return None
-    try:
-        meta = summary_meta(json.loads(folder.path(SUMMARY).read_text(encoding="utf-8")))
-    except (OSError, ValueError):
-        return None
+def recorded_meta(earlier: dict, translator: Translator) -> dict | None:
+    """The model, backend and settings an earlier summary records, when they are this
+    translator's model and backend: a run that translates nothing describes the run
+    that made its outputs, without loading torch to find out the device and threads
+    again. None when there is no such summary."""
+    meta = summary_meta(earlier)
     same = (meta["model"], meta["revision"], meta["backend"]) == (translator.model.name, translator.model.revision, translator.backend_name)
     return meta if same and meta["settings"] else None
 
