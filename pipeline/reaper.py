@@ -117,8 +117,8 @@ class Reaper:
         """Wait until the watcher has taken its first look, so what starts next is recorded as new."""
         if self.process is not None:
             os.write(self.pipe, b"\n")
-            # The watcher reads the line only after its first snapshot; a closed pipe
-            # end is the sign. Polling the pipe's fill level keeps this dependency-free.
+            # The watcher reads the line only after its first snapshot: the pipe is
+            # empty again once it has. Polling its fill level needs no reply channel.
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline and self.process.poll() is None and _unread(self.pipe):
                 time.sleep(0.01)

@@ -12,13 +12,6 @@ from pipeline.hub import DEFAULT_MODEL, ModelError, hub_models, resolve
 from pipeline.translate import DecodeSettings, TransformersBackend
 
 
-@pytest.fixture(autouse=True)
-def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The user cache dir (platformdirs reads XDG_CACHE_HOME) of each test is its own."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    return tmp_path / "cache"
-
-
 def test_local_folder_has_a_content_revision(tmp_path: Path) -> None:
     copy = tmp_path / "m"
     shutil.copytree(TINY_MODEL, copy)

@@ -55,7 +55,7 @@ def unreadable(action: str, name: object, exc: Exception) -> Fatal:
     return Fatal(f"cannot {action} {name}: {reason}")
 
 
-def read_options(args: argparse.Namespace, inputs: list[Path]):
+def options_for(args: argparse.Namespace, inputs: list[Path]):
     """How the articles are read: the project file's settings, then the command line's."""
     from ..project import ProjectError, find, read_options
 

@@ -15,8 +15,8 @@ from .common import (
     EXIT_OK,
     Fatal,
     done_with,
+    options_for,
     progress_bar,
-    read_options,
     read_stdin,
     translator_for,
     unreadable,
@@ -74,7 +74,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         select = Selection(args.include, args.exclude)
     except ValueError as exc:
         raise Fatal(str(exc)) from None
-    options = read_options(args, inputs)
+    options = options_for(args, inputs)
     if args.dry_run:
         return _dry_run(args, inputs, select, options)
     try:

@@ -13,7 +13,7 @@ from .common import (
     MAX_EVALUATE_LINES,
     Fatal,
     done_with,
-    read_options,
+    options_for,
     read_stdin,
     translator_for,
     unreadable,
@@ -31,7 +31,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
 
     name = "<stdin>" if args.file == "-" else args.file
     fmt = format_or_plain(name)
-    options = read_options(args, [] if args.file == "-" else [Path(args.file).parent])
+    options = options_for(args, [] if args.file == "-" else [Path(args.file).parent])
     try:
         data = read_stdin("French text") if args.file == "-" else Path(args.file).read_bytes()
         doc = fmt.read(data, name, options)
@@ -83,7 +83,7 @@ def cmd_align(args: argparse.Namespace) -> int:
     from ..align import align, link_records, vecalign_text
     from ..writers import jsonl_text, write_text
 
-    options = read_options(args, [args.source.parent])
+    options = options_for(args, [args.source.parent])
     source, target = _sentences(args.source, args.sentences, options), _sentences(args.target, args.sentences, options)
     if args.mt:
         mt = _machine_translation(args.mt, source, args.source, args.sentences)
