@@ -104,7 +104,7 @@ def child(system: str, work: Path, lines: int, beam: int) -> dict:
         translator.engine()
         started = time.perf_counter() - t0
         t1 = time.perf_counter()
-        summary = run([work / "in"], work / f"out-{system}", translator)
+        summary = run([work / "in"], work / f"out-{system}", translator).to_json()
         seconds = time.perf_counter() - t1
         used = translator.engine_used()
     finally:

@@ -140,7 +140,7 @@ def main() -> None:
         PublishedBackend.table = published_lookup("newstest2014")
         BACKENDS["published"] = PublishedBackend
         t0 = time.perf_counter()
-        summary = batch.run([root / "in"], root / "out-news", Translator(ModelRef("Helsinki-NLP/opus-mt-fr-en (published output)", None, None), "published", DecodeSettings(), None), references=root / "ref")
+        summary = batch.run([root / "in"], root / "out-news", Translator(ModelRef("Helsinki-NLP/opus-mt-fr-en (published output)", None, None), "published", DecodeSettings(), None), references=root / "ref").to_json()
         news_s = time.perf_counter() - t0
         news = summary["articles"][0]
         print(f"mtpipe run: seed {seed_s:.1f} s (fixture model); newstest2014 {news_s:.1f} s ({news['sentences']} sentences, paired by {news['pairing']}, chrF2 {news['scores']['chrf']:.2f}, BLEU {news['scores']['bleu']:.2f}, {news['flagged']} flagged)")

@@ -24,7 +24,8 @@ from urllib.parse import quote
 from . import __version__, tmx
 from .messages import counted
 from .outdir import output_names
-from .wordalign import Links, from_pharaoh, join_links, to_pharaoh, uncovered
+from .records import Article, RunSummary, SentenceRecord
+from .wordalign import Links, join_links, to_pharaoh, uncovered
 
 # A row is flagged when the length of its English, in characters, is outside these
 # multiples of the French (fr→en output runs at ~0.9×); only checked from MIN_LENGTH_CHARS.
@@ -146,37 +147,37 @@ def flags(source: str, mt: str, links: Links | None = None) -> tuple[str, ...]:
     return tuple(found)
 
 
-def rows(records: Sequence[dict]) -> list[Row]:
+def rows(records: Sequence[SentenceRecord]) -> list[Row]:
     """Group sentence records (as written to .align.jsonl) into rows, one per unit.
 
     A unit's confidence is the lowest mean token log-probability among its sentences:
     the doubtful sentence is the one a reviewer should see first. The MT heuristics
     (`flags`) pass over sentences served from human translations."""
     out = []
-    for _, group in groupby(records, key=lambda r: r.get("unit", r["id"])):
+    for _, group in groupby(records, key=lambda r: r.unit or r.id):
         members = list(group)
         first = members[0]
-        logprobs = [r["logprob"] for r in members if r.get("logprob") is not None]
-        links = [None if r.get("words") is None else from_pharaoh(r["words"]) for r in members]
-        found = [f for r, lk in zip(members, links) if not r.get("human") for f in flags(r["src"], r["mt"], lk)]
-        machines = [r.get("machine") for r in members]
-        if any(r.get("markup") for r in members):  # its format placed inline markup without links
+        logprobs = [r.logprob for r in members if r.logprob is not None]
+        links = [r.links for r in members]
+        found = [f for r, lk in zip(members, links) if not r.human for f in flags(r.src, r.mt, lk)]
+        machines = [r.machine for r in members]
+        if any(r.markup for r in members):  # its format placed inline markup without links
             found.append("markup")
         out.append(
             Row(
-                ids=tuple(r["id"] for r in members),
-                line=first["line"],
-                source=" ".join(r["src"] for r in members),
-                mt=" ".join(r["mt"] for r in members),
-                reference=first.get("ref"),
-                chrf=first.get("chrf"),
-                bleu=first.get("bleu"),
+                ids=tuple(r.id for r in members),
+                line=first.line,
+                source=" ".join(r.src for r in members),
+                mt=" ".join(r.mt for r in members),
+                reference=first.ref,
+                chrf=first.chrf,
+                bleu=first.bleu,
                 logprob=min(logprobs) if logprobs else None,
                 flags=tuple(dict.fromkeys(found)),
-                links=join_links([(r["src"], r["mt"], lk) for r, lk in zip(members, links)], sep=" "),
-                human=all(r.get("human") for r in members),
-                machine=None if None in machines else " ".join(machines),
-                hter=first.get("hter") if len(members) == 1 else None,
+                links=join_links([(r.src, r.mt, lk) for r, lk in zip(members, links)], sep=" "),
+                human=all(r.human for r in members),
+                machine=None if None in machines else " ".join(machines),  # type: ignore[arg-type]
+                hter=first.hter if len(members) == 1 else None,
             )
         )
     return out
@@ -299,30 +300,30 @@ def score_bars(scores: Iterable[float]) -> list[Bar]:
     return bars
 
 
-def flag_bars(articles: Iterable[dict]) -> list[Bar]:
+def flag_bars(articles: Iterable[Article]) -> list[Bar]:
     """Rows per flag kind over the articles whose summary entry counts them (`flags`)."""
-    totals = {flag: sum((a.get("flags") or {}).get(flag, 0) for a in articles) for flag in FLAG_TITLES}
+    totals = {flag: sum((a.flags or {}).get(flag, 0) for a in articles) for flag in FLAG_TITLES}
     return [Bar(flag, n, f"{flag}: {counted(n, 'row')}, where {FLAG_TITLES[flag]}") for flag, n in totals.items() if n]
 
 
-def index_html(summary: dict, pages: dict[str, str], date: str) -> str:
+def index_html(summary: RunSummary, pages: dict[str, str], date: str) -> str:
     """The folder index: one row per article of the run summary, linked to its page
     (`pages` maps an article's input path to its page, relative to the index), and the
     charts that answer faster than the table: how the article scores (chrF2) spread,
     when at least two articles are scored, and which flags the rows carry, when the
     summary entries count them by kind (`flags`, as `flag_counts` makes it)."""
-    articles = summary.get("articles", [])
-    done = [a for a in articles if a.get("status") in ("ok", "skipped")]
-    chrfs = [a["scores"]["chrf"] for a in done if (a.get("scores") or {}).get("chrf") is not None]
+    articles = summary.articles
+    done = [a for a in articles if a.done]
+    chrfs = [a.scores["chrf"] for a in done if (a.scores or {}).get("chrf") is not None]
     return _environment().get_template("index.html.j2").render(
         summary=summary,
         articles=articles,
         pages=pages,
-        totals={"sentences": sum(a.get("sentences", 0) for a in done), "flagged": sum(a.get("flagged") or 0 for a in done)},
-        scored=any(a.get("scores") for a in articles),
+        totals={"sentences": sum(a.sentences for a in done), "flagged": sum(a.flagged or 0 for a in done)},
+        scored=any(a.scores for a in articles),
         score_chart=score_bars(chrfs) if len(chrfs) > 1 else [],
         flag_chart=flag_bars(done),
-        settings=_settings_text(summary.get("settings", {})),
+        settings=_settings_text(summary.meta.settings),
         date=date,
         version=__version__,
     )

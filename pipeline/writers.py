@@ -1,6 +1,7 @@
-"""Writers: the English article, its sentence records, the run summary; atomically.
+"""Writers: the English article, JSON and JSON lines; atomically.
 
-`english_text`, `sentence_records`, `jsonl_text` and `json_text` are pure; files are
+`english_text`, `jsonl_text` and `json_text` are pure (what a run records is defined
+in `records`); files are
 written by `atomic_write` (through `outdir` in the output folder), always through a
 temporary file and a rename so that a reader (or a killed run) never sees half a file.
 """
@@ -16,7 +17,6 @@ from pathlib import Path
 from .ingest import Document
 from .segment import Segment
 from .translate.types import Translation
-from .wordalign import to_pharaoh
 
 TEMP_PREFIX, TEMP_SUFFIX = ".mtpipe-", ".tmp"
 
@@ -39,45 +39,6 @@ def english_text(doc: Document, segments: Sequence[Segment], translations: Seque
         parts += [line.text[pos:], line.newline]
         out.append("".join(parts))
     return "".join(out)
-
-
-def sentence_records(
-    segments: Sequence[Segment], translations: Sequence[Translation], extra: Sequence[dict] | None = None, doc: Document | None = None
-) -> list[dict]:
-    """One JSON-ready record per sentence, in document order, each updated with the
-    matching `extra` fields (reference pairing and scores) when given. `words` holds
-    the sentence's word links (Pharaoh "src-tgt" pairs), when they are known;
-    `source`, given the document and when its format knows it (HTML, Markdown), the
-    sentence's [start, end) in the source file's text, its inline tags included, so
-    that a page can be rebuilt from the records.
-
-    Records depend only on the article, the model, the settings and the human
-    translations imported (`human`), never on which machine translations the memory
-    held, so a resumed run writes the same bytes as an uninterrupted one (memory use is
-    counted in summary.json instead)."""
-    lines = {line.number: line for line in doc.lines} if doc is not None else {}
-    records = []
-    for seg, tr in zip(segments, translations, strict=True):
-        line = lines.get(seg.line)
-        span = None if line is None else line.source_span(seg.start, seg.end)
-        records.append(
-            {
-                "id": seg.id,
-                "line": seg.line,
-                "start": seg.start,
-                "end": seg.end,
-                **({} if span is None else {"source": list(span)}),
-                "src": seg.text,
-                "mt": tr.text,
-                "logprob": None if tr.logprob is None else round(tr.logprob, 4),
-                "pieces": tr.pieces,
-                **({"human": True} if tr.human else {}),
-                **({} if tr.links is None else {"words": to_pharaoh(tr.links)}),
-            }
-        )
-    for record, fields in zip(records, extra or [], strict=False):
-        record.update(fields)
-    return records
 
 
 def atomic_write(path: Path, data: bytes, dir_fd: int | None = None) -> None:

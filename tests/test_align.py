@@ -334,9 +334,9 @@ RECORDS = [{"id": "p1.s1", "line": 1, "src": "Un.", "mt": "One."}, {"id": "p2.s1
     [
         (RECORDS[:1], "{mt} has 1 sentence but {src} has 2 (the first is the same): give the .align.jsonl that mtpipe run wrote for {src}"),
         ([RECORDS[0], {**RECORDS[1], "src": "Deux !"}], 'sentence 2 of {mt} is "Deux !" but sentence 2 of {src} is "Deux.": give the .align.jsonl that mtpipe run wrote for {src}'),
-        ([*RECORDS, {"src": "Trois.", "mt": "Three."}], "{mt} has 3 sentences but {src} has 2 (the first 2 are the same)"),
-        (link_records([Link((0,), (0,), 1.0)], ["Un."], ["One."], ["One."]), "{mt} is not a run's .align.jsonl (line 1 is not a JSON object whose src and mt are strings)"),
-        ([RECORDS[0], "not json"], "{mt} is not a run's .align.jsonl (line 2 is not a JSON object"),
+        ([*RECORDS, {"id": "p3.s1", "line": 3, "src": "Trois.", "mt": "Three."}], "{mt} has 3 sentences but {src} has 2 (the first 2 are the same)"),
+        (link_records([Link((0,), (0,), 1.0)], ["Un."], ["One."], ["One."]), "{mt} is not a run's .align.jsonl (line 1 is not a sentence record (it has no id))"),
+        ([RECORDS[0], "not json"], "{mt} is not a run's .align.jsonl (line 2 is not a sentence record (it is not JSON))"),
     ],
     ids=["fewer", "other-sentence", "more", "align-output", "not-json"],
 )

@@ -48,7 +48,7 @@ def test_nothing_to_translate_is_copied_and_ok(tmp_path: Path, name: str, data: 
     note, and its review page says so; the model is not loaded for it."""
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / name).write_bytes(data)
-    summary = run([tmp_path / "in"], tmp_path / "out", translator(tmp_path))
+    summary = run([tmp_path / "in"], tmp_path / "out", translator(tmp_path)).to_json()
     [article] = summary["articles"]
     assert (article["status"], article["sentences"]) == ("ok", 0) and "nothing to translate" in article["note"]
     files = output_paths(tmp_path / "out", name)
@@ -59,7 +59,7 @@ def test_nothing_to_translate_is_copied_and_ok(tmp_path: Path, name: str, data: 
 def test_batch_translates_good_files_and_reports_bad_ones(tmp_path: Path) -> None:
     make_corpus(tmp_path / "in")
     out = tmp_path / "out"
-    summary = run([tmp_path / "in"], out, translator(tmp_path))
+    summary = run([tmp_path / "in"], out, translator(tmp_path)).to_json()
     assert statuses(summary) == {
         "bom.txt": "error",
         "good.txt": "ok",
@@ -91,20 +91,20 @@ def test_rerun_skips_unchanged_and_memory_serves_deleted_outputs(tmp_path: Path,
     make_corpus(tmp_path / "in")
     out = tmp_path / "out"
     run([tmp_path / "in"], out, translator(tmp_path))
-    again = run([tmp_path / "in"], out, translator(tmp_path))
+    again = run([tmp_path / "in"], out, translator(tmp_path)).to_json()
     assert statuses(again)["good.txt"] == "skipped" and again["totals"]["skipped"] == 3
     (tmp_path / "in" / "good.txt").write_text("Le chat dort. Il neige.\n", encoding="utf-8")
     for path in output_paths(out, "w1252.txt"):
         path.unlink()
     monkeypatch.setattr(EchoBackend, "loads", 0)
     third = translator(tmp_path)
-    summary = run([tmp_path / "in"], out, third)
+    summary = run([tmp_path / "in"], out, third).to_json()
     by_name = {a["input"]: a for a in summary["articles"]}
     assert by_name["good.txt"]["status"] == "ok" and by_name["good.txt"]["from_memory"] == 1
     assert by_name["w1252.txt"]["status"] == "ok" and by_name["w1252.txt"]["from_memory"] == 1
     assert by_name["sub/deep/note.md"]["status"] == "skipped"
     assert EchoBackend.loads == 1  # only "Il neige." needed the engine
-    forced = run([tmp_path / "in"], out, translator(tmp_path), force=True)
+    forced = run([tmp_path / "in"], out, translator(tmp_path), force=True).to_json()
     assert forced["totals"]["skipped"] == 0 and forced["totals"]["ok"] == 3
 
 
@@ -124,7 +124,7 @@ def test_symbolic_links_are_reported_not_followed(tmp_path: Path) -> None:
     (tmp_path / "in" / "a.txt").write_text("Texte.", encoding="utf-8")
     (tmp_path / "in" / "link.txt").symlink_to(tmp_path / "outside.txt")
     (tmp_path / "in" / "loop").symlink_to(tmp_path / "in")
-    summary = run([tmp_path / "in"], tmp_path / "out", translator(tmp_path))
+    summary = run([tmp_path / "in"], tmp_path / "out", translator(tmp_path)).to_json()
     assert statuses(summary) == {"a.txt": "ok", "link.txt": "error", "loop": "error"}
     assert all("symbolic link" in a["error"] for a in summary["articles"] if a["status"] == "error")
 
@@ -140,10 +140,10 @@ def test_a_hand_edited_scored_record_leaves_the_article_out_of_the_corpus_score(
     run([tmp_path / "in"], out, translator(tmp_path), references=tmp_path / "ref")
     path = out / "a.align.jsonl"
     path.write_text(json.dumps(json.loads(path.read_text(encoding="utf-8")) | {field: value}) + "\n", encoding="utf-8")
-    again = run([tmp_path / "in"], out, translator(tmp_path), references=tmp_path / "ref")
+    again = run([tmp_path / "in"], out, translator(tmp_path), references=tmp_path / "ref").to_json()
     [article] = again["articles"]
-    assert article["status"] == "skipped" and "line 1 has scores that are not a sentence record's" in article["reference_error"]
-    assert again["scores"] is None
+    assert article["status"] == "skipped" and f"line 1 is not a sentence record (its {field} is not what mtpipe writes there)" in article["reference_error"]
+    assert "scores" not in again  # no article could be scored
 
 
 def test_summary_is_dated_by_source_date_epoch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -151,7 +151,7 @@ def test_summary_is_dated_by_source_date_epoch(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.txt").write_text("Le chat dort.\n", encoding="utf-8")
-    assert run([tmp_path / "in"], tmp_path / "out", translator(tmp_path, memory=False))["date"] == "1970-01-01T00:00:00+00:00"
+    assert run([tmp_path / "in"], tmp_path / "out", translator(tmp_path, memory=False)).to_json()["date"] == "1970-01-01T00:00:00+00:00"
     run([tmp_path / "in"], tmp_path / "again", translator(tmp_path, memory=False))
     # durations are left out (0), so two runs write the same summary
     assert (tmp_path / "out" / "summary.json").read_bytes() == (tmp_path / "again" / "summary.json").read_bytes()
@@ -171,7 +171,7 @@ def test_references_are_paired_and_scored(tmp_path: Path) -> None:
     (tmp_path / "in" / "b.txt").write_text("Sans référence.", encoding="utf-8")
     (tmp_path / "ref" / "sub" / "a.txt").write_text("LE CHAT DORT. IL PLEUT.\n\nTHE END.\n", encoding="utf-8")
     out = tmp_path / "out"
-    summary = run([tmp_path / "in"], out, translator(tmp_path), references=tmp_path / "ref")
+    summary = run([tmp_path / "in"], out, translator(tmp_path), references=tmp_path / "ref").to_json()
     by_name = {a["input"]: a for a in summary["articles"]}
     assert by_name["b.txt"]["scores"] is None and by_name["b.txt"]["reference"] is None
     scored = by_name["sub/a.txt"]
@@ -185,7 +185,7 @@ def test_references_are_paired_and_scored(tmp_path: Path) -> None:
     assert records[0]["bleu"] == 100.0
     assert summary["scores"]["chrf"]["score"] == scored["scores"]["chrf"] and "nrefs:1" in summary["scores"]["bleu"]["signature"]
     (tmp_path / "ref" / "sub" / "a.txt").write_text("LE CHAT DORT. IL PLEUT.\n\nFIN.\n", encoding="utf-8")
-    again = run([tmp_path / "in"], out, translator(tmp_path), references=tmp_path / "ref")
+    again = run([tmp_path / "in"], out, translator(tmp_path), references=tmp_path / "ref").to_json()
     assert statuses(again) == {"b.txt": "skipped", "sub/a.txt": "ok"}
     assert again["scores"]["chrf"]["score"] == 100.0
 
@@ -196,7 +196,7 @@ def test_a_second_run_on_the_same_output_stops(tmp_path: Path) -> None:
     with OutputFolder(out):
         with pytest.raises(OutputBusy, match="another mtpipe run is writing to"):
             run([tmp_path / "in"], out, translator(tmp_path))
-    assert run([tmp_path / "in"], out, translator(tmp_path))["totals"]["ok"] == 3
+    assert run([tmp_path / "in"], out, translator(tmp_path)).to_json()["totals"]["ok"] == 3
 
 
 def test_every_article_gets_page_and_exports_and_the_run_an_index(tmp_path: Path) -> None:
@@ -215,7 +215,7 @@ def test_inputs_that_would_write_the_same_files_are_refused(tmp_path: Path) -> N
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.md").write_text("Un.", encoding="utf-8")
     (tmp_path / "in" / "a.txt").write_text("Deux.", encoding="utf-8")
-    summary = run([tmp_path / "in"], tmp_path / "out", translator(tmp_path))
+    summary = run([tmp_path / "in"], tmp_path / "out", translator(tmp_path)).to_json()
     assert statuses(summary) == {"a.md": "ok", "a.txt": "error"}
     assert "a.md writes the same output files" in summary["articles"][1]["error"]
 
@@ -232,7 +232,7 @@ def test_rewrite_reports_rebuilds_pages_from_records(tmp_path: Path) -> None:
         path.unlink()
     os.environ["SOURCE_DATE_EPOCH"] = "0"
     try:
-        summary = rewrite_reports(out)
+        summary = rewrite_reports(out).to_json()
     finally:
         del os.environ["SOURCE_DATE_EPOCH"]
     assert files.tsv.read_bytes() == before[files.tsv]
@@ -267,7 +267,7 @@ def test_articles_are_held_a_window_at_a_time_and_one_gone_meanwhile_is_an_error
 
     monkeypatch.setattr(batch.Pending, "load", counting_load)
     monkeypatch.setattr(batch.Pending, "release", counting_release)
-    summary = run([tmp_path / "in"], tmp_path / "out", translator(tmp_path, memory=False))
+    summary = run([tmp_path / "in"], tmp_path / "out", translator(tmp_path, memory=False)).to_json()
     status = {a["input"]: a for a in summary["articles"]}
     assert status["a09.txt"]["status"] == "error" and "it does not exist" in status["a09.txt"]["error"]
     assert all(a["status"] == "ok" for name, a in status.items() if name != "a09.txt")
@@ -349,7 +349,7 @@ def test_a_reference_is_read_through_the_reference_folder_never_a_link(tmp_path:
     (tmp_path / "elsewhere" / "a.txt").write_text("SECRET.\n", encoding="utf-8")
     (tmp_path / "ref").mkdir()
     (tmp_path / "ref" / "sub").symlink_to(tmp_path / "elsewhere")
-    summary = run([tmp_path / "in"], tmp_path / "out", translator(tmp_path), references=tmp_path / "ref")
+    summary = run([tmp_path / "in"], tmp_path / "out", translator(tmp_path), references=tmp_path / "ref").to_json()
     [article] = summary["articles"]
     assert article["status"] == "ok" and article["scores"] is None and "symbolic link" in article["reference_error"]
     assert "SECRET" not in (tmp_path / "out" / "sub" / "a.align.jsonl").read_text(encoding="utf-8")
@@ -385,5 +385,5 @@ def test_a_hand_edited_summary_that_is_no_object_is_read_as_none(tmp_path: Path)
     out = tmp_path / "out"
     run([tmp_path / "in"], out, translator(tmp_path, memory=False))
     (out / "summary.json").write_text("[]", encoding="utf-8")
-    summary = run([tmp_path / "in"], out, translator(tmp_path, memory=False))
+    summary = run([tmp_path / "in"], out, translator(tmp_path, memory=False)).to_json()
     assert summary["totals"]["articles"] == 0 and summary["backend"] == "echo"

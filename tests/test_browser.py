@@ -22,6 +22,7 @@ from conftest import ROOT, SEED, SHARED, TINY_MODEL, shared_file
 
 from pipeline import report
 from pipeline.corrections import read_corrections
+from pipeline.records import read_records, record_from_json
 from pipeline.wordalign import to_pharaoh
 
 CHROMIUM = os.environ.get("MTPIPE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -213,13 +214,13 @@ def expected_lit(links: tuple[tuple[int, int], ...], side: int, index: int) -> l
 
 def hand_page(directory: Path, records: list[dict]) -> Path:
     path = directory / "hand.review.html"
-    path.write_text(report.article_html(report.PageInfo("hand.txt"), report.rows(records)), encoding="utf-8")
+    path.write_text(report.article_html(report.PageInfo("hand.txt"), report.rows([record_from_json(r) for r in records])), encoding="utf-8")
     return path
 
 
 def linked_seed_row(pages: Path) -> report.Row:
     """The seed row with the most word links."""
-    records = [json.loads(line) for line in (pages / "seed.align.jsonl").read_text(encoding="utf-8").splitlines()]
+    records = read_records((pages / "seed.align.jsonl").read_text(encoding="utf-8"))
     return max(report.rows(records), key=lambda r: len(r.links or ()))
 
 
@@ -247,7 +248,7 @@ def test_hovering_a_word_highlights_its_linked_words(pages: Path, open_page) -> 
 
 def test_tabbing_to_a_word_highlights_its_linked_words(pages: Path, open_page) -> None:
     records = units(pages, "seed")
-    row = report.rows(records[0])[0]
+    row = report.rows([record_from_json(r) for r in records[0]])[0]
     assert row.links
     page = open_page(pages / "seed.review.html")
     body = page.page.locator("body")
@@ -364,7 +365,7 @@ SHOWN = "rows => rows.map(r => [r.id, r.cells[2].innerText, (r.querySelector('.e
 def edit_page(directory: Path) -> Path:
     path = directory / "edit.review.html"
     page = report.PageInfo("dossier/edit.txt", "Helsinki-NLP/opus-mt-fr-en", "abc123")
-    path.write_text(report.article_html(page, report.rows(EDITED)), encoding="utf-8")
+    path.write_text(report.article_html(page, report.rows([record_from_json(r) for r in EDITED])), encoding="utf-8")
     return path
 
 
@@ -556,7 +557,7 @@ def test_links_of_an_article_with_an_odd_name_in_a_folder_are_escaped(tmp_path: 
     folder = tmp_path / "dir a"
     folder.mkdir()
     name = "é #1?:x"
-    (folder / f"{name}.review.html").write_text(report.article_html(report.PageInfo(f"dir a/{name}.md"), report.rows(EDITED)), encoding="utf-8")
+    (folder / f"{name}.review.html").write_text(report.article_html(report.PageInfo(f"dir a/{name}.md"), report.rows([record_from_json(r) for r in EDITED])), encoding="utf-8")
     targets = [tmp_path / "index.html", *(folder / f"{name}{end}" for end in (".en.md", ".tmx", ".tsv", ".align.jsonl"))]
     page = open_page(folder / f"{name}.review.html")
     assert linked_path(page, "nav.files a") == targets
@@ -658,7 +659,7 @@ def test_a_run_counts_its_flags_for_the_index_chart(pages: Path, open_page) -> N
     summary = json.loads((pages / "summary.json").read_text(encoding="utf-8"))
     totals: dict[str, int] = {}
     for article in summary["articles"]:
-        rows = report.rows([json.loads(line) for line in (pages / article["input"]).with_suffix(".align.jsonl").read_text(encoding="utf-8").splitlines()])
+        rows = report.rows(read_records((pages / article["input"]).with_suffix(".align.jsonl").read_text(encoding="utf-8")))
         assert article["flags"] == report.flag_counts(rows) and article["flagged"] == sum(bool(r.flags) for r in rows)
         for flag, n in article["flags"].items():
             totals[flag] = totals.get(flag, 0) + n

@@ -92,7 +92,7 @@ def _translator(memory: Path | None, engine: str = "local", actors: int = 2) -> 
 
 def _run(corpus: Path, out: Path, translator: Translator) -> dict:
     try:
-        return run([corpus], out, translator)
+        return run([corpus], out, translator).to_json()
     finally:
         translator.close()
 

@@ -303,7 +303,7 @@ def test_summary_is_rewritten_a_bounded_number_of_times_not_after_every_article(
     original = _SummaryWriter.write
     monkeypatch.setattr(_SummaryWriter, "write", lambda self: writes.append(time.monotonic()) or original(self))
     t0 = time.monotonic()
-    summary = run([tmp_path / "in"], tmp_path / "out", Translator(ModelRef("echo", tmp_path, "r"), "echo", DecodeSettings(), None))
+    summary = run([tmp_path / "in"], tmp_path / "out", Translator(ModelRef("echo", tmp_path, "r"), "echo", DecodeSettings(), None)).to_json()
     elapsed = time.monotonic() - t0
     assert summary["totals"]["ok"] == 300 and EchoBackend.loads
     assert len(writes) <= 1 + min(20, elapsed / 2.0)  # at most every 2 s and every 5% of the articles, then the end

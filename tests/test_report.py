@@ -12,6 +12,7 @@ from conftest import PageParts
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pipeline.records import Article, RunSummary, SentenceRecord
 from pipeline.report import (
     FLAG_TITLES,
     PAGE_ROWS,
@@ -65,8 +66,8 @@ def test_flags(source: str, mt: str, expected: tuple[str, ...]) -> None:
     assert flags(source, mt) == expected
 
 
-def record(id_: str, line: int, src: str, mt: str, **extra) -> dict:
-    return {"id": id_, "line": line, "src": src, "mt": mt, "logprob": extra.pop("logprob", -0.5), **extra}
+def record(id_: str, line: int, src: str, mt: str, **extra) -> SentenceRecord:
+    return SentenceRecord(id_, line, src, mt, logprob=extra.pop("logprob", -0.5), **extra)
 
 
 def test_rows_group_sentences_of_one_unit() -> None:
@@ -216,16 +217,15 @@ def test_texts_with_a_carriage_return_are_also_carried_exactly(source: str, mt: 
 
 
 def test_index_links_pages_and_reports_errors() -> None:
-    summary = {
+    summary = RunSummary.from_json({
         "model": "m",
         "backend": "transformers",
         "settings": {},
-        "totals": {"ok": 1, "skipped": 0, "error": 1},
         "articles": [
             {"input": "a b/é #1.txt", "status": "ok", "sentences": 3, "flagged": 1, "scores": None},
             {"input": "<img src=x onerror=alert(1)>.txt", "status": "error", "sentences": 0, "flagged": None, "error": "x.txt: it contains NUL bytes"},
         ],
-    }
+    })
     page = index_html(summary, {"a b/é #1.txt": "a b/é #1.review.html"}, "2026-11-25T10:00:00+00:00")
     assert 'href="a%20b/%C3%A9%20%231.review.html"' in page
     parsed = PageParts(page)
@@ -428,13 +428,13 @@ def test_score_bars_bin_scores_with_100_in_the_last_bin() -> None:
 
 
 def test_flag_bars_sum_the_articles_counts_and_leave_out_kinds_no_row_has() -> None:
-    articles = [{"flags": {"length": 2, "repeated": 1}}, {"flags": {"length": 1}}, {"flags": None}, {}]
+    articles = [Article("a", flags={"length": 2, "repeated": 1}), Article("b", flags={"length": 1}), Article("c", flags=None), Article("d")]
     assert [(b.label, b.count) for b in flag_bars(articles)] == [("length", 3), ("repeated", 1)]
-    assert flag_bars([{}]) == []
+    assert flag_bars([Article("d")]) == []
 
 
-def index_summary(*articles: dict) -> dict:
-    return {"model": "m", "backend": "transformers", "settings": {}, "totals": {"ok": len(articles)}, "articles": list(articles)}
+def index_summary(*articles: dict) -> RunSummary:
+    return RunSummary.from_json({"model": "m", "backend": "transformers", "settings": {}, "articles": list(articles)})
 
 
 class IndexCells(HTMLParser):

@@ -321,7 +321,7 @@ def test_a_failing_shared_batch_fails_only_the_article_at_fault(tmp_path: Path, 
     (tmp_path / "in").mkdir()
     for i in range(6):
         (tmp_path / "in" / f"a{i}.txt").write_text(f"Phrase {i}. " + ("BOOM ici." if i == 3 else "Fin."), encoding="utf-8")
-    summary = run([tmp_path / "in"], tmp_path / "out", Translator(ModelRef("f", tmp_path, "r"), "faulty", DecodeSettings(), None))
+    summary = run([tmp_path / "in"], tmp_path / "out", Translator(ModelRef("f", tmp_path, "r"), "faulty", DecodeSettings(), None)).to_json()
     status = {a["input"]: (a["status"], a["error"]) for a in summary["articles"]}
     assert status["a3.txt"][0] == "error" and "the engine choked" in status["a3.txt"][1]
     assert all(status[f"a{i}.txt"] == ("ok", None) for i in (0, 1, 2, 4, 5))

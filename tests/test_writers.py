@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from pipeline.ingest import parse
 from pipeline.segment import segment
 from pipeline.translate import Translation
-from pipeline.writers import atomic_write, english_text, sentence_records, write_jsonl
+from pipeline.writers import atomic_write, english_text, write_jsonl
 
 
 def upper_all(source: str, name: str = "a.txt") -> str:
@@ -34,38 +34,6 @@ def test_english_text_keeps_layout(source: str, expected: str) -> None:
 
 def test_markdown_markers_stay_verbatim() -> None:
     assert upper_all("## Titre\n- point un\n> cité", "a.md") == "## TITRE\n- POINT UN\n> CITÉ"
-
-
-def test_records_hold_ids_texts_and_scores() -> None:
-    doc = parse("Un. Deux.".encode(), "a.txt")
-    segs = segment(doc)
-    records = sentence_records(segs, [Translation("One.", -0.123456), Translation("Two.", None, 3, True)])
-    assert records == [
-        {"id": "p1.s1", "line": 1, "start": 0, "end": 3, "src": "Un.", "mt": "One.", "logprob": -0.1235, "pieces": 1},
-        {"id": "p1.s2", "line": 1, "start": 4, "end": 9, "src": "Deux.", "mt": "Two.", "logprob": None, "pieces": 3},
-    ]
-
-
-@pytest.mark.parametrize(
-    ("name", "source", "spans"),
-    [
-        ("a.html", "<p>Le <b>chat</b> dort. Il&nbsp;r&ecirc;ve.</p>", ["Le <b>chat</b> dort.", "Il&nbsp;r&ecirc;ve."]),
-        ("a.md", "# Titre\n\nLe **chat**\ndort. [Il](x) rêve.\n", ["Titre", "Le **chat**\ndort.", "Il](x) rêve."]),
-        ("a.txt", "Un. Deux.", None),
-        ("a.md.txt", "Le <b>chat</b> dort.", None),
-    ],
-)
-def test_records_locate_sentences_in_the_source(name: str, source: str, spans: list[str] | None) -> None:
-    """Given the document, HTML and Markdown records carry each sentence's [start, end)
-    in the source file's text; plain text records stay as they were."""
-    from pipeline.formats import format_for
-
-    doc = format_for(name).read(source.encode(), name)
-    segs = segment(doc)
-    translations = [Translation(s.text.upper(), None) for s in segs]
-    records = sentence_records(segs, translations, doc=doc)
-    assert [{k: v for k, v in r.items() if k != "source"} for r in records] == sentence_records(segs, translations)
-    assert [source[slice(*r["source"])] for r in records if "source" in r] == (spans or [])
 
 
 @given(st.lists(st.text(), max_size=5))

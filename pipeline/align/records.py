@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 
 from ..messages import counted
+from ..records import read_records
 from .sentences import Link
 
 
@@ -52,27 +53,16 @@ def run_records(data: bytes, name: str) -> list[tuple[str, str]]:
     """The (src, mt) of each sentence record of a run's .align.jsonl `name`, in order.
 
     Raises ValueError, in one sentence, when the file is not UTF-8 or a line is not a
-    sentence record (a JSON object whose `src` and `mt` are strings). Records are split
-    at "\n" only, as runs write them (JSON escapes it inside strings; U+2028 and
-    friends stay raw).
+    sentence record (as `records.read_records` reads them).
     """
     fix = "give the .align.jsonl that mtpipe run wrote, or a file with one translation per line"
     try:
-        text = data.decode("utf-8")
+        found = read_records(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise ValueError(f"{name} is not a run's .align.jsonl (it is not UTF-8): {fix}") from None
-    pairs = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError:
-            record = None
-        if not (isinstance(record, dict) and isinstance(record.get("src"), str) and isinstance(record.get("mt"), str)):
-            raise ValueError(f"{name} is not a run's .align.jsonl (line {number} is not a JSON object whose src and mt are strings): {fix}")
-        pairs.append((record["src"], record["mt"]))
-    return pairs
+    except ValueError as exc:
+        raise ValueError(f"{name} is not a run's .align.jsonl ({exc}): {fix}") from None
+    return [(r.src, r.mt) for r in found]
 
 
 def run_translations(pairs: Sequence[tuple[str, str]], name: str, source: Sequence[str], source_name: str) -> list[str]:

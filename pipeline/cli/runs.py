@@ -25,6 +25,7 @@ from .common import (
 
 if TYPE_CHECKING:
     from ..formats.base import ReadOptions
+    from ..records import Article, RunSummary
     from ..run import Selection
 
 
@@ -95,10 +96,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         if translator:
             done_with(translator)
         _remove_empty(created)
-    totals = summary["totals"]
-    warn(summary.get("warnings", []))
+    totals = summary.totals
+    warn(summary.warnings)
     print(
-        f"{totals['ok']} translated{_copied(summary['articles'])}, {totals['skipped']} unchanged, {totals['error']} failed{_others(summary['articles'])}; "
+        f"{totals['ok']} translated{_copied(summary.articles)}, {totals['skipped']} unchanged, {totals['error']} failed{_others(summary.articles)}; "
         f"{counted(totals['sentences'], 'sentence')} ({totals['from_memory']} from memory) in {time.perf_counter() - started:.1f} s; "
         f"see {args.output / SUMMARY}",
         file=sys.stderr,
@@ -163,51 +164,51 @@ def _dry_run(args: argparse.Namespace, inputs: list[Path], select: Selection, op
     sentences = sum(d.pending.sentences for d in decisions if d.pending)
     print(
         f"{statuses.count('pending')} to translate ({counted(sentences, 'sentence')}), {statuses.count('skipped')} unchanged, "
-        f"{statuses.count('error')} would fail{_others([vars(d.article) for d in decisions])}; dry run, nothing written"
+        f"{statuses.count('error')} would fail{_others([d.article for d in decisions])}; dry run, nothing written"
     )
     warn(translator.warnings)
     return EXIT_ARTICLE_FAILED if "error" in statuses else EXIT_OK
 
 
-def _others(articles: list[dict]) -> str:
+def _others(articles: list[Article]) -> str:
     """The unsupported (with their suffixes) and ignored paths of a run's summary
     line, when there are any: ", 2 unsupported: .pdf, .rtf, 1 ignored"."""
-    counts = {status: sum(a["status"] == status for a in articles) for status in ("unsupported", "ignored")}
-    kinds = sorted({os.path.splitext(a["input"])[1].lower() or "no suffix" for a in articles if a["status"] == "unsupported"})
+    counts = {status: sum(a.status == status for a in articles) for status in ("unsupported", "ignored")}
+    kinds = sorted({os.path.splitext(a.input)[1].lower() or "no suffix" for a in articles if a.status == "unsupported"})
     return "".join(f", {n} {status}" + (f": {', '.join(kinds)}" if status == "unsupported" else "") for status, n in counts.items() if n)
 
 
-def _copied(articles: list[dict]) -> str:
+def _copied(articles: list[Article]) -> str:
     """How many of the articles translated had nothing to translate, when any did."""
-    copied = sum(a["status"] == "ok" and bool(a.get("note")) for a in articles)
+    copied = sum(a.status == "ok" and bool(a.note) for a in articles)
     return f" ({copied} with nothing to translate, copied)" if copied else ""
 
 
-def _print_scores(summary: dict, references: Path, worst: int = 10) -> None:
+def _print_scores(summary: RunSummary, references: Path, worst: int = 10) -> None:
     """After a run with --ref: chrF2 and BLEU of the worst articles by chrF2, then of
     the corpus they make; on stderr, as the rest of the run's report."""
     from ..messages import counted
 
     scored = sorted(
-        (a for a in summary["articles"] if a["status"] in ("ok", "skipped") and a.get("scores")), key=lambda a: (a["scores"]["chrf"], a["input"])
+        (a for a in summary.articles if a.done and a.scores), key=lambda a: (a.scores["chrf"], a.input)  # type: ignore[index]
     )
     if not scored:
         print(f"no article was scored: {references} holds no readable reference for them (IN/a/b.txt is scored against {references / 'a' / 'b.txt'})", file=sys.stderr)
         return
     which = "worst first" if len(scored) <= worst else f"the {worst} worst of {len(scored)}"
     rows = [f"{'chrF2':>7} {'BLEU':>7}  article ({which})"]
-    rows += [f"{a['scores']['chrf']:7.1f} {a['scores']['bleu']:7.1f}  {a['input']}" for a in scored[:worst]]
-    corpus = summary.get("scores")
+    rows += [f"{a.scores['chrf']:7.1f} {a.scores['bleu']:7.1f}  {a.input}" for a in scored[:worst]]  # type: ignore[index]
+    corpus = summary.scores
     if corpus:
         rows.append(f"{corpus['chrf']['score']:7.1f} {corpus['bleu']['score']:7.1f}  corpus of {counted(len(scored), 'article')}")
     print("\n".join(rows), file=sys.stderr)
 
 
-def report_failures(summary: dict) -> int:
+def report_failures(summary: RunSummary) -> int:
     """Name every failed article of a run summary on stderr; return the exit code."""
-    failed = [a for a in summary["articles"] if a["status"] == "error"]
+    failed = [a for a in summary.articles if a.status == "error"]
     for article in failed:
-        print(f"mtpipe: failed: {article['error']}", file=sys.stderr)
+        print(f"mtpipe: failed: {article.error}", file=sys.stderr)
     return EXIT_ARTICLE_FAILED if failed else EXIT_OK
 
 
@@ -221,6 +222,6 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise Fatal(str(exc)) from None
     except (OSError, ValueError) as exc:
         raise Fatal(f"cannot rewrite the reports of {args.output}: {exc}; run mtpipe run again") from None
-    pages = sum(a["status"] in ("ok", "skipped") for a in summary["articles"])
+    pages = sum(a.done for a in summary.articles)
     print(f"{counted(pages, 'review page')} written; open {args.output / INDEX}", file=sys.stderr)
     return report_failures(summary)

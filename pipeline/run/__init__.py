@@ -10,7 +10,7 @@ writes only files it owns in OUT (see `outdir`): an article whose output would
 overwrite anybody else's file is an error entry instead.
 
 Rooms, each with one job: `discover` (the paths under the inputs), `summary` (the
-run summary and the records read back), `planning` (what is unchanged, what is
+run summary's file, date and durations; what it holds is `records`), `planning` (what is unchanged, what is
 translated, what each may write), `pages` (review pages, exports, index; `mtpipe
 report`) and `drive` (translating and writing, a window at a time).
 """
@@ -28,17 +28,9 @@ from .discover import (
 from .drive import ProgressBar, run
 from .pages import rewrite_reports
 from .planning import Decision, OutputIsInput, plan
-from .summary import (
-    INDEX,
-    STATUSES,
-    SUMMARY,
-    Article,
-    article_from_entry,
-    output_paths,
-    run_date,
-)
+from .summary import INDEX, SUMMARY, output_paths, run_date
 
 __all__ = [
-    "INDEX", "STATUSES", "SUMMARY", "Article", "Decision", "Found", "OutputBusy", "OutputConflict", "OutputIsInput", "ProgressBar", "Selection",
-    "article_from_entry", "discover", "glob_match", "output_paths", "plan", "read_found", "read_regular", "rewrite_reports", "run", "run_date", "shown",
+    "INDEX", "SUMMARY", "Decision", "Found", "OutputBusy", "OutputConflict", "OutputIsInput", "ProgressBar", "Selection",
+    "discover", "glob_match", "output_paths", "plan", "read_found", "read_regular", "rewrite_reports", "run", "run_date", "shown",
 ]

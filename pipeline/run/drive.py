@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
@@ -17,15 +18,15 @@ from ..formats import Written
 from ..formats.base import ReadOptions
 from ..messages import first_line
 from ..outdir import OutputConflict, OutputFolder, output_names
+from ..records import Article, RunMeta, RunSummary, records_text, sentence_records
 from ..translate import Translation, Translator, human_digest
-from ..writers import json_text, jsonl_text, sentence_records
+from ..writers import json_text
 from .discover import Selection, format_of, shown
 from .pages import page_info, review_files, write_all, write_index
 from .planning import Pending, decide, outside_of, take_over
 from .summary import (
     NOTHING_TO_TRANSLATE,
     SUMMARY,
-    Article,
     earlier_summary,
     elapsed,
     meta_of,
@@ -105,7 +106,7 @@ def run(
     references: Path | None = None,
     select: Selection | None = None,
     options: ReadOptions = ReadOptions(),
-) -> dict:
+) -> RunSummary:
     """Translate every article under `inputs` into `out`; return the run summary.
 
     `progress(total=sentences)` makes a progress bar (tqdm fits) that is told after
@@ -133,15 +134,16 @@ class _SummaryWriter:
     number of articles. Interrupted runs write it too (see _run); only a killed one
     leaves it behind, and the next run translates those articles again from memory."""
 
-    def __init__(self, folder: OutputFolder, translator: Translator, articles: list[Article], started: float, pending: int, meta: dict | None):
+    def __init__(self, folder: OutputFolder, translator: Translator, articles: list[Article], started: float, pending: int, meta: RunMeta | None):
         self.folder, self.translator, self.articles, self.started, self.meta = folder, translator, articles, started, meta
         self.step = max(1, math.ceil(pending * SUMMARY_STEP))
         self.last, self.finished = time.monotonic(), 0
-        self.extra: dict = {}  # run-level fields known at the end (corpus scores)
+        self.scores: dict | None = None  # the corpus scores, known at the end
 
-    def write(self) -> dict:
-        summary = summary_of(self.translator, self.meta or meta_of(self.translator), self.articles, self.started) | self.extra
-        self.folder.write(SUMMARY, json_text(summary).encode("utf-8"))
+    def write(self) -> RunSummary:
+        summary = summary_of(self.translator, self.meta or meta_of(self.translator), self.articles, self.started)
+        summary.scores = self.scores
+        self.folder.write(SUMMARY, json_text(summary.to_json()).encode("utf-8"))
         self.last, self.finished = time.monotonic(), 0
         return summary
 
@@ -160,7 +162,7 @@ def _run(
     references: Path | None,
     select: Selection | None,
     options: ReadOptions,
-) -> dict:
+) -> RunSummary:
     started = time.perf_counter()
     out = folder.root
     date = run_date()
@@ -173,7 +175,7 @@ def _run(
     try:
         _translate_pending(pending, folder, translator, date, bar, summaries)
         if references:
-            summaries.extra["scores"] = _run_scores(out, articles)
+            summaries.scores = _run_scores(out, articles)
     except STOPS_A_RUN:
         if any(a.status == "ok" for a in articles):  # else nothing was done: leave OUT as it was
             summaries.write()
@@ -195,7 +197,7 @@ def _run_scores(out: Path, articles: list[Article]) -> dict | None:
     hyps: list[str] = []
     refs: list[str] = []
     for article in articles:
-        if article.status not in ("ok", "skipped") or not article.scores:
+        if not article.done or not article.scores:
             continue
         units: dict[str, tuple[list[str], str]] = {}
         path = output_paths(out, article.input).jsonl
@@ -205,8 +207,8 @@ def _run_scores(out: Path, articles: list[Article]) -> dict | None:
             article.reference_error = f"{shown(path)}: the sentence records cannot be read ({exc}), so the article is left out of the corpus scores; run mtpipe run --force"
             continue
         for record in records:
-            if record.get("chrf") is not None:
-                units.setdefault(record["unit"], ([], record["ref"]))[0].append(record["mt"])
+            if record.unit is not None and record.chrf is not None:
+                units.setdefault(record.unit, ([], record.ref or ""))[0].append(record.mt)
         hyps += [" ".join(mts) for mts, _ in units.values()]
         refs += [ref for _, ref in units.values()]
     if not hyps:
@@ -283,13 +285,13 @@ def _write_article(item: Pending, translations: list[Translation], folder: Outpu
         article.hter = _post_edits(translations, extra)
         names = output_names(article.input)
         english: Written = format_of(article.input).write(item.doc, item.segments, translations)
-        records = sentence_records(item.segments, translations, extra, doc=item.doc)
-        for record in records:
-            if record["id"] in english.unsure:
-                record["markup"] = "unsure"
-        review = review_files(page_info(article, meta_of(translator), date), records, article)
-        texts = [english.data, jsonl_text(records).encode("utf-8")]
-        write_all(folder, list(zip(names, texts + review)))
+        records = [
+            replace(record, **fields, markup="unsure" if record.id in english.unsure else None)
+            for record, fields in zip(sentence_records(item.segments, translations, doc=item.doc), extra, strict=True)
+        ]
+        review = review_files(page_info(article, meta_of(translator), date), records)
+        texts = [english.data, records_text(records).encode("utf-8")]
+        write_all(folder, list(zip(names, texts + review.files)))
     except OutputConflict as exc:
         article.status, article.error = "error", f"{shown(item.path)}: {exc}"
     except OSError as exc:
@@ -302,4 +304,5 @@ def _write_article(item: Pending, translations: list[Translation], folder: Outpu
         article.note = None if item.segments else NOTHING_TO_TRANSLATE
         article.from_memory = sum(t.from_memory for t in translations)
         article.human = sum(t.human for t in translations)
+        article.flagged, article.flags = review.flagged, review.flags
         article.human_sha256 = human_digest((seg.text, t.text) for seg, t in zip(item.segments, translations) if t.human)

@@ -16,6 +16,7 @@ from ..errors import OutputError
 from ..formats.base import ReadOptions
 from ..ingest import Document, IngestError
 from ..outdir import OutputConflict, OutputFolder, output_names
+from ..records import Article, RunSummary, article_from_json
 from ..segment import Segment, segment
 from ..translate import Translator
 from .discover import (
@@ -33,8 +34,6 @@ from .summary import (
     LEGACY_ENDINGS,
     RUN_FILES,
     SUMMARY,
-    Article,
-    article_from_entry,
     earlier_summary,
     output_paths,
     previous_articles,
@@ -89,7 +88,7 @@ class Pending:
 def _unchanged(before: Article | None, article: Article, out: Path) -> bool:
     return (
         before is not None
-        and before.status in ("ok", "skipped")
+        and before.done
         and all(getattr(before, key) == getattr(article, key) for key in ("sha256", "settings", "reference_sha256"))
         and all(p.is_file() for p in output_paths(out, article.input))
     )
@@ -178,7 +177,7 @@ def adopt_legacy(folder: OutputFolder) -> None:
         return
     if not isinstance(entries, list):
         return
-    articles = [a for a in map(article_from_entry, entries) if a and a.status in ("ok", "skipped")]
+    articles = [a for a in map(article_from_json, entries) if a and a.done]
     folder.adopt([SUMMARY, INDEX, *(name for a in articles for name in output_names(a.input, LEGACY_ENDINGS))])
 
 
@@ -231,7 +230,7 @@ def decide(
     references: Path | None,
     select: Selection | None,
     options: ReadOptions,
-    earlier: dict,
+    earlier: RunSummary | None,
 ) -> list[Decision]:
     """What the run does with every path under the inputs: read each article (and its
     reference), reserve its outputs, and skip it when it is unchanged since the last
