@@ -22,7 +22,7 @@ from conftest import ROOT, SEED, SHARED, TINY_MODEL, shared_file
 
 from pipeline import report
 from pipeline.corrections import read_corrections
-from pipeline.records import read_records, record_from_json
+from pipeline.records import RunSummary, read_records, record_from_json
 from pipeline.wordalign import to_pharaoh
 
 CHROMIUM = os.environ.get("MTPIPE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -676,7 +676,7 @@ def test_index_charts_flags_and_leaves_articles_not_reached_blank(tmp_path: Path
         {"input": "c.txt", "status": "pending", "sentences": 0, "flagged": None},
         {"input": "d.txt", "status": "error", "sentences": 0, "flagged": None, "error": "d.txt: it contains NUL bytes"},
     ]
-    summary = {"model": "m", "backend": "transformers", "settings": {}, "totals": {"ok": 1, "skipped": 1, "error": 1}, "articles": articles}
+    summary = RunSummary.from_json({"model": "m", "backend": "transformers", "settings": {}, "articles": articles})
     (tmp_path / "index.html").write_text(report.index_html(summary, {}, ""), encoding="utf-8")
     page = open_page(tmp_path / "index.html")
     chart = page.page.locator("svg#flag-chart")
