@@ -194,7 +194,10 @@ def child(system: str, folder: Path, n: int, beam: int, work: Path) -> dict:
         from pipeline.hub import resolve
         from pipeline.translate import OUTPUT_RATIO, OUTPUT_SLACK, CTranslate2Backend, DecodeSettings, convert_ct2
 
-        if system == "d":  # the engine exactly as the backend sets it up (threads, malloc)
+        if system == "d":  # the engine exactly as mtpipe sets it up (threads; malloc, as the command settles its process)
+            from pipeline.process import settle
+
+            settle("ctranslate2", "cpu")
             backend = CTranslate2Backend(resolve(str(folder)), DecodeSettings(beam=beam, device="cpu", compute_type="int8"))
             translator, workers = backend.translator, backend.workers
         else:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import platform
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,7 +15,6 @@ from pipeline.translate import (
     Hypothesis,
     Translator,
     ct2_threads,
-    keep_freed_memory,
     length_batches,
     translate_texts,
 )
@@ -44,10 +42,6 @@ def test_length_batches(lengths: list[int], budget: int, expected: list[list[int
 def test_ct2_threads(cores: int, layout: tuple[int, int]) -> None:
     """(workers, threads each): every core busy where it divides, never over four workers."""
     assert ct2_threads(cores) == layout
-
-
-def test_keep_freed_memory_applies_under_glibc() -> None:
-    assert keep_freed_memory() is (platform.libc_ver()[0] == "glibc")
 
 
 def test_length_batches_caps_batch_size() -> None:

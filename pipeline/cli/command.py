@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import MtpipeError
+from ..process import quiet_libraries
 from .common import (
     EXIT_BROKEN_PIPE,
     EXIT_INTERRUPTED,
@@ -175,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     _SIGTERM_SEEN = False
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
+    quiet_libraries()
     try:
         return args.handler(args)
     except MtpipeError as exc:

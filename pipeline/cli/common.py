@@ -73,6 +73,7 @@ def translator_for(args: argparse.Namespace, writes: bool = True):
     and a hub model is looked for in the cache only, never downloaded."""
     from ..hub import resolve
     from ..memory import MemoryFault, TranslationMemory, default_path
+    from ..process import settle
     from ..translate import DecodeSettings, Translator
 
     if args.beam is not None and args.beam < 1:
@@ -94,6 +95,8 @@ def translator_for(args: argparse.Namespace, writes: bool = True):
 
         options = RayOptions(args.address, args.actors, args.cpus_per_actor, args.gpus_per_actor)
         settings = options.settings_for(settings)
+    if executor == "local":  # else the engine's workers settle their own processes
+        settle(args.backend, args.device)
     translator = Translator(model, args.backend, settings, memory, executor, options)
     translator.warnings += [fault] if fault else []
     return translator

@@ -16,7 +16,6 @@ from .backends.ctranslate2 import (
     MAX_CT2_WORKERS,
     CTranslate2Backend,
     ct2_threads,
-    keep_freed_memory,
 )
 from .backends.transformers import TransformersBackend
 from .convert import (
@@ -59,6 +58,6 @@ __all__ = [
     "BACKENDS", "COMPUTE_TYPES", "CT2_MARKER", "DEFAULT_COMPUTE_TYPE", "EXECUTORS", "MAX_BATCH_SIZE", "MAX_CT2_WORKERS", "MEMORY_FORMAT",
     "MIN_OUTPUT_RATIO", "NEEDS_CT2", "OUTPUT_RATIO", "OUTPUT_SLACK", "WINDOW_SENTENCES", "Backend", "CTranslate2Backend", "Conversion",
     "DecodeSettings", "Hypothesis", "Translation", "TransformersBackend", "Translator", "convert_ct2", "ct2_cache_dir", "ct2_cache_root",
-    "ct2_conversions", "ct2_intact", "ct2_threads", "human_digest", "keep_freed_memory", "length_batches", "register", "remove_conversions",
+    "ct2_conversions", "ct2_intact", "ct2_threads", "human_digest", "length_batches", "register", "remove_conversions",
     "token_counter", "translate_stream", "translate_texts", "usable_cores",
 ]

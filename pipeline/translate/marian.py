@@ -18,7 +18,6 @@ def token_counter(model: ModelRef) -> Callable[[str], int]:
     engine whose backends run elsewhere but whose batches are planned here."""
     from transformers import MarianTokenizer
 
-    quiet_transformers()
     try:
         tokenizer = MarianTokenizer.from_pretrained(model.path)
     except Exception as exc:  # transformers raises many types for broken folders
@@ -39,14 +38,6 @@ def beam_size(model: ModelRef, settings: DecodeSettings) -> int:
         if isinstance(beams, int) and beams > 0:
             return beams
     return 1
-
-
-def quiet_transformers() -> None:
-    """Keep transformers' warnings and progress bars out of mtpipe's output."""
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
 
 
 def load_error(model: ModelRef, exc: Exception) -> ModelError:

@@ -10,7 +10,7 @@ from ...hub import ModelError, ModelRef
 from ...messages import first_line
 from ...wordalign import Links
 from ..convert import NEEDS_CT2, convert_ct2
-from ..marian import MarianTokens, beam_size, load_error, quiet_transformers
+from ..marian import MarianTokens, beam_size, load_error
 from ..types import (
     COMPUTE_TYPES,
     DEFAULT_COMPUTE_TYPE,
@@ -42,7 +42,6 @@ class CTranslate2Backend(MarianTokens):
             raise ModelError(NEEDS_CT2) from None
         from transformers import GenerationConfig, MarianTokenizer, PretrainedConfig
 
-        quiet_transformers()
         self.used = self.plan(model, settings)
         compute_type, device = self.used["compute_type"], self.used["device"]
         if device == "cuda" and ctranslate2.get_cuda_device_count() == 0:
@@ -61,8 +60,6 @@ class CTranslate2Backend(MarianTokens):
         except Exception as exc:
             raise load_error(model, exc) from None
         self.workers, threads = self.used["workers"], self.used.get("threads", 0)
-        if device == "cpu":
-            keep_freed_memory()
         try:
             self.translator = ctranslate2.Translator(
                 str(folder), device=device, compute_type=compute_type, inter_threads=self.workers, intra_threads=threads
@@ -181,29 +178,3 @@ def ct2_threads(cores: int) -> tuple[int, int]:
     return max(1, cores // threads), threads
 
 
-def keep_freed_memory() -> bool:
-    """Make glibc's malloc keep freed memory for reuse instead of handing it back to
-    the kernel; True where it applied (glibc), False elsewhere.
-
-    CTranslate2's CPU workers allocate and free buffers of up to tens of MB at every
-    decoding step. With glibc's defaults many of these are fresh mappings, or trimmed
-    heap tops, whose pages fault in again each time: a tenth of the decoding time went
-    to the kernel on the benchmark's 1,153 sentences. The three settings only work
-    together (a fixed trim or pad alone turns off glibc's adaptive mmap threshold and
-    is far slower). Process-wide; costs about 60 MB of peak RSS.
-    """
-    import ctypes
-
-    try:
-        mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
-    except (OSError, TypeError):  # no process-wide symbol lookup (Windows)
-        return False
-    if mallopt is None:
-        return False
-    m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3
-    # The mmap threshold goes first and all() stops at a refusal: trim and pad set
-    # without it would be the slow case described above.
-    return all(
-        mallopt(option, value)
-        for option, value in ((m_mmap_threshold, 32 << 20), (m_trim_threshold, 4 << 30), (m_top_pad, 256 << 20))
-    )

@@ -7,7 +7,7 @@ from typing import Any
 
 from ...hub import ModelError, ModelRef
 from ...wordalign import Links
-from ..marian import MarianTokens, beam_size, load_error, quiet_transformers
+from ..marian import MarianTokens, beam_size, load_error
 from ..types import DecodeSettings, Hypothesis, register
 
 _SCORE_FLOATS = 32 << 20  # logits scored at once (128 MB of float32)
@@ -23,7 +23,6 @@ class TransformersBackend(MarianTokens):
 
         if settings.compute_type not in (None, "float32"):
             raise ModelError(f"--compute-type {settings.compute_type} needs --backend ctranslate2; the transformers backend runs in float32")
-        quiet_transformers()
         self.torch = torch
         self.used = self.plan(model, settings)
         device = self.used["device"]
