@@ -12,7 +12,6 @@ from typing import Any
 
 from ..hub import ModelError, ModelRef, file_sha256, folder_size
 from ..messages import first_line
-from .marian import quiet_transformers
 from .types import COMPUTE_TYPES
 
 # The one install hint for ctranslate2, wherever it is missing (as cluster.NEEDS_RAY for Ray).
@@ -33,8 +32,12 @@ def ct2_cache_dir(model: ModelRef, compute_type: str) -> Path:
     return ct2_cache_root() / f"{name}--{model.revision}--{compute_type}"
 
 
-def _marian_loader():
-    """CTranslate2's Marian loader, amended for checkpoints trained with transformers.
+def _marian_converter(path: Path) -> Any:
+    """A CTranslate2 converter of the Marian checkpoint at `path`, with the Marian
+    loader amended for checkpoints trained with transformers. It subclasses the
+    converter's extension point (`_load`, which returns the model spec) instead of
+    swapping the loader in CTranslate2's own registry, which other code may use at
+    the same time.
 
     CTranslate2 drops the `<pad>` token and starts the decoder from a zero embedding,
     which is exact for converted OPUS-MT checkpoints (their pad embedding is zero) but
@@ -77,7 +80,20 @@ def _marian_loader():
                 return ct2t.BartLoader.get_vocabulary(self, model, tokenizer)
             return super().get_vocabulary(model, tokenizer)
 
-    return MarianLoader()
+    class MarianConverter(ct2t.TransformersConverter):
+        def _load(self):
+            import torch
+            import transformers
+
+            config = transformers.AutoConfig.from_pretrained(self._model_name_or_path)
+            if not isinstance(config, transformers.MarianConfig):
+                raise ValueError(f"its config is a {type(config).__name__}, not a MarianConfig: mtpipe converts Marian checkpoints only")
+            with torch.no_grad():
+                model = self.load_model(transformers.MarianMTModel, self._model_name_or_path, config=config, low_cpu_mem_usage=True)
+                tokenizer = self.load_tokenizer(transformers.AutoTokenizer, self._model_name_or_path)
+                return MarianLoader()(model, tokenizer)
+
+    return MarianConverter(str(path))
 
 
 # Written last into a finished conversion: the size and SHA-256 of each of its files.
@@ -163,7 +179,7 @@ def convert_ct2(model: ModelRef, compute_type: str = "int8", force: bool = False
     if not force and ct2_intact(target):
         return target
     try:
-        from ctranslate2.converters import transformers as ct2t
+        import ctranslate2  # noqa: F401
     except ImportError:
         raise ModelError(NEEDS_CT2) from None
     try:
@@ -179,7 +195,7 @@ def convert_ct2(model: ModelRef, compute_type: str = "int8", force: bool = False
         if not force and ct2_intact(target):  # converted by another process meanwhile
             return target
         _remove_stale(target)
-        _convert(ct2t, model, compute_type, target)
+        _convert(model, compute_type, target)
     return target
 
 
@@ -240,7 +256,7 @@ def remove_conversions(name: str) -> list[Conversion]:
     return chosen
 
 
-def _convert(ct2t: Any, model: ModelRef, compute_type: str, target: Path) -> None:
+def _convert(model: ModelRef, compute_type: str, target: Path) -> None:
     """Convert into a temporary folder beside the target, write the marker, and rename
     it into the place of whatever was at the target."""
     import shutil
@@ -248,14 +264,10 @@ def _convert(ct2t: Any, model: ModelRef, compute_type: str, target: Path) -> Non
 
     import ctranslate2
 
-    quiet_transformers()
-    stock = ct2t._MODEL_LOADERS.get("MarianConfig")
-    ct2t._MODEL_LOADERS["MarianConfig"] = _marian_loader()
     tmp = None
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        converter = ct2t.TransformersConverter(str(model.path), low_cpu_mem_usage=True)
-        converter.convert(str(tmp / "model"), quantization=compute_type, force=True)
+        _marian_converter(model.path).convert(str(tmp / "model"), quantization=compute_type, force=True)
         marker = {
             "model": model.name,
             "revision": model.revision,
@@ -271,6 +283,5 @@ def _convert(ct2t: Any, model: ModelRef, compute_type: str, target: Path) -> Non
     except Exception as exc:
         raise ModelError(f"model {model.name} could not be converted for CTranslate2: {first_line(exc)}") from None
     finally:
-        ct2t._MODEL_LOADERS["MarianConfig"] = stock
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
