@@ -27,6 +27,7 @@ from pipeline.cluster import MAX_RESTARTS, RayOptions  # noqa: E402
 from pipeline.errors import UsageError  # noqa: E402
 from pipeline.hub import ModelError, ModelRef  # noqa: E402
 from pipeline.memory import TranslationMemory  # noqa: E402
+from pipeline.outdir import MANIFEST  # noqa: E402
 from pipeline.reaper import alive, descendants  # noqa: E402
 from pipeline.run import run  # noqa: E402
 from pipeline.translate import BACKENDS, DecodeSettings, TransformersBackend, Translator  # noqa: E402
@@ -97,8 +98,13 @@ def _run(corpus: Path, out: Path, translator: Translator) -> dict:
         translator.close()
 
 
-def _outputs(out: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file() and p.name != "summary.json"}
+def _outputs(out: Path) -> dict[str, bytes | list[bytes]]:
+    """Every output but the summary (compared apart); the manifest's lines as a sorted
+    list: it logs files in the order they were first written, and when summary.json
+    is first written during a run depends on the clock."""
+    files: dict[str, bytes | list[bytes]] = {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file() and p.name != "summary.json"}
+    files[MANIFEST] = sorted(files[MANIFEST].splitlines())  # type: ignore[union-attr]
+    return files
 
 
 def _comparable(summary: dict) -> dict:
