@@ -11,7 +11,8 @@ Texts are kept exactly as written, spaces included: the memory's key normalises 
 source (memory.human_key), the target is served as the translator wrote it; so
 write_tmx → read_tmx gives back the very same pairs.
 
-The corrections file, UTF-8 JSON, with exactly these keys:
+The corrections file, UTF-8 JSON, with exactly these keys (their one definition is
+templates/corrections.schema.json, which the review page also builds its files from):
 
     {
       "mtpipe": "corrections",   what the file is
@@ -34,6 +35,7 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from xml.parsers import expat
 
@@ -216,10 +218,13 @@ def read_tmx(data: bytes, name: str) -> Reading:
 
 # --- Corrections files ---------------------------------------------------------------
 
-CORRECTIONS_VERSION = 1
-# The keys of the file and of a unit, each with the JSON kinds its value may have.
-_FILE_KEYS = {"mtpipe": ("string",), "version": ("number",), "article": ("string",), "model": ("string",), "revision": ("string", "null"), "units": ("array",)}
-_UNIT_KEYS = {"ids": ("array",), "src": ("string",), "mt": ("string",), "edit": ("string",)}
+# The schema the review page writes its files by: what marks them, their version, and the
+# keys of the file and of a unit, each with the JSON kinds its value may have.
+_SCHEMA = json.loads((resources.files(__package__) / "templates" / "corrections.schema.json").read_text(encoding="utf-8"))
+_MARK: str = _SCHEMA["mtpipe"]
+CORRECTIONS_VERSION: int = _SCHEMA["version"]
+_FILE_KEYS = {key: tuple(kinds) for key, kinds in _SCHEMA["file"].items()}
+_UNIT_KEYS = {key: tuple(kinds) for key, kinds in _SCHEMA["unit"].items()}
 _JSON_KINDS = ((type(None), "null"), (bool, "boolean"), ((int, float), "number"), (str, "string"), (list, "array"), (dict, "object"))
 
 
@@ -269,9 +274,9 @@ def read_corrections(data: bytes, name: str) -> Reading:
     except (ValueError, RecursionError) as exc:  # a number of thousands of digits; arrays nested thousands deep
         reason = "it nests too deep" if isinstance(exc, RecursionError) else "it holds a number too long to read"
         raise CorrectionsError(f"{name} is not a corrections file ({reason}): export the corrections again from the review page") from None
-    if not isinstance(document, dict) or document.get("mtpipe") != "corrections":
+    if not isinstance(document, dict) or document.get("mtpipe") != _MARK:
         raise CorrectionsError(
-            f'{name} is not an mtpipe corrections file (it lacks "mtpipe": "corrections"): give the file from "Export corrections" of a review page, or a TMX file'
+            f'{name} is not an mtpipe corrections file (it lacks "mtpipe": "{_MARK}"): give the file from "Export corrections" of a review page, or a TMX file'
         )
     version = document.get("version")
     if _kind(version) == "number" and version > CORRECTIONS_VERSION:
