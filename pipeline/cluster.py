@@ -83,7 +83,7 @@ class RayOptions:
 class _Worker:
     """One actor: the backend loaded once, translating the batches it is sent."""
 
-    def __init__(self, backend: str, model: ModelRef, settings: DecodeSettings) -> None:
+    def __init__(self, backend: str, factory: Any, model: ModelRef, settings: DecodeSettings) -> None:
         import torch
 
         from .process import settle
@@ -91,7 +91,6 @@ class _Worker:
         # Process-wide, so set here at the actor's start rather than at import.
         settle(backend, settings.device)
         torch.set_num_threads(settings.cores or 1)
-        factory = BACKENDS[backend]
         self.error: str | None = None
         try:
             self.backend = factory(model, settings)
@@ -183,7 +182,7 @@ class RayEngine:
             max_task_retries=MAX_RESTARTS,
             scheduling_strategy="SPREAD",
         )
-        actors = [actor.remote(translator.backend_name, translator.model, settings) for _ in range(wanted)]
+        actors = [actor.remote(translator.backend_name, BACKENDS[translator.backend_name], translator.model, settings) for _ in range(wanted)]
         try:
             states = ray.get([a.ready.remote() for a in actors], timeout=START_SECONDS)
         except ray.exceptions.GetTimeoutError:
