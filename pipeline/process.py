@@ -7,8 +7,10 @@ program that uses mtpipe as a library keeps its own logging and allocator).
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+from typing import TextIO
 
 # Keep transformers' warnings and the hub's progress bars out of mtpipe's output.
 # Environment variables, so that nothing is imported for them; a value the user set wins.
@@ -25,6 +27,23 @@ def quiet_libraries() -> None:
 
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
+
+
+class _Steps(logging.StreamHandler):
+    """The command's handler of the "mtpipe" logger (one per process)."""
+
+
+def show_steps(stream: TextIO, quiet: bool = False) -> None:
+    """Show the steps library code tells of (logger "mtpipe", INFO: a conversion that
+    takes a while) on `stream` as "mtpipe: ..." lines; with `quiet`, warnings only."""
+    log = logging.getLogger("mtpipe")
+    for handler in [h for h in log.handlers if isinstance(h, _Steps)]:
+        log.removeHandler(handler)
+    handler = _Steps(stream)
+    handler.setFormatter(logging.Formatter("mtpipe: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.WARNING if quiet else logging.INFO)
+    log.propagate = False
 
 
 def keep_freed_memory() -> bool:

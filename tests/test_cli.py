@@ -279,7 +279,27 @@ def test_without_ctranslate2_every_command_gives_the_one_install_hint(tmp_path: 
     command = [sys.executable, "-c", WITHOUT_CT2, *(a.format(out=tmp_path / "out") for a in args)]
     done = subprocess.run(command, cwd=ROOT, input=stdin, capture_output=True, env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)}, timeout=300)
     assert (done.returncode, done.stderr.decode()) == (2, f"mtpipe: error: {NEEDS_CT2}\n")
-    assert 'pip install -e ".[fast]" in a checkout' in NEEDS_CT2
+    assert "reinstall mtpipe" in NEEDS_CT2
+
+
+@pytest.mark.slow
+def test_the_main_command_runs_the_fast_engine_converting_once_else_says_why_not(tmp_path: Path) -> None:
+    """No backend flag: CTranslate2, the model converted once with a line saying so;
+    without CTranslate2, transformers, with one line saying why."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    run = ["run", "seeds", "--model", "models/tiny-fr-en", "--no-cache", "-o"]
+    first, again = (subprocess.run([sys.executable, "-m", "pipeline.cli", *run, tmp_path / out], cwd=ROOT, capture_output=True, text=True, env=env, timeout=300) for out in ("a", "b"))
+    assert (first.returncode, again.returncode) == (0, 0), first.stderr
+    [said] = [line for line in first.stderr.splitlines() if "fast engine" in line]
+    assert re.fullmatch(r"mtpipe: preparing the fast engine for models/tiny-fr-en, once: ~\d+ s", said)
+    assert "fast engine" not in again.stderr
+    assert json.loads((tmp_path / "a" / "summary.json").read_text())["backend"] == "ctranslate2"
+    without = subprocess.run([sys.executable, "-c", WITHOUT_CT2, *run, str(tmp_path / "c")], cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+    assert without.returncode == 0, without.stderr
+    assert [line for line in without.stderr.splitlines() if "warning" in line] == [
+        "mtpipe: warning: translating with transformers, several times slower than the fast engine (CTranslate2): CTranslate2 is not installed here (pip install ctranslate2, or reinstall mtpipe)"
+    ]
+    assert json.loads((tmp_path / "c" / "summary.json").read_text())["backend"] == "transformers"
 
 
 def test_models_list_loads_no_model_library(tmp_path: Path) -> None:

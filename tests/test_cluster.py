@@ -328,7 +328,7 @@ DRIVER = textwrap.dedent(
 def _driver(corpus: Path, tmp_path: Path) -> tuple[list[str], dict[str, str]]:
     """The command and environment of a CLI run on a Ray instance of its own that logs what it sends."""
     command = [sys.executable, "-c", DRIVER, "run", str(corpus), "-o", str(tmp_path / "out"), "--model", str(FIXTURE)]
-    command += ["--cache", str(tmp_path / "memory.sqlite3"), "--batch-tokens", str(BATCH_TOKENS // 2), "--engine", "ray", "--actors", "2", "--quiet"]
+    command += ["--cache", str(tmp_path / "memory.sqlite3"), "--batch-tokens", str(BATCH_TOKENS // 2), "--engine", "ray", "--actors", "2", "--quiet", "--backend", "transformers"]
     env = {**os.environ, "MTPIPE_TEST_LOG": str(tmp_path / "sent.log"), "PYTHONPATH": str(REPO)}
     env.pop("RAY_ADDRESS", None)
     return command, env

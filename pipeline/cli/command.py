@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import MtpipeError
-from ..process import quiet_libraries
+from ..process import quiet_libraries, show_steps
 from .common import (
     EXIT_BROKEN_PIPE,
     EXIT_INTERRUPTED,
@@ -60,7 +60,12 @@ def _model_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     group = common.add_argument_group("model")
     group.add_argument("--model", default=DEFAULT_MODEL, help=f"hub id or local folder of a Marian checkpoint (default: {DEFAULT_MODEL})")
-    group.add_argument("--backend", default="transformers", help="translation engine: transformers, or ctranslate2 with the fast extra (default: transformers)")
+    group.add_argument(
+        "--backend",
+        default="auto",
+        help="translation engine: ctranslate2 (fast; the model is converted once on first use), transformers (the reference), "
+        "or auto: ctranslate2 when it can run the model, else transformers, saying why (default: auto)",
+    )
     group.add_argument("--compute-type", default=None, metavar="TYPE", help="ctranslate2 weights and arithmetic: int8 (default), int8_float32, int8_float16, int8_bfloat16, int16, float16, bfloat16, float32")
     group.add_argument("--beam", type=int, default=None, metavar="N", help="beam size (default: the model's generation config)")
     group.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="where the model runs (default: auto)")
@@ -84,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="output folder")
     run.add_argument("--force", action="store_true", help="translate articles again even if unchanged since the last run")
     run.add_argument("--ref", type=Path, metavar="REFDIR", help="human reference translations: IN/a/b.txt is scored against REFDIR/a/b.txt when it exists")
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--quiet", action="store_true", help="no progress bar, nor the line saying the model is being converted for the fast engine")
     choose = run.add_argument_group(
         "choosing what runs",
         "GLOB matches a file's path relative to its INPUT, with / between folders: * and ? within a name, [abc] one of a set, ** any number of folders (**/*.md: every .md file)",
@@ -177,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
     quiet_libraries()
+    show_steps(sys.stderr, quiet=getattr(args, "quiet", False))
     try:
         return args.handler(args)
     except MtpipeError as exc:

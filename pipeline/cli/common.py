@@ -95,9 +95,9 @@ def translator_for(args: argparse.Namespace, writes: bool = True):
 
         options = RayOptions(args.address, args.actors, args.cpus_per_actor, args.gpus_per_actor)
         settings = options.settings_for(settings)
-    if executor == "local":  # else the engine's workers settle their own processes
-        settle(args.backend, args.device)
     translator = Translator(model, args.backend, settings, memory, executor, options)
+    if executor == "local":  # else the engine's workers settle their own processes
+        settle(translator.backend_name, args.device)
     translator.warnings += [fault] if fault else []
     return translator
 

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from ..hub import ModelError, ModelRef
 from ..memory import HumanEntry, MemoryFault, TranslationMemory, human_key
 from ..wordalign import Links, from_pharaoh, to_pharaoh
+from .choose import AUTO, FAST, REFERENCE, choose_backend, fallback_warning
 from .marian import beam_size
 from .orchestrate import translate_stream
 from .types import (
@@ -97,22 +98,30 @@ class Translator:
         executor: str = "local",
         executor_options: Any = None,
     ):
-        if backend not in BACKENDS:
-            raise ModelError(f"unknown backend {backend!r}: choose one of {', '.join(sorted(BACKENDS))}")
+        if backend not in BACKENDS and backend != AUTO:
+            raise ModelError(f"unknown backend {backend!r}: choose one of {', '.join([AUTO, *sorted(BACKENDS)])}")
         if executor not in EXECUTORS:
             raise ModelError(f"unknown executor {executor!r}: choose one of {', '.join(sorted(EXECUTORS))}")
+        self.warnings: list[str] = []
+        self.auto = backend == AUTO
+        if self.auto:
+            backend, why = choose_backend(settings)
+            self.warnings += [fallback_warning(why)] if why else []
         self.model, self.backend_name, self.settings, self.memory = model, backend, settings, memory
         self.executor, self.executor_options = executor, executor_options
-        self.warnings: list[str] = []
         self._backend: Backend | None = None
         self._engine: Executor | None = None
         self._used: dict | None = None
         self._relinked: dict[str, Links] = {}  # links computed for recalled translations
         self._any_human: bool | None = None
-        key = {"model": model.name, "revision": model.revision, "backend": backend, "beam": settings.beam, "format": MEMORY_FORMAT}
-        if backend in DEFAULT_COMPUTE_TYPE:  # only where it applies, so that older memories stay valid
-            key["compute_type"] = settings.compute_type or DEFAULT_COMPUTE_TYPE[backend]
-        self.key = json.dumps(key, sort_keys=True)
+        self.key = self._key()
+
+    def _key(self) -> str:
+        """What the memory's keys and the run's settings hash hold of the model and backend."""
+        key = {"model": self.model.name, "revision": self.model.revision, "backend": self.backend_name, "beam": self.settings.beam, "format": MEMORY_FORMAT}
+        if self.backend_name in DEFAULT_COMPUTE_TYPE:  # only where it applies, so that older memories stay valid
+            key["compute_type"] = self.settings.compute_type or DEFAULT_COMPUTE_TYPE[self.backend_name]
+        return json.dumps(key, sort_keys=True)
 
     @property
     def loaded(self) -> bool:
@@ -120,8 +129,19 @@ class Translator:
         return self._backend is not None or self._engine is not None
 
     def backend(self) -> Backend:
+        """The backend, loaded on first use. Under `auto`, a fast engine that cannot load
+        or convert the model gives way to the reference one, with a warning; the memory
+        then keeps its translations under the backend that made them."""
         if self._backend is None:
-            self._backend = BACKENDS[self.backend_name](self.model, self.settings)
+            try:
+                self._backend = BACKENDS[self.backend_name](self.model, self.settings)
+            except ModelError as exc:
+                if not (self.auto and self.backend_name == FAST):
+                    raise
+                self._backend = BACKENDS[REFERENCE](self.model, self.settings)
+                self.warnings.append(fallback_warning(str(exc)))
+                self.backend_name, self._used = REFERENCE, None
+                self.key = self._key()
         return self._backend
 
     def engine(self) -> Executor:

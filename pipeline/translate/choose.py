@@ -1,0 +1,32 @@
+"""`--backend auto`, the default: the fast engine (CTranslate2) when it can run the
+model with the settings asked for, else the reference engine (transformers), saying why.
+
+The choice is made before anything is loaded, from what is installed and what the
+settings need, so that a run that translates nothing loads nothing to make it. A
+CTranslate2 backend that then fails to load or convert the model falls back too (see
+Translator.backend).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+from .types import DecodeSettings
+
+AUTO = "auto"
+FAST, REFERENCE = "ctranslate2", "transformers"
+
+
+def choose_backend(settings: DecodeSettings) -> tuple[str, str | None]:
+    """The backend `auto` stands for under these settings, and why it is not the fast
+    one when it is not."""
+    if settings.other_alignment:
+        return REFERENCE, "word links from another attention head (--align-layer, --align-head) need it"
+    if importlib.util.find_spec("ctranslate2") is None:
+        return REFERENCE, "CTranslate2 is not installed here (pip install ctranslate2, or reinstall mtpipe)"
+    return FAST, None
+
+
+def fallback_warning(why: str) -> str:
+    """The one line a run shows when `auto` translates with the reference engine."""
+    return f"translating with transformers, several times slower than the fast engine (CTranslate2): {why}"
