@@ -53,11 +53,12 @@ class MarianTokens:
 
     tokenizer: Any
 
-    def _set_limits(self, used: dict, max_positions: int, generation: Any) -> None:
-        """Beam size (as planned) and input/output token limits."""
+    def _set_limits(self, used: dict, max_positions: int, max_length: int | None) -> None:
+        """Beam size (as planned) and input/output token limits (`max_length`: the
+        generation config's, end of sentence included)."""
         self.beam = used["beam"]
         self.max_input_tokens = min(self.tokenizer.model_max_length, max_positions)
-        self.max_output_tokens = (generation.max_length or self.max_input_tokens) - 1
+        self.max_output_tokens = (max_length or self.max_input_tokens) - 1
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text)["input_ids"])

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from ...hub import ModelError, ModelRef
@@ -11,6 +13,7 @@ from ...messages import first_line
 from ...wordalign import Links
 from ..convert import NEEDS_CT2, convert_ct2
 from ..marian import MarianTokens, beam_size, load_error
+from ..spm import MarianSpm
 from ..types import (
     COMPUTE_TYPES,
     DEFAULT_COMPUTE_TYPE,
@@ -40,7 +43,6 @@ class CTranslate2Backend(MarianTokens):
             import ctranslate2
         except ImportError:
             raise ModelError(NEEDS_CT2) from None
-        from transformers import GenerationConfig, MarianTokenizer, PretrainedConfig
 
         self.used = self.plan(model, settings)
         compute_type, device = self.used["compute_type"], self.used["device"]
@@ -50,13 +52,10 @@ class CTranslate2Backend(MarianTokens):
         if compute_type not in supported:  # refused before converting for it
             raise ModelError(f"--compute-type {compute_type} cannot run on {device} with CTranslate2: choose one of {', '.join(supported)}")
         folder = convert_ct2(model, compute_type)
-        try:
-            self.tokenizer = MarianTokenizer.from_pretrained(model.path)
-            config = PretrainedConfig.from_pretrained(model.path)
-            try:
-                generation = GenerationConfig.from_pretrained(model.path)
-            except OSError:
-                generation = GenerationConfig()
+        try:  # the checkpoint's files read as transformers reads them, without importing it
+            self.tokenizer = MarianSpm(model.path)
+            config = json.loads((model.path / "config.json").read_text(encoding="utf-8"))
+            generation = _generation_config(model.path)
         except Exception as exc:
             raise load_error(model, exc) from None
         self.workers, threads = self.used["workers"], self.used.get("threads", 0)
@@ -69,8 +68,8 @@ class CTranslate2Backend(MarianTokens):
                 f"the CTranslate2 conversion {folder} of model {model.name} could not be loaded ({first_line(exc)}): "
                 f"convert it again with `mtpipe models convert {model.name} --compute-type {compute_type} --force`"
             ) from None
-        self._set_limits(self.used, getattr(config, "max_position_embeddings", 512), generation)
-        self.length_penalty = generation.length_penalty if generation.length_penalty is not None else 1.0
+        self._set_limits(self.used, config.get("max_position_embeddings", 512), generation.get("max_length", GENERATION_MAX_LENGTH))
+        self.length_penalty = 1.0 if generation.get("length_penalty") is None else generation["length_penalty"]
         self.eos = self.tokenizer.eos_token
 
     @staticmethod
@@ -161,6 +160,16 @@ class CTranslate2Backend(MarianTokens):
             self._links(r.attention[0][: len(f)], s, src, f, t)
             for r, s, src, f, t in zip(results, source, sources, forced, targets)
         ]
+
+
+# transformers' GenerationConfig.max_length when a checkpoint's generation config names none.
+GENERATION_MAX_LENGTH = 20
+
+
+def _generation_config(folder: Path) -> dict:
+    """The checkpoint's generation_config.json, {} when it has none."""
+    path = folder / "generation_config.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
 def ct2_threads(cores: int) -> tuple[int, int]:

@@ -44,7 +44,7 @@ class TransformersBackend(MarianTokens):
                 f"it has {layers} decoder layers (0 to {layers - 1}, or -1 for the last) of {heads} heads (0 to {heads - 1})"
             )
         self.align_layer, self.align_head = settings.align_layer, settings.align_head
-        self._set_limits(self.used, self.model.config.max_position_embeddings, self.model.generation_config)
+        self._set_limits(self.used, self.model.config.max_position_embeddings, self.model.generation_config.max_length)
 
     @staticmethod
     def plan(model: ModelRef, settings: DecodeSettings) -> dict:
