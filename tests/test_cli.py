@@ -69,10 +69,14 @@ def test_seed_article_end_to_end_then_skip_then_memory(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_an_unchanged_rerun_loads_neither_torch_nor_transformers_and_keeps_the_settings(tmp_path: Path) -> None:
-    args = ["run", str(ROOT / "seeds"), "-o", str(tmp_path / "out"), *tiny(tmp_path), "--quiet"]
+@pytest.mark.parametrize(("backend", "first_loads"), [([], "False False"), (["--backend", "transformers"], "True True")], ids=["fast-engine", "transformers"])
+def test_an_unchanged_rerun_loads_neither_torch_nor_transformers_and_keeps_the_settings(tmp_path: Path, backend: list[str], first_loads: str) -> None:
+    """Nor does a run on the fast engine (the default) once the model is converted: it
+    tokenises with sentencepiece."""
+    assert in_folder(tmp_path, "models", "convert", str(TINY_MODEL)).returncode == 0  # converting loads both
+    args = ["run", str(ROOT / "seeds"), "-o", str(tmp_path / "out"), *tiny(tmp_path), "--quiet", *backend]
     first = in_folder(tmp_path, *args)
-    assert first.returncode == 0 and first.stderr.decode().endswith("loaded: True True\n")
+    assert first.returncode == 0 and first.stderr.decode().endswith(f"loaded: {first_loads}\n"), first.stderr
     settings = json.loads((tmp_path / "out" / "summary.json").read_text())["settings"]
     again = in_folder(tmp_path, *args)
     assert again.returncode == 0 and again.stderr.decode().endswith("loaded: False False\n"), again.stderr
