@@ -18,21 +18,18 @@ import signal
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import EngineError, MtpipeError, UsageError
 from .hub import ModelError, ModelRef
 from .messages import first_line
 from .reaper import Reaper
-from .translate import (
-    BACKENDS,
-    DecodeSettings,
-    Hypothesis,
-    Translator,
-    token_counter,
-    usable_cores,
-)
+from .translate.marian import token_counter
+from .translate.types import BACKENDS, DecodeSettings, Hypothesis, usable_cores
 from .wordalign import Links
+
+if TYPE_CHECKING:  # the Translator makes this engine (translator._ray): no import back
+    from .translate.translator import Translator
 
 NEEDS_RAY = '--engine ray needs Ray: pip install -e ".[ray]" in a checkout (pip install "ray>=2.44" otherwise)'
 # An actor whose process dies is started again and its batch sent again, this many
