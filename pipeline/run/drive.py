@@ -11,8 +11,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
-from .. import evaluate
-from ..align import pair_reference
 from ..errors import STOPS_A_RUN
 from ..formats import Written
 from ..formats.base import ReadOptions
@@ -41,11 +39,10 @@ from .summary import (
 # SUMMARY_STEP of the articles has finished since the last time.
 SUMMARY_SECONDS = 2.0
 SUMMARY_STEP = 0.05
-SCORE_OPTIONS = evaluate.Options()
 
 
 # HTER: TER of the model's output against its post-edit (the human translation).
-HTER_OPTIONS = evaluate.Options(metrics=("ter",))
+HTER_METRICS = ("ter",)
 
 
 # Per-sentence scores written to .align.jsonl (their unit's sentence chrF2 and BLEU).
@@ -67,7 +64,10 @@ def _post_edits(translations: Sequence[Translation], extra: list[dict]) -> float
     edited = [i for i, t in enumerate(translations) if t.human and t.machine is not None and t.machine != t.text]
     if not edited:
         return None
-    result = evaluate.score([translations[i].machine for i in edited], [[translations[i].text for i in edited]], HTER_OPTIONS)
+    # Scoring's libraries are imported by a run that scores only: an unchanged one starts faster.
+    from .. import evaluate
+
+    result = evaluate.score([translations[i].machine for i in edited], [[translations[i].text for i in edited]], evaluate.Options(metrics=HTER_METRICS))
     for i, rate in zip(edited, result.scores["ter"].segments):
         extra[i].update(machine=translations[i].machine, hter=round(rate, 4))
     return round(result.scores["ter"].score, 4)
@@ -75,6 +75,9 @@ def _post_edits(translations: Sequence[Translation], extra: list[dict]) -> float
 
 def _score_reference(item: Pending, translations: list[Translation]) -> list[dict]:
     """Pair the article with its reference, score it, and return per-sentence fields."""
+    from .. import evaluate
+    from ..align import pair_reference
+
     units, item.article.pairing = pair_reference(item.doc, item.segments, [t.text for t in translations], item.reference)
     hyps = [" ".join(translations[i].text for i in unit.source) for unit in units]
     refs = [unit.reference for unit in units]
@@ -83,7 +86,7 @@ def _score_reference(item: Pending, translations: list[Translation]) -> list[dic
     if not scored:
         item.article.reference_error = f"{item.article.reference}: no reference sentence could be paired with the article"
         return extra
-    result = evaluate.score([hyps[k] for k in scored], [[refs[k] for k in scored]], SCORE_OPTIONS)
+    result = evaluate.score([hyps[k] for k in scored], [[refs[k] for k in scored]], evaluate.Options())
     item.article.scores = {key: round(s.score, 4) for key, s in result.scores.items()}
     segment_scores = dict(zip(scored, zip(*(result.scores[m].segments for m in SEGMENT_METRICS))))
     for k, unit in enumerate(units):
@@ -213,7 +216,9 @@ def _run_scores(out: Path, articles: list[Article]) -> dict | None:
         refs += [ref for _, ref in units.values()]
     if not hyps:
         return None
-    result = evaluate.score(hyps, [refs], SCORE_OPTIONS, segments=False)
+    from .. import evaluate
+
+    result = evaluate.score(hyps, [refs], evaluate.Options(), segments=False)
     return {key: {"score": round(s.score, 4), "signature": s.signature} for key, s in result.scores.items()}
 
 
