@@ -63,3 +63,26 @@ def test_a_backend_asked_for_by_name_never_gives_way(monkeypatch: pytest.MonkeyP
 def test_an_unknown_backend_lists_auto_too(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="choose one of auto, "):
         translator(tmp_path, "marian")
+
+
+def test_a_compute_type_only_ctranslate2_has_never_falls_back(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Its own error (not transformers' 'needs --backend ctranslate2', for a flag never given)."""
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    assert choose_backend(DecodeSettings(compute_type="int8")) == ("ctranslate2", None)
+    monkeypatch.setitem(BACKENDS, "ctranslate2", Unconvertible)
+    monkeypatch.setitem(BACKENDS, "transformers", EchoBackend)
+    chosen = Translator(ModelRef("m", tmp_path, "r"), "auto", DecodeSettings(compute_type="int8"), None)
+    with pytest.raises(ModelError, match="no space left"):
+        chosen.translate(["le chat"])
+
+
+def test_after_a_fallback_the_memory_keeps_translations_under_the_backend_that_made_them(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from pipeline.memory import TranslationMemory
+
+    monkeypatch.setitem(BACKENDS, "ctranslate2", Unconvertible)
+    monkeypatch.setitem(BACKENDS, "transformers", EchoBackend)
+    model = ModelRef("m", tmp_path, "r")
+    memory = TranslationMemory(tmp_path / "tm.sqlite3")
+    Translator(model, "auto", DecodeSettings(), memory).translate(["le chat dort"])
+    [again] = Translator(model, "transformers", DecodeSettings(), memory).translate(["le chat dort"])
+    assert again.from_memory and again.text == "LE CHAT DORT"

@@ -4,14 +4,17 @@ and decoded text."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from functools import cache
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, SHARED, shared_file
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.translate.spm import MarianSpm
+from pipeline.translate.spm import MarianSpm, UnsupportedTokenizer
 
 FOLDERS = {"fixture": ROOT / "models" / "tiny-fr-en", "opus-mt": SHARED / "tokenizers" / "opus-mt-tc-big-fr-en"}
 SENTENCES = [
@@ -84,3 +87,39 @@ def test_any_ids_decode_the_same(data: st.DataObject, name: str) -> None:
     ids = data.draw(st.lists(st.integers(0, len(ours.decoder) - 1), max_size=40))
     assert ours.convert_ids_to_tokens(ids) == reference.convert_ids_to_tokens(ids)
     assert ours.decode(ids, skip_special_tokens=True) == reference.decode(ids, skip_special_tokens=True)
+
+
+def fixture_copy(tmp_path: Path, **config: object) -> Path:
+    """The fixture's tokenizer files, with tokenizer_config.json amended."""
+    folder = tmp_path / "tok"
+    folder.mkdir()
+    for name in ("source.spm", "target.spm", "vocab.json"):
+        shutil.copy(FOLDERS["fixture"] / name, folder / name)
+    settings = json.loads((FOLDERS["fixture"] / "tokenizer_config.json").read_text(encoding="utf-8")) | config
+    (folder / "tokenizer_config.json").write_text(json.dumps(settings), encoding="utf-8")
+    return folder
+
+
+def test_spaces_are_cleaned_up_when_the_config_asks_as_marian_tokenizer_does(tmp_path: Path) -> None:
+    from transformers import MarianTokenizer
+
+    folder = fixture_copy(tmp_path, clean_up_tokenization_spaces=True)
+    reference, ours = MarianTokenizer.from_pretrained(folder), MarianSpm(folder)
+    ids = reference(text_target="Is it , he said , n't it ? Yes .")["input_ids"]
+    assert ours.decode(ids, skip_special_tokens=True) == reference.decode(ids, skip_special_tokens=True)
+    assert " ," not in ours.decode(ids, skip_special_tokens=True)
+
+
+def test_special_tokens_saved_as_objects_are_read_by_their_content(tmp_path: Path) -> None:
+    folder = fixture_copy(tmp_path, unk_token={"__type": "AddedToken", "content": "<unk>", "lstrip": False})
+    assert MarianSpm(folder).unk_token == "<unk>"
+
+
+@pytest.mark.parametrize(
+    "config",
+    [{"separate_vocabs": True}, {"additional_special_tokens": [">>fra<<"]}, {"added_tokens_decoder": {"5": {"content": "<extra>", "special": True}}}],
+    ids=["separate-vocabularies", "additional-special", "added-token"],
+)
+def test_what_it_does_not_reproduce_is_refused_not_guessed(tmp_path: Path, config: dict) -> None:
+    with pytest.raises(UnsupportedTokenizer):
+        MarianSpm(fixture_copy(tmp_path, **config))

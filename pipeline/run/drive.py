@@ -21,7 +21,7 @@ from ..translate import Translation, Translator, human_digest
 from ..writers import json_text
 from .discover import Selection, format_of, shown
 from .pages import page_info, review_files, write_all, write_index
-from .planning import Pending, decide, outside_of, take_over
+from .planning import Pending, decide, outside_of, settings_hash, take_over
 from .summary import (
     NOTHING_TO_TRANSLATE,
     SUMMARY,
@@ -305,6 +305,7 @@ def _write_article(item: Pending, translations: list[Translation], folder: Outpu
         article.status, article.error = "error", f"{shown(item.path)}: its outputs could not be made ({type(exc).__name__}: {exc}); please report this"
     else:
         article.status = "ok"
+        article.settings = settings_hash(translator, item.options)  # of the backend that ran (auto may have fallen back)
         article.sentences = len(item.segments)
         article.note = None if item.segments else NOTHING_TO_TRANSLATE
         article.from_memory = sum(t.from_memory for t in translations)

@@ -222,6 +222,14 @@ class Decision(NamedTuple):
         return error.removeprefix(f"{shown(self.path)}: ") if error else None
 
 
+def settings_hash(translator: Translator, options: ReadOptions) -> str:
+    """What an article's English depends on besides its text: the model, backend and
+    decoding settings, and reading options other than the defaults (so older runs'
+    settings stay valid)."""
+    key = translator.key if options == ReadOptions() else translator.key + options.key
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
 def decide(
     inputs: Sequence[Path],
     folder: OutputFolder,
@@ -238,9 +246,7 @@ def decide(
     translations, and its outputs still there). Shared by the run and its dry run, so
     that both say the same."""
     out = folder.root
-    # Reading options other than the defaults change the English too (older runs' settings stay valid).
-    key = translator.key if options == ReadOptions() else translator.key + options.key
-    settings = hashlib.sha256(key.encode()).hexdigest()[:16]
+    settings = settings_hash(translator, options)
     before = previous_articles(earlier)
     decisions: list[Decision] = []
     claimed: dict[str, str] = {}

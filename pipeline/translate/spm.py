@@ -20,7 +20,8 @@ SPIECE_UNDERLINE = "▁"
 
 
 class MarianSpm:
-    """A Marian checkpoint's tokenizer, as MarianTokenizer reads its folder: the
+    """A Marian checkpoint's tokenizer with one shared vocabulary (the others raise
+    UnsupportedTokenizer), as MarianTokenizer reads its folder: the
     `tokenizer(texts)["input_ids"]` call, `convert_ids_to_tokens`,
     `convert_tokens_to_ids`, `decode` and the special tokens."""
 
@@ -29,25 +30,29 @@ class MarianSpm:
 
         config_path = folder / "tokenizer_config.json"
         config = json.loads(config_path.read_text(encoding="utf-8")) if config_path.is_file() else {}
-        self.unk_token, self.eos_token, self.pad_token = (str(config.get(k, d)) for k, d in (("unk_token", "<unk>"), ("eos_token", "</s>"), ("pad_token", "<pad>")))
+        token = lambda key, default: (lambda t: t.get("content", default) if isinstance(t, dict) else str(t))(config.get(key, default))  # noqa: E731
+        self.unk_token, self.eos_token, self.pad_token = token("unk_token", "<unk>"), token("eos_token", "</s>"), token("pad_token", "<pad>")
+        self.specials = (self.eos_token, self.unk_token, self.pad_token)
+        added = {t.get("content") for t in config.get("added_tokens_decoder", {}).values() if isinstance(t, dict)} | set(map(str, config.get("additional_special_tokens") or []))
+        if added - set(self.specials) or config.get("separate_vocabs"):
+            # Their handling (kept whole, stripped, a second vocabulary) is not reproduced here.
+            raise UnsupportedTokenizer(f"its tokenizer has {'a target vocabulary of its own' if config.get('separate_vocabs') else 'added tokens'}, which the fast engine's tokenizer does not handle")
         self.model_max_length = int(config.get("model_max_length", 512))
-        self.separate_vocabs = bool(config.get("separate_vocabs", False))
+        self.clean_up_spaces = bool(config.get("clean_up_tokenization_spaces", False))
         self.encoder: dict[str, int] = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
         if self.unk_token not in self.encoder:
             raise KeyError("<unk> token must be in the vocab")
-        self.target_encoder = json.loads((folder / config["target_vocab_file"]).read_text(encoding="utf-8")) if self.separate_vocabs else self.encoder
-        self.decoder = {v: k for k, v in self.target_encoder.items()}
+        self.decoder = {v: k for k, v in self.encoder.items()}
         self.spm_source, self.spm_target = (sentencepiece.SentencePieceProcessor(model_file=str(folder / name)) for name in ("source.spm", "target.spm"))
-        self.specials = (self.eos_token, self.unk_token, self.pad_token)
-        self.eos_token_id, self.unk_token_id, self.pad_token_id = (self.encoder[t] if t in self.encoder else self.target_encoder[t] for t in self.specials)
+        self.eos_token_id, self.unk_token_id, self.pad_token_id = (self.encoder[t] for t in self.specials)
         self.special_ids = frozenset((self.eos_token_id, self.unk_token_id, self.pad_token_id))
         # Texts are cut at the special tokens they contain, which stay whole (longest first).
         self._split = re.compile("(" + "|".join(map(re.escape, sorted(self.specials, key=len, reverse=True))) + ")")
 
     def __call__(self, text: str | Sequence[str] | None = None, text_target: str | Sequence[str] | None = None) -> dict[str, list]:
         """{"input_ids": ids} of a text or a list of texts (source side), or of targets."""
-        texts, spm, encoder = (text, self.spm_source, self.encoder) if text_target is None else (text_target, self.spm_target, self.target_encoder)
-        encode = lambda t: [self._id(piece, encoder) for piece in self._pieces(t, spm)] + [self.eos_token_id]  # noqa: E731
+        texts, spm = (text, self.spm_source) if text_target is None else (text_target, self.spm_target)
+        encode = lambda t: [self._id(piece) for piece in self._pieces(t, spm)] + [self.eos_token_id]  # noqa: E731
         return {"input_ids": encode(texts) if isinstance(texts, str) else [encode(t) for t in texts]}
 
     def _pieces(self, text: str, spm: object) -> list[str]:
@@ -62,20 +67,19 @@ class MarianSpm:
                 pieces += code + spm.encode(chunk, out_type=str)  # type: ignore[attr-defined]
         return pieces
 
-    def _id(self, piece: str, encoder: dict[str, int]) -> int:
-        return encoder.get(piece, self.unk_token_id)
+    def _id(self, piece: str) -> int:
+        return self.encoder.get(piece, self.unk_token_id)
 
     def convert_ids_to_tokens(self, ids: Sequence[int], skip_special_tokens: bool = False) -> list[str]:
-        spm = self.spm_target if self.separate_vocabs else self.spm_source
-        return [self.decoder[i] if i in self.decoder else spm.id_to_piece(i) or self.unk_token for i in ids if not (skip_special_tokens and i in self.special_ids)]
+        return [self.decoder[i] if i in self.decoder else self.spm_source.id_to_piece(i) or self.unk_token for i in ids if not (skip_special_tokens and i in self.special_ids)]
 
     def convert_tokens_to_ids(self, tokens: Sequence[str]) -> list[int]:
-        return [self._id(token, self.target_encoder) for token in tokens]
+        return [self._id(token) for token in tokens]
 
     def decode(self, ids: Sequence[int], skip_special_tokens: bool = False) -> str:
         """The text of target ids, as MarianTokenizer.decode gives it (with the source
-        model's pieces when the vocabulary is shared, as it does)."""
-        spm = self.spm_target if self.separate_vocabs else self.spm_source
+        model's pieces, as it does with a shared vocabulary)."""
+        spm = self.spm_source
         out, run = "", []
         for token in self.convert_ids_to_tokens(ids, skip_special_tokens):
             if token in self.specials:
@@ -84,4 +88,16 @@ class MarianSpm:
             else:
                 run.append(token)
         out += spm.decode_pieces(run)
-        return out.replace(SPIECE_UNDERLINE, " ").strip()
+        out = out.replace(SPIECE_UNDERLINE, " ").strip()
+        return _clean_up_spaces(out) if self.clean_up_spaces else out
+
+
+class UnsupportedTokenizer(ValueError):
+    """A checkpoint's tokenizer does more than MarianSpm reproduces."""
+
+
+def _clean_up_spaces(text: str) -> str:
+    """transformers' clean_up_tokenization, for a checkpoint whose config asks for it."""
+    for before, after in ((" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"), (" 'm", "'m"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")):
+        text = text.replace(before, after)
+    return text

@@ -136,8 +136,8 @@ class Translator:
             try:
                 self._backend = BACKENDS[self.backend_name](self.model, self.settings)
             except ModelError as exc:
-                if not (self.auto and self.backend_name == FAST):
-                    raise
+                if not (self.auto and self.backend_name == FAST) or self.settings.compute_type not in (None, "float32"):
+                    raise  # asked for by name, or for a compute type only CTranslate2 has
                 self._backend = BACKENDS[REFERENCE](self.model, self.settings)
                 self.warnings.append(fallback_warning(str(exc)))
                 self.backend_name, self._used = REFERENCE, None
@@ -246,7 +246,8 @@ class Translator:
                     users.setdefault(k, []).append(index)
         for finished in translate_stream(engine, list(todo.values()), self.settings.batch_tokens):
             fresh = {keys[i]: t for i, t in finished}
-            self._remember({k: (todo[k], t) for k, t in fresh.items()})
+            # Stored under the key of the backend that made them (auto may have fallen back on loading).
+            self._remember({self._memory_key(todo[k]): (todo[k], t) for k, t in fresh.items()})
             if progress:
                 progress(sum(occurrences[k] for k in fresh))
             for k, t in fresh.items():

@@ -13,7 +13,7 @@ from ...messages import first_line
 from ...wordalign import Links
 from ..convert import NEEDS_CT2, convert_ct2
 from ..marian import MarianTokens, beam_size, load_error
-from ..spm import MarianSpm
+from ..spm import MarianSpm, UnsupportedTokenizer
 from ..types import (
     COMPUTE_TYPES,
     DEFAULT_COMPUTE_TYPE,
@@ -51,9 +51,14 @@ class CTranslate2Backend(MarianTokens):
         supported = [t for t in COMPUTE_TYPES if t in ctranslate2.get_supported_compute_types(device)]
         if compute_type not in supported:  # refused before converting for it
             raise ModelError(f"--compute-type {compute_type} cannot run on {device} with CTranslate2: choose one of {', '.join(supported)}")
-        folder = convert_ct2(model, compute_type)
         try:  # the checkpoint's files read as transformers reads them, without importing it
             self.tokenizer = MarianSpm(model.path)
+        except UnsupportedTokenizer as exc:
+            raise ModelError(f"model {model.name} cannot run on CTranslate2 here: {exc}; use --backend transformers") from None
+        except Exception as exc:
+            raise load_error(model, exc) from None
+        folder = convert_ct2(model, compute_type)
+        try:
             config = json.loads((model.path / "config.json").read_text(encoding="utf-8"))
             generation = _generation_config(model.path)
         except Exception as exc:
@@ -68,7 +73,7 @@ class CTranslate2Backend(MarianTokens):
                 f"the CTranslate2 conversion {folder} of model {model.name} could not be loaded ({first_line(exc)}): "
                 f"convert it again with `mtpipe models convert {model.name} --compute-type {compute_type} --force`"
             ) from None
-        self._set_limits(self.used, config.get("max_position_embeddings", 512), generation.get("max_length", GENERATION_MAX_LENGTH))
+        self._set_limits(self.used, config.get("max_position_embeddings", 512), generation.get("max_length"))
         self.length_penalty = 1.0 if generation.get("length_penalty") is None else generation["length_penalty"]
         self.eos = self.tokenizer.eos_token
 
@@ -162,12 +167,9 @@ class CTranslate2Backend(MarianTokens):
         ]
 
 
-# transformers' GenerationConfig.max_length when a checkpoint's generation config names none.
-GENERATION_MAX_LENGTH = 20
-
-
 def _generation_config(folder: Path) -> dict:
-    """The checkpoint's generation_config.json, {} when it has none."""
+    """The checkpoint's generation_config.json, {} when it has none (a missing
+    max_length then caps output at the input limit, as transformers' config gave)."""
     path = folder / "generation_config.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
