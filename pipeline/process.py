@@ -78,5 +78,16 @@ def settle(backend: str | None, device: str | None) -> None:
     """What a process that will translate with `backend` on `device` sets once: quiet
     libraries, and glibc's allocator tuned for CTranslate2 on CPU."""
     quiet_libraries()
-    if backend == "ctranslate2" and device != "cuda":
+    if backend == "ctranslate2" and _ctranslate2_on_cpu(device):
         keep_freed_memory()
+
+
+def _ctranslate2_on_cpu(device: str | None) -> bool:
+    """Whether CTranslate2 runs on the CPU: `auto` means CUDA where it sees a GPU."""
+    if device != "auto":
+        return device != "cuda"
+    try:
+        import ctranslate2
+    except ImportError:
+        return True
+    return ctranslate2.get_cuda_device_count() == 0

@@ -28,7 +28,7 @@ MAX_CT2_WORKERS = 4
 
 @register("ctranslate2")
 class CTranslate2Backend(MarianTokens):
-    """MarianMT through CTranslate2 (the fast extra), converted once and cached.
+    """MarianMT through CTranslate2 (the default engine), converted once and cached.
 
     Log-probabilities: CTranslate2 returns each hypothesis' cumulative log-probability
     divided by its length to the power `length_penalty` (the model's generation config,
