@@ -86,3 +86,13 @@ def test_after_a_fallback_the_memory_keeps_translations_under_the_backend_that_m
     Translator(model, "auto", DecodeSettings(), memory).translate(["le chat dort"])
     [again] = Translator(model, "transformers", DecodeSettings(), memory).translate(["le chat dort"])
     assert again.from_memory and again.text == "LE CHAT DORT"
+
+
+def test_a_model_whose_tokenizer_the_fast_engine_does_not_reproduce_is_given_to_transformers_up_front(tmp_path: Path) -> None:
+    """Chosen before anything loads, so the memory and the settings hash stay those of
+    one backend from run to run."""
+    pytest.importorskip("ctranslate2")
+    (tmp_path / "tokenizer_config.json").write_text('{"additional_special_tokens": [">>fra<<", ">>spa<<"]}', encoding="utf-8")
+    backend, why = choose_backend(DecodeSettings(), ModelRef("m", tmp_path, "r"))
+    assert backend == "transformers" and why == "model m: its tokenizer has added tokens, which the fast engine's tokenizer does not handle"
+    assert choose_backend(DecodeSettings(), ModelRef("m", tmp_path.parent / "no-such-folder", "r")) == ("ctranslate2", None)

@@ -28,15 +28,11 @@ class MarianSpm:
     def __init__(self, folder: Path) -> None:
         import sentencepiece
 
-        config_path = folder / "tokenizer_config.json"
-        config = json.loads(config_path.read_text(encoding="utf-8")) if config_path.is_file() else {}
-        token = lambda key, default: (lambda t: t.get("content", default) if isinstance(t, dict) else str(t))(config.get(key, default))  # noqa: E731
-        self.unk_token, self.eos_token, self.pad_token = token("unk_token", "<unk>"), token("eos_token", "</s>"), token("pad_token", "<pad>")
+        config = _tokenizer_config(folder)
+        if problem := unsupported(folder):
+            raise UnsupportedTokenizer(problem)
+        self.unk_token, self.eos_token, self.pad_token = _specials(config)
         self.specials = (self.eos_token, self.unk_token, self.pad_token)
-        added = {t.get("content") for t in config.get("added_tokens_decoder", {}).values() if isinstance(t, dict)} | set(map(str, config.get("additional_special_tokens") or []))
-        if added - set(self.specials) or config.get("separate_vocabs"):
-            # Their handling (kept whole, stripped, a second vocabulary) is not reproduced here.
-            raise UnsupportedTokenizer(f"its tokenizer has {'a target vocabulary of its own' if config.get('separate_vocabs') else 'added tokens'}, which the fast engine's tokenizer does not handle")
         self.model_max_length = int(config.get("model_max_length", 512))
         self.clean_up_spaces = bool(config.get("clean_up_tokenization_spaces", False))
         self.encoder: dict[str, int] = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
@@ -90,6 +86,36 @@ class MarianSpm:
         out += spm.decode_pieces(run)
         out = out.replace(SPIECE_UNDERLINE, " ").strip()
         return _clean_up_spaces(out) if self.clean_up_spaces else out
+
+
+def _tokenizer_config(folder: Path) -> dict:
+    path = folder / "tokenizer_config.json"
+    try:
+        config = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (OSError, ValueError):
+        return {}  # the load says what is wrong with it
+    return config if isinstance(config, dict) else {}
+
+
+def _specials(config: dict) -> tuple[str, str, str]:
+    """The unknown, end and padding tokens (saved as strings, or as objects with a content)."""
+    token = lambda key, default: (lambda t: t.get("content", default) if isinstance(t, dict) else str(t))(config.get(key, default))  # noqa: E731
+    return token("unk_token", "<unk>"), token("eos_token", "</s>"), token("pad_token", "<pad>")
+
+
+def unsupported(folder: Path) -> str | None:
+    """Why MarianSpm cannot stand in for the checkpoint's MarianTokenizer, if it cannot:
+    added tokens or a target vocabulary of its own, whose handling it does not
+    reproduce. Read from tokenizer_config.json alone, so `auto` can ask before loading."""
+    config = _tokenizer_config(folder)
+    decoder = config.get("added_tokens_decoder")
+    added = {t.get("content") for t in decoder.values() if isinstance(t, dict)} if isinstance(decoder, dict) else set()
+    added |= set(map(str, config.get("additional_special_tokens") or []))
+    if config.get("separate_vocabs"):
+        return "its tokenizer has a target vocabulary of its own, which the fast engine's tokenizer does not handle"
+    if added - set(_specials(config)):
+        return "its tokenizer has added tokens, which the fast engine's tokenizer does not handle"
+    return None
 
 
 class UnsupportedTokenizer(ValueError):

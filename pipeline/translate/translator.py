@@ -105,7 +105,7 @@ class Translator:
         self.warnings: list[str] = []
         self.auto = backend == AUTO
         if self.auto:
-            backend, why = choose_backend(settings)
+            backend, why = choose_backend(settings, model)
             self.warnings += [fallback_warning(why)] if why else []
         self.model, self.backend_name, self.settings, self.memory = model, backend, settings, memory
         self.executor, self.executor_options = executor, executor_options
