@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from types import UnionType
+from typing import get_args, get_origin, get_type_hints
 
 from .ingest import Document
 from .segment import Segment
@@ -81,28 +83,22 @@ class SentenceRecord:
         return None if self.words is None else from_pharaoh(self.words)
 
 
-# The JSON types each field may have in a record: (required, types).
-_NUMBER = (int, float)
-_RECORD_TYPES: dict[str, tuple[bool, tuple[type, ...]]] = {
-    "id": (True, (str,)),
-    "line": (True, (int,)),
-    "src": (True, (str,)),
-    "mt": (True, (str,)),
-    "start": (False, (int, type(None))),
-    "end": (False, (int, type(None))),
-    "source": (False, (list, type(None))),
-    "logprob": (False, (*_NUMBER, type(None))),
-    "pieces": (False, (int,)),
-    "human": (False, (bool,)),
-    "words": (False, (str, type(None))),
-    "unit": (False, (str, type(None))),
-    "ref": (False, (str, type(None))),
-    "chrf": (False, (*_NUMBER, type(None))),
-    "bleu": (False, (*_NUMBER, type(None))),
-    "machine": (False, (str, type(None))),
-    "hter": (False, (*_NUMBER, type(None))),
-    "markup": (False, (str, type(None))),
-}
+def _json_types(cls: type) -> dict[str, tuple[bool, tuple[type, ...]]]:
+    """Each field of a dataclass with whether it is required (has no default) and the
+    JSON types its annotation allows: a float may be written as an int, a tuple is a
+    list, None is null."""
+    hints = get_type_hints(cls)
+    json_of: dict[type, tuple[type, ...]] = {float: (int, float), tuple: (list,)}
+    table = {}
+    for f in fields(cls):
+        hint = hints[f.name]
+        kinds = get_args(hint) if isinstance(hint, UnionType) else (hint,)
+        types = tuple(t for kind in kinds for t in json_of.get(get_origin(kind) or kind, (get_origin(kind) or kind,)))
+        table[f.name] = (f.default is MISSING, types)
+    return table
+
+
+_RECORD_TYPES = _json_types(SentenceRecord)
 
 
 def record_from_json(value: object) -> SentenceRecord:
@@ -231,19 +227,7 @@ class Article:
         return self.status in DONE
 
 
-# The JSON types each field of an Article may have in summary.json (others: str or null).
-_ARTICLE_TYPES: dict[str, tuple[type, ...]] = {
-    "input": (str,),
-    "status": (str,),
-    "sentences": (int,),
-    "from_memory": (int,),
-    "seconds": (int, float),
-    "scores": (dict, type(None)),
-    "flagged": (int, type(None)),
-    "flags": (dict, type(None)),
-    "human": (int,),
-    "hter": (int, float, type(None)),
-}
+_ARTICLE_TYPES = {name: types for name, (_, types) in _json_types(Article).items()}
 
 
 def article_from_json(entry: object) -> Article | None:
@@ -251,10 +235,9 @@ def article_from_json(entry: object) -> Article | None:
     is not one mtpipe writes (edited by hand, damaged): it is then ignored."""
     if not isinstance(entry, dict):
         return None
-    known = {f.name for f in fields(Article)}
-    values = {k: v for k, v in entry.items() if k in known}
+    values = {k: v for k, v in entry.items() if k in _ARTICLE_TYPES}
     for name, value in values.items():
-        if not isinstance(value, _ARTICLE_TYPES.get(name, (str, type(None)))) or isinstance(value, bool):
+        if not isinstance(value, _ARTICLE_TYPES[name]) or isinstance(value, bool):
             return None
     if "input" not in values or values.get("status", "pending") not in STATUSES:
         return None
