@@ -99,7 +99,11 @@ def _tokenizer_config(folder: Path) -> dict:
 
 def _specials(config: dict) -> tuple[str, str, str]:
     """The unknown, end and padding tokens (saved as strings, or as objects with a content)."""
-    token = lambda key, default: (lambda t: t.get("content", default) if isinstance(t, dict) else str(t))(config.get(key, default))  # noqa: E731
+
+    def token(key: str, default: str) -> str:
+        value = config.get(key, default)
+        return value.get("content", default) if isinstance(value, dict) else str(value)
+
     return token("unk_token", "<unk>"), token("eos_token", "</s>"), token("pad_token", "<pad>")
 
 
