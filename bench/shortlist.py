@@ -1,29 +1,32 @@
-"""What a vocabulary shortlist (CTranslate2's use_vmap) is worth in speed, before
-mtpipe offers one: the engine alone, same conversion, with and without it.
+"""`--shortlist`: its speed through mtpipe on a model of opus-mt-fr-en's size, and its
+fidelity on the fixture model, in one invocation.
 
-The model is bench/translate.py's (random weights of opus-mt-fr-en's dimensions, the
-real tokenizer), converted to int8 with `<pad>`, its decoder start token, moved to
-id 2 (its embedding rows, output projection row and bias swapped with id 2's): at the
-last id it trips CTranslate2's stale-map bug (bench/vmap_bug.py). The shortlist is
-built from newstest2013 (held out from the timing): the --frequent most frequent
-English pieces, plus for each French piece the --per-source English pieces with the
-best Dice co-occurrence over its sentence pairs. Timing: the first --sentences
-FLORES devtest lines, pre-tokenised, length-sorted batches of 32, beam 4, outputs
-forced to the reference's token count (random weights never end on their own),
-mtpipe's CPU layout (workers of one thread each, each batch shared among them).
+Speed: bench/translate.py's model (random weights of opus-mt-fr-en's dimensions, the
+real 53,017-piece tokenizer). Its own translations are noise, so its shortlist is built
+as the one of a real model would be sized: build_shortlist (mtpipe's) over newstest2013
+with human English, each English piece linked to the French piece of its sentence with
+the best Dice co-occurrence, `--frequent` and `--per-piece` as `mtpipe models shortlist`
+takes them. Then `mtpipe run` on the first --lines FLORES lines (one article) with and
+without `--shortlist`, in this process, --repeats times interleaved, beam 4, outputs
+forced to the reference's token count (bench/translate.py's bench-ctranslate2 backend),
+timed from the model loaded to the run's end; median target tokens/s.
 
-    python bench/shortlist.py [--sentences 200] [--frequent 500] [--per-source 20] [--repeats 3]
+Fidelity: the fixture model (models/tiny-fr-en) gets its shortlist from
+`mtpipe models shortlist` over newstest2013+2014 (its own translations and word
+links), then translates the 1,012 FLORES devtest lines with and without it (mtpipe's
+Translator, memory off): share of identical outputs, chrF2 and BLEU against the
+references. The fixture is a toy whose English is garbage by design: this says how much
+the shortlist changes a model's choices, not what it does to opus-mt-fr-en's quality.
 
-Prints target tokens/s with and without the shortlist (median of --repeats,
-interleaved) and the mean shortlist size per batch. Speed only: with random weights
-the outputs say nothing of quality. Not a test: nothing here is asserted.
+    python bench/shortlist.py [--lines 400] [--repeats 3] [--frequent N] [--per-piece K] [--parts fidelity,speed]
+
+Not a test: nothing here is asserted.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
-import json
 import os
 import statistics
 import sys
@@ -34,114 +37,114 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from translate import FLORES, SHARED, build_model  # noqa: E402
+from translate import FLORES, SHARED, build_model, data, register_forced  # noqa: E402
 
-NEWSTEST = SHARED / "data" / "testsets" / "fra-eng" / "newstest2013"
-PAD_AT = 2
-
-
-def convert_with_pad_at(model: Path, out: Path, vmap: Path) -> None:
-    """mtpipe's conversion (int8), `<pad>` swapped to id PAD_AT, vmap.txt included."""
-    import torch
-
-    from pipeline.translate.convert import _marian_converter
-
-    converter = _marian_converter(model)
-    load = converter._load
-
-    def swapped():
-        spec = load()
-        vocabularies = [v for vs in spec._vocabularies.values() for v in vs]
-        if "<pad>" not in vocabularies[0]:  # converted as OPUS-MT is, starting from </s>: nothing to move
-            return spec
-        pad = vocabularies[0].index("<pad>")
-        rows = [pad, PAD_AT]
-        done: set[int] = set()  # tied weights are one array seen twice: swap once
-        for array in (spec.encoder.embeddings[0].weight, spec.decoder.embeddings.weight, spec.decoder.projection.weight, spec.decoder.projection.bias):
-            key = array.data_ptr() if hasattr(array, "data_ptr") else id(array)
-            if array is not None and key not in done:
-                done.add(key)
-                with torch.no_grad():
-                    array[rows] = array[rows[::-1]].clone() if hasattr(array, "clone") else array[rows[::-1]].copy()
-        for vocabulary in {id(v): v for v in vocabularies}.values():
-            vocabulary[pad], vocabulary[PAD_AT] = vocabulary[PAD_AT], vocabulary[pad]
-        return spec
-
-    converter._load = swapped
-    converter.convert(str(out), quantization="int8", vmap=str(vmap), force=True)
+TESTSETS = SHARED / "data" / "testsets" / "fra-eng"
+FIXTURE = ROOT / "models" / "tiny-fr-en"
 
 
-def build_vmap(tok, path: Path, frequent: int, per_source: int) -> None:
-    """Frequent English pieces, and per French piece its best Dice partners."""
-    fr = NEWSTEST.with_suffix(".fra").read_text(encoding="utf-8").splitlines()
-    en = NEWSTEST.with_suffix(".eng").read_text(encoding="utf-8").splitlines()
-    src = [set(tok.convert_ids_to_tokens(ids)[:-1]) for ids in tok(fr)["input_ids"]]
-    tgt = [set(tok.convert_ids_to_tokens(ids)[:-1]) for ids in tok(text_target=en)["input_ids"]]
+def dice_links(tok, corpus: Path) -> list:
+    """PieceLinks of a parallel corpus: each English piece linked to the French piece of
+    its sentence with the best Dice co-occurrence over the corpus."""
+    from pipeline.translate.shortlist import PieceLinks
+
+    fr = corpus.with_suffix(".fra").read_text(encoding="utf-8").splitlines()
+    en = corpus.with_suffix(".eng").read_text(encoding="utf-8").splitlines()
+    src = [tok.convert_ids_to_tokens(ids) for ids in tok(fr)["input_ids"]]
+    tgt = [tok.convert_ids_to_tokens(ids) for ids in tok(text_target=en)["input_ids"]]
     count_s, count_t, both = collections.Counter(), collections.Counter(), collections.Counter()
     for s, t in zip(src, tgt):
-        count_s.update(s)
-        count_t.update(t)
-        both.update((a, b) for a in s for b in t)
-    partners: dict[str, list[tuple[float, str]]] = collections.defaultdict(list)
-    for (a, b), n in both.items():
-        partners[a].append((2 * n / (count_s[a] + count_t[b]), b))
-    lines = ["\t" + " ".join(p for p, _ in count_t.most_common(frequent))]
-    lines += [a + "\t" + " ".join(b for _, b in sorted(c, reverse=True)[:per_source]) for a, c in partners.items()]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        count_s.update(set(s))
+        count_t.update(set(t))
+        both.update((a, b) for a in set(s) for b in set(t))
+
+    def dice(a: str, b: str) -> float:
+        return 2 * both[a, b] / (count_s[a] + count_t[b])
+
+    return [PieceLinks(s, t, [max(range(len(s)), key=lambda i: dice(s[i], piece)) for piece in t]) for s, t in zip(src, tgt)]
+
+
+def speed(work: Path, args: argparse.Namespace) -> None:
+    from pipeline.cli import main as mtpipe
+    from pipeline.hub import resolve
+    from pipeline.translate.shortlist import build_shortlist, save_shortlist
+    from pipeline.translate.spm import MarianSpm
+
+    model = work / "model"
+    build_model(model)
+    tok = MarianSpm(model)
+    shortlist = build_shortlist(dice_links(tok, TESTSETS / "newstest2013"), tok.pad_token, args.frequent, args.per_piece)
+    save_shortlist(resolve(str(model)), shortlist, {"corpus": ["newstest2013 (human English, Dice links)"]})
+    sentences, lengths = data(args.lines)
+    (work / "in").mkdir()
+    (work / "in" / "flores.txt").write_text("\n".join(sentences) + "\n", encoding="utf-8")
+    stats: dict = {}
+    ratio = sum(lengths.values()) / sum(len(s.split()) * 1.3 for s in sentences)
+    register_forced(lengths, ratio, stats)
+    always = set(shortlist.always)
+    pieces = sorted((tok.convert_ids_to_tokens(ids) for ids in tok(sentences)["input_ids"]), key=len)
+    groups = {1: [[p] for p in pieces], 64: [pieces[i : i + 64] for i in range(0, len(pieces), 64)]}
+    candidates = {n: statistics.mean(len(always.union(*(shortlist.by_piece.get(p, ()) for s in g for p in s))) for g in group) for n, group in groups.items()}
+    timed: dict[str, list[float]] = {"full vocabulary": [], "--shortlist": []}
+    for r in range(args.repeats):
+        for name, flags in (("full vocabulary", []), ("--shortlist", ["--shortlist"])):
+            stats.clear()
+            command = ["run", str(work / "in"), "-o", str(work / f"out-{r}-{len(flags)}"), "--model", str(model), "--backend", "bench-ctranslate2"]
+            code = mtpipe([*command, "--beam", str(args.beam), "--no-cache", "--quiet", "--force", *flags])
+            seconds = time.perf_counter() - stats["loaded"]
+            assert code == 0, code
+            timed[name].append(stats["tokens"] / seconds)
+    print(f"speed: random-weight opus-mt-sized model (vocabulary {len(tok.encoder)}), {args.lines} FLORES lines, beam {args.beam}, forced lengths, {os.cpu_count()} cores")
+    print(f"  shortlist: {len(shortlist.always)} always + up to {args.per_piece} per French piece; {candidates[1]:.0f} candidates per sentence, {candidates[64]:.0f} per 64 length-sorted sentences, on average")
+    for name, rates in timed.items():
+        print(f"  {name:<16} {statistics.median(rates):8.1f} target tokens/s  (runs: {', '.join(f'{x:.0f}' for x in rates)})")
+    full, short = (statistics.median(timed[n]) for n in timed)
+    print(f"  --shortlist / full: {short / full:.2f}x")
+
+
+def fidelity(work: Path, args: argparse.Namespace) -> None:
+    import sacrebleu
+
+    from pipeline.cli import main as mtpipe
+    from pipeline.hub import resolve
+    from pipeline.translate import DecodeSettings, Translator
+
+    corpus = [TESTSETS / f"newstest{year}.fra" for year in (2013, 2014)]
+    command = ["models", "shortlist", "--model", str(FIXTURE), *map(str, corpus), "--quiet", "--frequent", str(args.frequent), "--per-piece", str(args.per_piece)]
+    assert mtpipe(command) == 0
+    fr = FLORES.with_suffix(".fra").read_text(encoding="utf-8").splitlines()
+    en = FLORES.with_suffix(".eng").read_text(encoding="utf-8").splitlines()
+    outputs, rates = {}, {}
+    for shortlist in (False, True):
+        translator = Translator(resolve(str(FIXTURE)), "ctranslate2", DecodeSettings(shortlist=shortlist), None)
+        translator.backend()
+        t0 = time.perf_counter()
+        outputs[shortlist] = [t.text for t in translator.translate(fr)]
+        rates[shortlist] = len(fr) / (time.perf_counter() - t0)
+    same = sum(a == b for a, b in zip(outputs[False], outputs[True]))
+    print(f"fidelity: fixture model, shortlist from newstest2013+2014 ({args.frequent} frequent, {args.per_piece} per piece), {len(fr)} FLORES devtest lines, beam 4")
+    for shortlist, name in ((False, "full vocabulary"), (True, "--shortlist")):
+        chrf, bleu = sacrebleu.corpus_chrf(outputs[shortlist], [en]).score, sacrebleu.corpus_bleu(outputs[shortlist], [en]).score
+        print(f"  {name:<16} chrF2 {chrf:6.2f}  BLEU {bleu:5.2f}  {rates[shortlist]:6.1f} lines/s")
+    print(f"  identical outputs: {same} of {len(fr)} ({same / len(fr):.1%})")
 
 
 def main() -> None:
+    from pipeline.translate.shortlist import FREQUENT, PER_PIECE
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sentences", type=int, default=200)
-    parser.add_argument("--frequent", type=int, default=500)
-    parser.add_argument("--per-source", type=int, default=20)
+    parser.add_argument("--lines", type=int, default=400, help="FLORES lines timed (default 400)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--beam", type=int, default=4)
+    parser.add_argument("--frequent", type=int, default=FREQUENT)
+    parser.add_argument("--per-piece", type=int, default=PER_PIECE)
+    parser.add_argument("--parts", default="fidelity,speed", help="which parts to run (default: fidelity,speed)")
     args = parser.parse_args()
-    import ctranslate2
-
-    from pipeline.translate import ct2_threads, usable_cores
-    from pipeline.translate.spm import MarianSpm
-
     with tempfile.TemporaryDirectory(prefix="mtpipe-shortlist-") as tmp:
         work = Path(tmp)
-        os.environ["XDG_CACHE_HOME"] = str(work / "cache")
-        build_model(work / "model")
-        tok = MarianSpm(work / "model")
-        build_vmap(tok, work / "vmap.txt", args.frequent, args.per_source)
-        convert_with_pad_at(work / "model", work / "ct2", work / "vmap.txt")
-        fr = FLORES.with_suffix(".fra").read_text(encoding="utf-8").splitlines()[: args.sentences]
-        en = FLORES.with_suffix(".eng").read_text(encoding="utf-8").splitlines()[: args.sentences]
-        source = [tok.convert_ids_to_tokens(ids) for ids in tok(fr)["input_ids"]]
-        lengths = [len(ids) for ids in tok(text_target=en)["input_ids"]]
-        order = sorted(range(len(source)), key=lambda i: len(source[i]))
-        batches = [order[i : i + 32] for i in range(0, len(order), 32)]
-        workers, threads = ct2_threads(usable_cores())
-        translator = ctranslate2.Translator(str(work / "ct2"), device="cpu", compute_type="int8", inter_threads=workers, intra_threads=threads)
-        vocabulary = json.loads((work / "ct2" / "shared_vocabulary.json").read_text(encoding="utf-8"))
-        always = set((work / "vmap.txt").read_text(encoding="utf-8").split("\n", 1)[0].split())
-        rules = dict(line.split("\t", 1) for line in (work / "vmap.txt").read_text(encoding="utf-8").splitlines()[1:])
-
-        def run(vmap: bool) -> tuple[float, int]:
-            tokens, t0 = 0, time.perf_counter()
-            for batch in batches:
-                n = max(lengths[i] for i in batch)
-                results = translator.translate_batch(
-                    [source[i] for i in batch], beam_size=args.beam, use_vmap=vmap, min_decoding_length=n, max_decoding_length=n, max_batch_size=-(-len(batch) // workers)
-                )
-                tokens += sum(len(r.hypotheses[0]) for r in results)
-            return time.perf_counter() - t0, tokens
-
-        sizes = [len(always | {t for i in batch for s in source[i] for t in rules.get(s, "").split()}) for batch in batches]
-        timed: dict[bool, list[float]] = {False: [], True: []}
-        for _ in range(args.repeats):
-            for vmap in (False, True):
-                seconds, tokens = run(vmap)
-                timed[vmap].append(tokens / seconds)
-        full, short = (statistics.median(timed[v]) for v in (False, True))
-        print(f"{args.sentences} FLORES sentences, beam {args.beam}, {workers} workers x {threads} threads, forced lengths; vocabulary {len(vocabulary)}")
-        print(f"shortlist: {args.frequent} frequent + {args.per_source} per source piece (newstest2013), {statistics.mean(sizes):.0f} candidates per batch of 32 on average")
-        print(f"full vocabulary: {full:.1f} target tokens/s; shortlist: {short:.1f}; ratio {short / full:.2f}x (medians of {args.repeats})")
+        os.environ["XDG_CACHE_HOME"] = str(work / "cache")  # conversions and shortlists stay in the temp dir
+        for part in args.parts.split(","):
+            {"fidelity": fidelity, "speed": speed}[part](work, args)
 
 
 if __name__ == "__main__":

@@ -9,14 +9,17 @@ overwrites and nothing clears). The decoder start token and the end token are ma
 through the stale positions of an earlier call (src/decoding.cc), and beam search then
 reads `_to_original_word_id.at(position)` out of range. Checkpoints converted as
 CTranslate2 converts OPUS-MT start from `</s>` (id 0, always at position 0), so the
-plain path survives there; mtpipe's conversion of a checkpoint trained with
-transformers (the fixture) starts from `<pad>`, the last id, whose position changes
+plain path survives there. A checkpoint trained with transformers (the fixture)
+starts from `<pad>`, which transformers puts at the last id, whose position changes
 with every shortlist. Smaller shortlist first: no error, but output silently wrong.
+mtpipe's conversion therefore moves `<pad>` to id 2 (convert.START_ID), right after
+`</s>` and `<unk>`, which every shortlist holds: its position never changes.
 
     python bench/vmap_bug.py
 
-Prints what one Translator gives for two sentences in both orders with use_vmap,
-against a fresh Translator for each sentence.
+Converts the fixture twice, `<pad>` left at the last id (the bug) and moved to id 2
+(mtpipe's conversion), and prints what one Translator gives for two sentences in both
+orders with use_vmap, against a fresh Translator for each sentence.
 """
 
 from __future__ import annotations
@@ -37,25 +40,31 @@ ALWAYS = [".", ",", "?", "▁the"]
 BY_SOURCE = {"▁Le": ["▁The"], "▁chat": ["▁cat"], "▁est": ["▁is"], "▁sur": ["▁on"], "▁la": ["▁the"], "▁table": ["▁table"], "▁Bonjour": ["▁Hello"]}
 
 
-def main() -> None:
+def check(start_id: int) -> None:
+    """Convert the fixture with its decoder start token at `start_id`, add the shortlist,
+    and translate both sentences in both orders on one Translator."""
     import ctranslate2
     import sentencepiece
 
+    from pipeline.hub import resolve
+    from pipeline.translate import convert, convert_ct2
+
+    spm = sentencepiece.SentencePieceProcessor(model_file=str(MODEL / "source.spm"))
+    tokens = {s: spm.encode(s, out_type=str) + ["</s>"] for s in SENTENCES}
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["XDG_CACHE_HOME"] = tmp
-        from pipeline.hub import resolve
-        from pipeline.translate import convert_ct2
-
-        folder = Path(tmp) / "model"
-        shutil.copytree(convert_ct2(resolve(str(MODEL)), "int8"), folder)
-        vocabulary = set(json.loads((folder / "shared_vocabulary.json").read_text(encoding="utf-8")))
+        kept, convert.START_ID = convert.START_ID, start_id
+        try:
+            folder = Path(tmp) / "model"
+            shutil.copytree(convert_ct2(resolve(str(MODEL)), "int8"), folder)
+        finally:
+            convert.START_ID = kept
+        vocabulary = json.loads((folder / "shared_vocabulary.json").read_text(encoding="utf-8"))
         assert all(t in vocabulary for t in ALWAYS + sum(BY_SOURCE.values(), []))
-        lines = ["\t" + " ".join(ALWAYS)] + [f"{source}\t{' '.join(targets)}" for source, targets in BY_SOURCE.items()]
+        lines = ["\t" + " ".join(["<pad>", *ALWAYS])] + [f"{source}\t{' '.join(targets)}" for source, targets in BY_SOURCE.items()]
         (folder / "vmap.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-        print(f"ctranslate2 {ctranslate2.__version__}; decoder start token {config.get('decoder_start_token')!r}")
-        spm = sentencepiece.SentencePieceProcessor(model_file=str(MODEL / "source.spm"))
-        tokens = {s: spm.encode(s, out_type=str) + ["</s>"] for s in SENTENCES}
+        start = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("decoder_start_token")
+        print(f"ctranslate2 {ctranslate2.__version__}; decoder start token {start!r} at id {vocabulary.index(start)} of {len(vocabulary)}")
 
         def translate(translator, sentence: str) -> str:
             try:
@@ -70,7 +79,15 @@ def main() -> None:
             for sentence in order:
                 got = translate(one, sentence)
                 verdict = "same as a fresh Translator" if got == fresh[sentence] else f"WRONG (a fresh Translator gives {fresh[sentence]!r})"
-                print(f"{sentence!r} after {[s for s in order if s != sentence][0]!r}" if sentence != order[0] else f"{sentence!r} first", "->", repr(got), verdict)
+                print(f"  {sentence!r} after {[s for s in order if s != sentence][0]!r}" if sentence != order[0] else f"  {sentence!r} first", "->", repr(got), verdict)
+
+
+def main() -> None:
+    from pipeline.translate import convert
+
+    last = len(json.loads((MODEL / "vocab.json").read_text(encoding="utf-8"))) - 1
+    for start_id in (last, convert.START_ID):
+        check(start_id)
 
 
 if __name__ == "__main__":

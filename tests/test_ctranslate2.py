@@ -350,8 +350,11 @@ def test_models_list_then_remove_from_the_command_line(tmp_path: Path, model: Mo
         f"  {str(TINY_MODEL):<{folder_column}}  {model.revision}  {folder_size(TINY_MODEL) / 1e6:.1f} MB  TIME\n"
         "\n"
         f"CTranslate2 conversions (in {folder.parent}; mtpipe models remove NAME deletes one):\n"
-        f"  {'NAME':<{name_column}}  MODEL              COMPUTE TYPE  SIZE\n"
-        f"  {name}  models/tiny-fr-en  int8          {size / 1e6:.1f} MB\n"
+        f"  {'NAME':<{name_column}}  MODEL              COMPUTE TYPE  SHORTLIST  SIZE\n"
+        f"  {name}  models/tiny-fr-en  int8          no         {size / 1e6:.1f} MB\n"
+        "\n"
+        f"Shortlists (in {tmp_path / 'cache' / 'mtpipe' / 'shortlists'}; mtpipe models shortlist builds one, --shortlist uses it):\n"
+        "  none\n"
     )
 
     done = mtpipe_models(env, "remove", "nothing-like-it")
@@ -363,7 +366,7 @@ def test_models_list_then_remove_from_the_command_line(tmp_path: Path, model: Mo
     assert done.stdout == f"removed {name} (models/tiny-fr-en, int8, {size / 1e6:.1f} MB)\n"
     assert not folder.exists() and (TINY_MODEL / "model.safetensors").is_file()
     assert sorted(p.relative_to(tmp_path / "hf") for p in (tmp_path / "hf").rglob("*")) == hub_files
-    assert mtpipe_models(env, "list").stdout.endswith("deletes one):\n  none\n")
+    assert "deletes one):\n  none\n" in mtpipe_models(env, "list").stdout
 
 
 @pytest.fixture(scope="module")

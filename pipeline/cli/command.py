@@ -20,12 +20,14 @@ from .common import (
     exit_code,
 )
 from .models import (
+    SHORTLIST_SENTENCES,
     cmd_convert,
     cmd_memory_export,
     cmd_memory_import,
     cmd_memory_stats,
     cmd_models_list,
     cmd_models_remove,
+    cmd_models_shortlist,
 )
 from .runs import cmd_report, cmd_run
 from .texts import cmd_align, cmd_evaluate, cmd_translate
@@ -67,6 +69,11 @@ def _model_options() -> argparse.ArgumentParser:
         "or auto: ctranslate2 when it can run the model, else transformers, saying why (default: auto)",
     )
     group.add_argument("--compute-type", default=None, metavar="TYPE", help="ctranslate2 weights and arithmetic: int8 (default), int8_float32, int8_float16, int8_bfloat16, int16, float16, bfloat16, float32")
+    group.add_argument(
+        "--shortlist",
+        action="store_true",
+        help="restrict each batch's output vocabulary to the model's shortlist (mtpipe models shortlist builds it): faster on ctranslate2; outputs may differ",
+    )
     group.add_argument("--beam", type=int, default=None, metavar="N", help="beam size (default: the model's generation config)")
     group.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="where the model runs (default: auto)")
     group.add_argument("--batch-tokens", type=int, default=2048, metavar="N", help="source tokens per batch, padding included (default: 2048)")
@@ -163,6 +170,26 @@ def build_parser() -> argparse.ArgumentParser:
     conv.add_argument("--compute-type", default="int8", metavar="TYPE", help="weight type: int8 (default), int8_float32, int8_float16, int8_bfloat16, int16, float16, bfloat16, float32")
     conv.add_argument("--force", action="store_true", help="convert again even if the cache has it")
     conv.set_defaults(handler=cmd_convert)
+    from ..hub import DEFAULT_MODEL
+    from ..translate.shortlist import FREQUENT, PER_PIECE
+
+    short = msub.add_parser(
+        "shortlist",
+        help="build a model's vocabulary shortlist for --shortlist",
+        description="Translate a French corpus with the model (CTranslate2) and keep, as its shortlist, the English pieces it produces most often "
+        "and, for each French piece, the English pieces its word links tie to it; --shortlist then restricts each batch's output vocabulary to them "
+        "(faster; outputs may differ: measure on your references). Stored in the user cache dir, one per model revision.",
+    )
+    short.add_argument("corpus", nargs="+", type=Path, metavar="CORPUS", help="French text files, one sentence or paragraph per line (a few thousand sentences of your domain)")
+    short.add_argument("--model", default=DEFAULT_MODEL, help=f"hub id or local folder of a Marian checkpoint (default: {DEFAULT_MODEL})")
+    short.add_argument("--frequent", type=int, default=FREQUENT, metavar="N", help=f"English pieces always allowed: the N the model produces most (default: {FREQUENT})")
+    short.add_argument("--per-piece", type=int, default=PER_PIECE, metavar="K", help=f"English pieces each French piece allows: the K most often linked to it (default: {PER_PIECE})")
+    short.add_argument("--max-sentences", type=int, default=SHORTLIST_SENTENCES, metavar="N", help=f"learn from the first N distinct sentences (default: {SHORTLIST_SENTENCES:,})")
+    short.add_argument("--compute-type", default=None, metavar="TYPE", help="the conversion to translate with and to add the shortlist to (default: int8)")
+    short.add_argument("--beam", type=int, default=None, metavar="N", help="beam size (default: the model's generation config)")
+    short.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where the model runs (default: auto)")
+    short.add_argument("--quiet", action="store_true", help="no progress bar")
+    short.set_defaults(handler=cmd_models_shortlist)
     ls = msub.add_parser(
         "list",
         help="list hub models, local folders used and CTranslate2 conversions",

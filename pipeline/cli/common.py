@@ -88,7 +88,7 @@ def translator_for(args: argparse.Namespace, writes: bool = True):
             memory = TranslationMemory(memory_path)
         except MemoryFault as exc:  # translate without it, and say so
             fault = str(exc)
-    settings = DecodeSettings(args.beam, args.batch_tokens, args.device, args.compute_type, args.align_layer, args.align_head)
+    settings = DecodeSettings(args.beam, args.batch_tokens, args.device, args.compute_type, args.align_layer, args.align_head, shortlist=args.shortlist)
     executor, options = getattr(args, "engine", "local"), None
     if executor == "ray":
         from ..cluster import RayOptions

@@ -24,7 +24,7 @@ def choose_backend(settings: DecodeSettings, model: ModelRef | None = None) -> t
     given), and why it is not the fast one when it is not."""
     if settings.other_alignment:
         return REFERENCE, "word links from another attention head (--align-layer, --align-head) need it"
-    if settings.compute_type not in (None, "float32"):  # only CTranslate2 has it: its own error if it is missing
+    if settings.needs_fast:  # only CTranslate2 does it: its own error if it is missing
         return FAST, None
     if importlib.util.find_spec("ctranslate2") is None:
         return REFERENCE, "CTranslate2 is not installed here (pip install ctranslate2, or reinstall mtpipe)"

@@ -21,6 +21,10 @@ NEEDS_CT2 = "the ctranslate2 backend needs the ctranslate2 package, which mtpipe
 # Steps worth telling the user about (a conversion) go to this logger; the command shows them.
 LOG = logging.getLogger("mtpipe")
 
+# Where a conversion that keeps `<pad>` as the decoder start token puts it: right after
+# `</s>` and `<unk>`, which every shortlist of a vocabulary map holds too.
+START_ID = 2
+
 # How long a conversion takes: a fixed part (imports, the tokenizer) and the checkpoint's
 # bytes at this rate (`mtpipe models convert` of a model of opus-mt-fr-en's size, 285 MB:
 # 6.9 s on 2 cores).
@@ -35,11 +39,12 @@ def ct2_cache_root() -> Path:
     return user_cache_path("mtpipe") / "ct2"
 
 
-def ct2_cache_dir(model: ModelRef, compute_type: str) -> Path:
+def ct2_cache_dir(model: ModelRef, compute_type: str, shortlist: bool = False) -> Path:
     """Where the CTranslate2 conversion of `model` in `compute_type` is cached: one
-    folder per model id, revision and compute type under ct2_cache_root()."""
+    folder per model id, revision and compute type under ct2_cache_root(), and another
+    for the conversion that holds the model's shortlist."""
     name = re.sub(r"[^\w.-]+", "_", model.name.strip("/"))[-80:]
-    return ct2_cache_root() / f"{name}--{model.revision}--{compute_type}"
+    return ct2_cache_root() / f"{name}--{model.revision}--{compute_type}{SHORTLISTED if shortlist else ''}"
 
 
 def _marian_converter(path: Path) -> Any:
@@ -54,7 +59,10 @@ def _marian_converter(path: Path) -> Any:
     not for a model trained with transformers (the fixture model), whose decoder starts
     from the trained pad embedding. For those, keep `<pad>` as the decoder start token
     and forbid generating it with a large negative output bias, as transformers'
-    bad_words_ids does.
+    bad_words_ids does. The kept `<pad>` moves from the vocabulary's end to
+    START_ID, its rows swapped with that token's in every matrix the vocabulary
+    indexes: a vocabulary map's shortlists then all hold the start token at one
+    position, which CTranslate2 (4.8) requires (docs/ctranslate2.md, use_vmap).
     """
     from ctranslate2.converters import transformers as ct2t
 
@@ -62,15 +70,16 @@ def _marian_converter(path: Path) -> Any:
         keep_pad = False
 
         def get_model_spec(self, model):
-            pad = model.config.pad_token_id
-            self.keep_pad = bool(model.get_decoder().embed_tokens.weight[pad].abs().max() > 0)
+            self.pad = model.config.pad_token_id
+            self.keep_pad = bool(model.get_decoder().embed_tokens.weight[self.pad].abs().max() > 0)
             if not self.keep_pad:
                 return super().get_model_spec(model)
             model.config.normalize_before = False
             model.config.normalize_embedding = False
+            _swap_tokens(model, self.pad, START_ID)
             spec = ct2t.BartLoader.get_model_spec(self, model)
             bias = model.final_logits_bias.detach().squeeze().clone().float()
-            bias[pad] = -30000.0  # representable in float16 too
+            bias[START_ID] = -30000.0  # never generate <pad>; representable in float16 too
             spec.decoder.projection.bias = bias
             return spec
 
@@ -86,9 +95,11 @@ def _marian_converter(path: Path) -> Any:
                 super().set_decoder(spec, decoder)
 
         def get_vocabulary(self, model, tokenizer):
-            if self.keep_pad:
-                return ct2t.BartLoader.get_vocabulary(self, model, tokenizer)
-            return super().get_vocabulary(model, tokenizer)
+            if not self.keep_pad:
+                return super().get_vocabulary(model, tokenizer)
+            tokens = ct2t.BartLoader.get_vocabulary(self, model, tokenizer)
+            tokens[self.pad], tokens[START_ID] = tokens[START_ID], tokens[self.pad]
+            return tokens
 
     class MarianConverter(ct2t.TransformersConverter):
         def _load(self):
@@ -106,8 +117,26 @@ def _marian_converter(path: Path) -> Any:
     return MarianConverter(str(path))
 
 
+def _swap_tokens(model: Any, a: int, b: int) -> None:
+    """Swap tokens `a` and `b` of a Marian model in place: their rows in the (possibly
+    tied) embeddings and output projection, and their output biases."""
+    import torch
+
+    order = torch.arange(model.config.vocab_size)
+    order[[a, b]] = order[[b, a]]
+    weights = (model.get_encoder().embed_tokens.weight, model.get_decoder().embed_tokens.weight, model.lm_head.weight)
+    with torch.no_grad():
+        for weight in {w.data_ptr(): w for w in weights}.values():
+            weight.copy_(weight[order])
+        model.final_logits_bias.copy_(model.final_logits_bias[:, order])
+
+
 # Written last into a finished conversion: the size and SHA-256 of each of its files.
 CT2_MARKER = "mtpipe.json"
+
+# The end of the name of a conversion with a shortlist, and the name CTranslate2 gives
+# the shortlist inside it.
+SHORTLISTED, VMAP = "--shortlist", "vmap.txt"
 
 
 def _ct2_files(folder: Path) -> dict[str, Path]:
@@ -171,9 +200,11 @@ def _lock_conversions(target: Path) -> Any:
     return fh
 
 
-def convert_ct2(model: ModelRef, compute_type: str = "int8", force: bool = False) -> Path:
+def convert_ct2(model: ModelRef, compute_type: str = "int8", force: bool = False, shortlist: Path | None = None) -> Path:
     """Convert a Marian checkpoint for CTranslate2 (weights quantised to `compute_type`)
     into the cache, unless an intact conversion is there already; return its folder.
+    With a `shortlist` (a vmap.txt file), the conversion holds it (under another name),
+    and is converted again when the shortlist has changed.
 
     A cached conversion is used only if its marker (CT2_MARKER, written last) is there
     and every file matches it; anything else at that path (a truncated or replaced
@@ -185,8 +216,12 @@ def convert_ct2(model: ModelRef, compute_type: str = "int8", force: bool = False
     """
     if compute_type not in COMPUTE_TYPES:
         raise ModelError(f"unknown --compute-type {compute_type!r}: choose one of {', '.join(COMPUTE_TYPES)}")
-    target = ct2_cache_dir(model, compute_type)
-    if not force and ct2_intact(target):
+    target = ct2_cache_dir(model, compute_type, shortlist is not None)
+
+    def ready() -> bool:
+        return not force and ct2_intact(target) and (shortlist is None or file_sha256(target / VMAP) == file_sha256(shortlist))
+
+    if ready():
         return target
     try:
         import ctranslate2  # noqa: F401
@@ -202,11 +237,11 @@ def convert_ct2(model: ModelRef, compute_type: str = "int8", force: bool = False
             f"the CTranslate2 cache {target.parent} cannot be written ({exc.strerror or exc}): make it writable, or set XDG_CACHE_HOME to another folder"
         ) from None
     with lock:
-        if not force and ct2_intact(target):  # converted by another process meanwhile
+        if ready():  # converted by another process meanwhile
             return target
         _remove_stale(target)
         LOG.info("preparing the fast engine for %s, once: ~%d s", model.name, conversion_seconds(model))
-        _convert(model, compute_type, target)
+        _convert(model, compute_type, target, shortlist)
     return target
 
 
@@ -222,7 +257,7 @@ class Conversion:
     """A CTranslate2 conversion in the cache: its folder's name, the model, revision and
     compute type it was converted from and to (from its marker, else from the folder's
     name), its bytes on disk, and whether it is intact (else it is converted again on
-    its next use)."""
+    its next use); `shortlist`, whether it holds the model's shortlist."""
 
     name: str
     model: str
@@ -230,6 +265,7 @@ class Conversion:
     compute_type: str
     size: int
     intact: bool
+    shortlist: bool = False
 
 
 def ct2_conversions() -> list[Conversion]:
@@ -239,13 +275,14 @@ def ct2_conversions() -> list[Conversion]:
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")) if root.is_dir() else []
     conversions = []
     for folder in folders:
-        model, revision, compute_type = (folder.name.rsplit("--", 2) + ["?", "?"])[:3]
+        shortlisted = folder.name.endswith(SHORTLISTED)
+        model, revision, compute_type = (folder.name.removesuffix(SHORTLISTED).rsplit("--", 2) + ["?", "?"])[:3]
         try:
             marker = json.loads((folder / CT2_MARKER).read_text(encoding="utf-8"))
             model, revision, compute_type = str(marker["model"]), str(marker["revision"]), str(marker["compute_type"])
         except (OSError, ValueError, KeyError, TypeError):
             pass
-        conversions.append(Conversion(folder.name, model, revision, compute_type, folder_size(folder), ct2_intact(folder)))
+        conversions.append(Conversion(folder.name, model, revision, compute_type, folder_size(folder), ct2_intact(folder), shortlisted))
     return conversions
 
 
@@ -274,9 +311,9 @@ def remove_conversions(name: str) -> list[Conversion]:
     return chosen
 
 
-def _convert(model: ModelRef, compute_type: str, target: Path) -> None:
-    """Convert into a temporary folder beside the target, write the marker, and rename
-    it into the place of whatever was at the target."""
+def _convert(model: ModelRef, compute_type: str, target: Path, shortlist: Path | None) -> None:
+    """Convert into a temporary folder beside the target (with the shortlist, if any),
+    write the marker, and rename it into the place of whatever was at the target."""
     import shutil
     import tempfile
 
@@ -285,7 +322,8 @@ def _convert(model: ModelRef, compute_type: str, target: Path) -> None:
     tmp = None
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        _marian_converter(model.path).convert(str(tmp / "model"), quantization=compute_type, force=True)
+        vmap = None if shortlist is None else str(shortlist)
+        _marian_converter(model.path).convert(str(tmp / "model"), vmap=vmap, quantization=compute_type, force=True)
         marker = {
             "model": model.name,
             "revision": model.revision,

@@ -16,6 +16,7 @@ from ..wordalign import Links, from_pharaoh, to_pharaoh
 from .choose import AUTO, FAST, REFERENCE, choose_backend, fallback_warning
 from .marian import beam_size
 from .orchestrate import translate_stream
+from .shortlist import ONLY_CT2, shortlist_digest
 from .types import (
     BACKENDS,
     DEFAULT_COMPUTE_TYPE,
@@ -107,6 +108,8 @@ class Translator:
         if self.auto:
             backend, why = choose_backend(settings, model)
             self.warnings += [fallback_warning(why)] if why else []
+        if settings.shortlist and backend == REFERENCE:
+            raise ModelError(ONLY_CT2)
         self.model, self.backend_name, self.settings, self.memory = model, backend, settings, memory
         self.executor, self.executor_options = executor, executor_options
         self._backend: Backend | None = None
@@ -121,6 +124,8 @@ class Translator:
         key = {"model": self.model.name, "revision": self.model.revision, "backend": self.backend_name, "beam": self.settings.beam, "format": MEMORY_FORMAT}
         if self.backend_name in DEFAULT_COMPUTE_TYPE:  # only where it applies, so that older memories stay valid
             key["compute_type"] = self.settings.compute_type or DEFAULT_COMPUTE_TYPE[self.backend_name]
+        if self.settings.shortlist:
+            key["shortlist"] = shortlist_digest(self.model)
         return json.dumps(key, sort_keys=True)
 
     @property
@@ -136,8 +141,8 @@ class Translator:
             try:
                 self._backend = BACKENDS[self.backend_name](self.model, self.settings)
             except ModelError as exc:
-                if not (self.auto and self.backend_name == FAST) or self.settings.compute_type not in (None, "float32"):
-                    raise  # asked for by name, or for a compute type only CTranslate2 has
+                if not (self.auto and self.backend_name == FAST) or self.settings.needs_fast:
+                    raise  # asked for by name, or for what only CTranslate2 does
                 self._backend = BACKENDS[REFERENCE](self.model, self.settings)
                 self.warnings.append(fallback_warning(str(exc)))
                 self.backend_name, self._used = REFERENCE, None

@@ -42,11 +42,19 @@ class DecodeSettings:
     # CPU cores the backend lays its threads out for; None: this process's (its
     # affinity mask). An engine whose workers get fewer cores than they see says so.
     cores: int | None = None
+    # Restrict each batch's output vocabulary to the model's shortlist (CTranslate2 only).
+    shortlist: bool = False
 
     @property
     def alignment(self) -> str:
         """The word-alignment head, as the memory labels the links it stores."""
         return f"layer {self.align_layer} head {self.align_head}"
+
+    @property
+    def needs_fast(self) -> bool:
+        """Whether only CTranslate2 can decode this way (a compute type other than
+        float32, or a shortlist): `auto` then never falls back to transformers."""
+        return self.compute_type not in (None, "float32") or self.shortlist
 
     @property
     def other_alignment(self) -> bool:

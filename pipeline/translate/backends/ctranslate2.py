@@ -13,6 +13,7 @@ from ...messages import first_line
 from ...wordalign import Links
 from ..convert import NEEDS_CT2, convert_ct2
 from ..marian import MarianTokens, beam_size, load_error
+from ..shortlist import PieceLinks, shortlist_digest, shortlist_for
 from ..spm import MarianSpm, UnsupportedTokenizer
 from ..types import (
     COMPUTE_TYPES,
@@ -57,7 +58,8 @@ class CTranslate2Backend(MarianTokens):
             raise ModelError(f"model {model.name} cannot run on CTranslate2 here: {exc}; use --backend transformers") from None
         except Exception as exc:
             raise load_error(model, exc) from None
-        folder = convert_ct2(model, compute_type)
+        self.use_vmap = settings.shortlist
+        folder = convert_ct2(model, compute_type, shortlist=shortlist_for(model) if settings.shortlist else None)
         try:
             config = json.loads((model.path / "config.json").read_text(encoding="utf-8"))
             generation = _generation_config(model.path)
@@ -98,6 +100,7 @@ class CTranslate2Backend(MarianTokens):
             "compute_type": settings.compute_type or DEFAULT_COMPUTE_TYPE["ctranslate2"],
             "workers": workers,
             **({"threads": threads} if device == "cpu" else {}),
+            **({"shortlist": shortlist_digest(model)} if settings.shortlist else {}),
         }
 
     def options(self, texts: Sequence[str], cap: int) -> dict:
@@ -107,6 +110,28 @@ class CTranslate2Backend(MarianTokens):
     def generate(self, texts: Sequence[str], max_new_tokens: int) -> list[Hypothesis]:
         cap = min(max_new_tokens, self.max_output_tokens)
         source = self._source_tokens(texts)
+        hyps = []
+        for (tokens, score, attention), tokens_in, text_in in zip(self._search(texts, source, cap, self.use_vmap), source, texts):
+            n = len(tokens)
+            words = tokens[:-1] if tokens and tokens[-1] == self.eos else tokens
+            text = self.tokenizer.decode(self.tokenizer.convert_tokens_to_ids(words), skip_special_tokens=True).strip()
+            total = score * (n**self.length_penalty if n else 1.0)
+            links = self._links(attention, tokens_in, text_in, tokens, text)
+            hyps.append(Hypothesis(text, float(total), n, hit_limit=n >= cap, links=links))
+        return hyps
+
+    def piece_links(self, texts: Sequence[str]) -> list[PieceLinks]:
+        """Translate with the whole vocabulary and link each produced piece to the source
+        piece the alignment head attends to most: what a shortlist is built from."""
+        source = self._source_tokens(texts)
+        return [
+            PieceLinks(tokens_in, tokens, [max(range(len(row)), key=row.__getitem__) for row in attention])
+            for (tokens, _, attention), tokens_in in zip(self._search(texts, source, self.max_output_tokens, False), source)
+        ]
+
+    def _search(self, texts: Sequence[str], source: list[list[str]], cap: int, use_vmap: bool) -> list[tuple[list[str], float, list[list[float]]]]:
+        """Each sentence's best hypothesis: its tokens (end token included), score and
+        attention rows, the first row read correctly (see _first_rows)."""
         results = self.translator.translate_batch(
             source,
             beam_size=self.beam,
@@ -114,23 +139,18 @@ class CTranslate2Backend(MarianTokens):
             return_scores=True,
             return_end_token=True,
             return_attention=True,
+            use_vmap=use_vmap,
             max_batch_size=self._share(source),
             **self.options(texts, cap),
         )
         first = self._first_rows(source) if self.beam > 1 and len(source) > 1 else None
-        hyps = []
-        for k, (result, text_in) in enumerate(zip(results, texts)):
-            tokens = result.hypotheses[0]
-            n = len(tokens)
-            words = tokens[:-1] if tokens and tokens[-1] == self.eos else tokens
-            text = self.tokenizer.decode(self.tokenizer.convert_tokens_to_ids(words), skip_special_tokens=True).strip()
-            total = result.scores[0] * (n**self.length_penalty if n else 1.0)
+        best = []
+        for k, result in enumerate(results):
             attention = result.attention[0]
             if first is not None and attention:
                 attention = [first[k], *attention[1:]]
-            links = self._links(attention, source[k], text_in, tokens, text)
-            hyps.append(Hypothesis(text, float(total), n, hit_limit=n >= cap, links=links))
-        return hyps
+            best.append((result.hypotheses[0], result.scores[0], attention))
+        return best
 
     def _source_tokens(self, texts: Sequence[str]) -> list[list[str]]:
         """Each text as the tokens CTranslate2 takes, end of sentence included."""

@@ -8,6 +8,7 @@ from typing import Any
 from ...hub import ModelError, ModelRef
 from ...wordalign import Links
 from ..marian import MarianTokens, beam_size, load_error
+from ..shortlist import ONLY_CT2
 from ..types import DecodeSettings, Hypothesis, register
 
 _SCORE_FLOATS = 32 << 20  # logits scored at once (128 MB of float32)
@@ -18,11 +19,13 @@ class TransformersBackend(MarianTokens):
     """MarianMT through Hugging Face transformers, on CPU or CUDA."""
 
     def __init__(self, model: ModelRef, settings: DecodeSettings):
+        if settings.compute_type not in (None, "float32"):
+            raise ModelError(f"--compute-type {settings.compute_type} needs --backend ctranslate2; the transformers backend runs in float32")
+        if settings.shortlist:
+            raise ModelError(ONLY_CT2)
         import torch
         from transformers import MarianMTModel, MarianTokenizer
 
-        if settings.compute_type not in (None, "float32"):
-            raise ModelError(f"--compute-type {settings.compute_type} needs --backend ctranslate2; the transformers backend runs in float32")
         self.torch = torch
         self.used = self.plan(model, settings)
         device = self.used["device"]
