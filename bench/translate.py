@@ -35,6 +35,10 @@ handling and writing. (e) also reports the share of its time spent inside
 translate_batch. Every rate is FLORES lines per second. Ratios are of sentences/s; (a), at about one sentence a second,
 may run on the first M sentences only (--baseline-sentences), a rate like the others.
 Not a test: nothing here is asserted.
+
+Marian, the OPUS-MT models' own engine, is timed beside CTranslate2 in bench/marian.py
+instead: Marian cannot force an output length, so its rows need a model that never ends
+a sentence and a length bound both engines share, not this bench's reference lengths.
 """
 
 from __future__ import annotations
