@@ -75,8 +75,10 @@ def resolve(name: str, download: bool = True) -> ModelRef:
         if not (folder / "config.json").is_file():
             raise ModelError(f"model folder {folder} is not a checkpoint: {folder / 'config.json'} is missing; point --model at a folder saved with save_pretrained()")
         return ModelRef(name, folder.resolve(), _fingerprint(folder))
-    if not _HUB_ID.match(name):
-        raise ModelError(f"model folder {name} does not exist: check the --model path")
+    if not _HUB_ID.match(name) or name.startswith((".", "/", "~")):
+        raise ModelError(f"model folder {name} does not exist (no such folder in {Path.cwd()}): check the --model path")
+    # `models/tiny-fr-en` run from another folder reads as a hub id too: say both.
+    here = f"there is no folder {name} in {Path.cwd()}, and " if "/" in name else ""
     from huggingface_hub.errors import (
         HfHubHTTPError,
         LocalEntryNotFoundError,
@@ -88,11 +90,11 @@ def resolve(name: str, download: bool = True) -> ModelRef:
         if not (path / _WEIGHTS_SAFE).exists():
             path = _download(name, [*_CONFIG_FILES, _WEIGHTS_PICKLE], download)
     except RepositoryNotFoundError:
-        raise ModelError(f"model {name} does not exist on the Hugging Face hub (or is private): check the name, or pass --model DIR with a local copy") from None
+        raise ModelError(f"model {name}: {here}it does not exist on the Hugging Face hub (or is private): check the name or the path, or pass --model DIR with a local copy") from None
     except (LocalEntryNotFoundError, HfHubHTTPError, OSError):
         raise ModelError(
-            f"model {name} is not in the Hugging Face cache and cannot be downloaded (offline?): "
-            f"run `mtpipe run` once on a connected machine (or `hf download {name}`) to fill the cache, or pass --model DIR with a local copy"
+            f"model {name}: {here}it is not in the Hugging Face cache and cannot be downloaded (offline?): check the path if it is a folder; "
+            f"for a hub model, run `mtpipe run` once on a connected machine (or `hf download {name}`) to fill the cache, or pass --model DIR with a local copy"
         ) from None
     return ModelRef(name, path, path.name)
 

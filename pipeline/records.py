@@ -14,7 +14,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from types import UnionType
-from typing import get_args, get_origin, get_type_hints
+from typing import Any, get_args, get_origin, get_type_hints
 
 from .ingest import Document
 from .segment import Segment
@@ -133,6 +133,15 @@ def _links_fit(record: SentenceRecord) -> bool:
     return all(s < n_source and t < n_target for s, t in links)
 
 
+def load_json(text: str) -> Any:
+    """json.loads, with a document nested too deep for the parser (RecursionError) a
+    ValueError like any other malformed one."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("it nests too deep to be one mtpipe wrote") from None
+
+
 def read_records(text: str) -> list[SentenceRecord]:
     """The sentence records of an .align.jsonl's text, in order; ValueError naming the
     line when one is not a record mtpipe writes. Records are split at "\\n" only: JSON
@@ -143,7 +152,7 @@ def read_records(text: str) -> list[SentenceRecord]:
         if not line.strip():
             continue
         try:
-            records.append(record_from_json(json.loads(line)))
+            records.append(record_from_json(load_json(line)))
         except ValueError as exc:
             reason = "it is not JSON" if isinstance(exc, json.JSONDecodeError) else str(exc)
             raise ValueError(f"line {number} is not a sentence record ({reason})") from None

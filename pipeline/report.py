@@ -221,6 +221,7 @@ def _environment():
     env.filters["pharaoh"] = to_pharaoh
     env.filters["confidence"] = confidence
     env.filters["confidence_title"] = confidence_title
+    env.filters["counted"] = counted
     env.globals["uncovered"] = uncovered
     env.globals["exact"] = _exact_attribute
     env.globals["metric_labels"] = METRIC_LABELS

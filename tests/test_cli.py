@@ -388,3 +388,53 @@ def test_sigterm_turned_into_ctrl_c_by_a_library_still_exits_143(monkeypatch: py
     assert capsys.readouterr().err == (
         "mtpipe: terminated; run the same command again to finish the rest\n" + "mtpipe: interrupted; run the same command again to finish the rest\n" * 2
     )
+
+
+# Issue 29's first round of hostile inputs and newcomer traps, each once through the command.
+
+CLOSED_STDIN = ["bash", "-c", 'exec "$@" <&-', "_"]
+
+
+@pytest.mark.parametrize(
+    "args, closed, code, message",
+    [
+        (["translate", "-", *ECHO], True, 2, "mtpipe: error: standard input is closed, so mtpipe cannot read French text from it"),
+        (["run", "--files-from", "-", "-o", "out", *ECHO], True, 2, "mtpipe: error: standard input is closed, so mtpipe cannot read paths, one a line from it"),
+        (["run", "--files-from", "/dev/zero", "-o", "out", *ECHO], False, 2, "mtpipe: error: /dev/zero holds more than 16 MB, far more than mtpipe reads there"),
+        (["evaluate", "--ref", "in/a.txt", "--hyp", "/dev/zero"], False, 2, "mtpipe: error: /dev/zero holds more than 200 MB, far more than mtpipe reads there"),
+        (["run", "in", "-o", "out", "--include", "*.pdf", *ECHO], False, 1, "mtpipe: nothing to translate: every path found was ignored or unsupported"),
+        (["run", "in", "-o", "out", "--include", "*.pdf", "--dry-run", *ECHO], False, 1, "mtpipe: nothing to translate: every path found was ignored or unsupported"),
+    ],
+)
+def test_closed_or_endless_inputs_and_empty_selections_are_one_sentence(tmp_path: Path, args: list[str], closed: bool, code: int, message: str) -> None:
+    write_tree(tmp_path / "in", {"a.txt": "Un chat dort.\n", "sub/b.md": "Il pleut.\n"})
+    done = in_folder(tmp_path, *args, prefix=CLOSED_STDIN if closed else ())
+    stderr = done.stderr.decode()
+    assert done.returncode == code and message in stderr and "Traceback" not in stderr, stderr
+
+
+def test_a_pattern_without_a_slash_selects_at_any_depth(tmp_path: Path) -> None:
+    write_tree(tmp_path / "in", {"a.txt": "Un chat dort.\n", "sub/b.md": "Il pleut.\n", "sub/deep/c.md": "Il neige.\n"})
+    done = in_folder(tmp_path, "run", "in", "-o", "out", "--include", "*.md", "--dry-run", *ECHO)
+    assert done.returncode == 0, done.stderr
+    assert "translate   sub/b.md" in done.stdout.decode() and "translate   sub/deep/c.md" in done.stdout.decode()
+    assert done.stdout.decode().splitlines()[-1].startswith("2 to translate")
+
+
+def test_a_summary_nested_too_deep_is_one_sentence(tmp_path: Path) -> None:
+    write_tree(tmp_path / "in", {"a.txt": "Un chat dort.\n"})
+    assert in_folder(tmp_path, "run", "in", "-o", "out", *ECHO).returncode == 0
+    (tmp_path / "out" / "summary.json").write_text('{"a":' * 100_000 + "1" + "}" * 100_000, encoding="utf-8")
+    report = in_folder(tmp_path, "report", "out")
+    assert report.returncode == 2 and "out/summary.json is not a summary mtpipe wrote (it nests too deep to be one mtpipe wrote)" in report.stderr.decode()
+    again = in_folder(tmp_path, "run", "in", "-o", "out", *ECHO)  # an unreadable earlier summary: translated again
+    assert again.returncode == 0 and "Traceback" not in again.stderr.decode()
+    assert json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))["totals"]["ok"] == 1
+
+
+def test_an_undefined_html_charset_is_read_as_the_bytes_say(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.html").write_bytes('<html><head><meta charset="undefined"></head><body><p>Le café est chaud.</p></body></html>'.encode())
+    done = in_folder(tmp_path, "run", "in", "-o", "out", *ECHO)
+    assert done.returncode == 0, done.stderr
+    assert "LE CAFÉ EST CHAUD." in (tmp_path / "out" / "a.en.html").read_text(encoding="utf-8")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+import time
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -51,9 +52,22 @@ GLOBS = [
 ]
 
 
-@pytest.mark.parametrize("path, pattern, expected", GLOBS)
+# A pattern without a `/` matches a file's name at any depth (.gitignore, rsync); with one, the whole path.
+BARE = {("sub/a.md", "*.md"): True}
+
+
+@pytest.mark.parametrize("path, pattern, expected", GLOBS + [("sub/deeper/a.md", "*.md", True), ("sub/a.md", "a.md", True), ("sub/a.md", "sub", False), ("a.md", "/*.md", False)])
 def test_glob_match(path: str, pattern: str, expected: bool) -> None:
-    assert glob_match(path, pattern) is expected
+    assert glob_match(path, pattern) is BARE.get((path, pattern), expected)
+
+
+@pytest.mark.parametrize("pattern", ["**/" * 40 + "*.md", "a/" + "**/b/" * 30 + "**/c.txt", "*/" * 50 + "**"])
+def test_patterns_full_of_double_stars_take_no_backtracking(pattern: str) -> None:
+    path = "/".join(["a", *["b"] * 45, "c.txt"])
+    t0 = time.perf_counter()
+    for _ in range(20):
+        glob_match(path, pattern)
+    assert time.perf_counter() - t0 < 1.0
 
 
 @pytest.mark.parametrize("path, pattern, expected", GLOBS)
@@ -73,7 +87,8 @@ READ, UNSUPPORTED = "read", "unsupported"
         ((), (), {"a.txt": READ, "b.md": READ, "notes.pdf": UNSUPPORTED, "drafts/c.txt": READ, "drafts/old/d.txt": READ, "sub/e.md": READ}),
         ((), ("drafts/**",), {"a.txt": READ, "b.md": READ, "drafts/": "excluded by --exclude 'drafts/**'", "notes.pdf": UNSUPPORTED, "sub/e.md": READ}),
         ((), ("drafts/*/**",), {"a.txt": READ, "b.md": READ, "drafts/c.txt": READ, "drafts/old/": "excluded by --exclude 'drafts/*/**'", "notes.pdf": UNSUPPORTED, "sub/e.md": READ}),
-        ((), ("*.txt",), {"a.txt": "excluded by --exclude '*.txt'", "b.md": READ, "notes.pdf": UNSUPPORTED, "drafts/c.txt": READ, "drafts/old/d.txt": READ, "sub/e.md": READ}),
+        ((), ("*.txt",), {"a.txt": "excluded by --exclude '*.txt'", "b.md": READ, "notes.pdf": UNSUPPORTED, "drafts/c.txt": "excluded by --exclude '*.txt'", "drafts/old/d.txt": "excluded by --exclude '*.txt'", "sub/e.md": READ}),
+        (("*.md",), (), {"a.txt": "matched by no --include ('*.md')", "b.md": READ, "notes.pdf": "matched by no --include ('*.md')", "drafts/c.txt": "matched by no --include ('*.md')", "drafts/old/d.txt": "matched by no --include ('*.md')", "sub/e.md": READ}),
         (
             ("**/*.md",),
             (),
@@ -98,7 +113,7 @@ READ, UNSUPPORTED = "read", "unsupported"
                 "sub/": "excluded by --exclude 'sub/**'",
             },
         ),
-        (("*.txt",), ("a.txt",), {"a.txt": "excluded by --exclude a.txt", "b.md": "matched by no --include ('*.txt')", "notes.pdf": "matched by no --include ('*.txt')", "drafts/c.txt": "matched by no --include ('*.txt')", "drafts/old/d.txt": "matched by no --include ('*.txt')", "sub/e.md": "matched by no --include ('*.txt')"}),
+        (("*.txt",), ("a.txt",), {"a.txt": "excluded by --exclude a.txt", "b.md": "matched by no --include ('*.txt')", "notes.pdf": "matched by no --include ('*.txt')", "drafts/c.txt": READ, "drafts/old/d.txt": READ, "sub/e.md": "matched by no --include ('*.txt')"}),
     ],
 )
 def test_include_and_exclude_leave_files_out_naming_the_pattern(tmp_path: Path, include: tuple, exclude: tuple, expected: dict[str, str]) -> None:

@@ -45,6 +45,8 @@ def test_weights_changed_in_place_change_the_revision(tmp_path: Path) -> None:
     [
         ("does/not/exist", "model folder does/not/exist does not exist"),
         ("./nothing-here", "does not exist"),
+        ("./models/no-such-fr-en", r"model folder ./models/no-such-fr-en does not exist \(no such folder in "),
+        ("/nowhere/tiny-fr-en", "model folder /nowhere/tiny-fr-en does not exist"),
     ],
 )
 def test_bad_paths_name_the_problem(name: str, message: str) -> None:
@@ -64,6 +66,18 @@ def test_hub_model_missing_offline_names_model_and_fix(tmp_path: Path, monkeypat
     with pytest.raises(ModelError) as err:
         resolve(DEFAULT_MODEL)
     assert DEFAULT_MODEL in str(err.value) and "--model DIR" in str(err.value)
+
+
+def test_a_relative_folder_that_reads_as_a_hub_id_is_named_as_both(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--model models/tiny-fr-en` from the wrong folder: the folder is not there, nor the hub model."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ModelError) as err:
+        resolve("models/tiny-fr-en")
+    assert f"there is no folder models/tiny-fr-en in {tmp_path}, and it is not in the Hugging Face cache" in str(err.value)
+    assert "check the path if it is a folder" in str(err.value)
 
 
 def test_corrupt_weights_name_the_model(tmp_path: Path) -> None:

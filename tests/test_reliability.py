@@ -254,6 +254,11 @@ def test_interrupted_run_resumes_to_identical_outputs(batch, tmp_path: Path, sig
     if sig == signal.SIGINT or (out / "summary.json").exists():
         summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
         assert {a["status"] for a in summary["articles"]} <= {"ok", "pending"}
+    if sig == signal.SIGINT:  # the folder opens on what finished, the rest listed as pending
+        index = (out / "index.html").read_text(encoding="utf-8")
+        finished = [a["input"] for a in summary["articles"] if a["status"] == "ok"]
+        assert finished and all(f'<a href="{a.rsplit(".", 1)[0]}.review.html">{a}</a>' in index for a in finished)
+        assert index.count(">pending</td>") == len(summary["articles"]) - len(finished)
     again = cli("run", str(src), "-o", str(out), "--model", str(TINY_MODEL), "--cache", str(tmp_path / "tm.sqlite3"), "--beam", "1", "--backend", "transformers")
     assert again.returncode == 0, again.stderr.decode()
     assert outputs(out) == whole

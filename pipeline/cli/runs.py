@@ -17,6 +17,7 @@ from .common import (
     done_with,
     options_for,
     progress_bar,
+    read_at_most,
     read_stdin,
     translator_for,
     unreadable,
@@ -107,7 +108,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     code = report_failures(summary)
     if args.ref:
         _print_scores(summary, args.ref)
-    return code
+    return _nothing_chosen([a.status for a in summary.articles]) or code
+
+
+def _nothing_chosen(statuses: list[str]) -> int | None:
+    """EXIT_ARTICLE_FAILED, saying why, when paths were found but every one was left out
+    (ignored by --include/--exclude or not an article): a selection that matches nothing
+    is a mistake to show, not a successful run."""
+    if "ignored" in statuses and not any(s in statuses for s in ("ok", "skipped", "error", "pending")):
+        print("mtpipe: nothing to translate: every path found was ignored or unsupported (summary.json, or --dry-run, says why each); check --include and --exclude", file=sys.stderr)
+        return EXIT_ARTICLE_FAILED
+    return None
 
 
 def _run_inputs(args: argparse.Namespace) -> list[Path]:
@@ -126,12 +137,16 @@ def _run_inputs(args: argparse.Namespace) -> list[Path]:
     return inputs
 
 
+# The most a --files-from list may hold: 100,000 paths of 160 bytes.
+FILES_FROM_BYTES = 16_000_000
+
+
 def _listed_paths(name: str) -> list[Path]:
     """The paths a --files-from file (or - for standard input) lists, one a line, blank
     lines and lines starting with # skipped; names are taken byte for byte, as the file
     system has them."""
     try:
-        data = read_stdin("paths, one a line,") if name == "-" else Path(name).read_bytes()
+        data = read_stdin("paths, one a line,", FILES_FROM_BYTES) if name == "-" else read_at_most(Path(name), FILES_FROM_BYTES)
     except OSError as exc:
         raise unreadable("read --files-from", name, exc) from None
     lines = [os.fsdecode(line.removesuffix(b"\r")) for line in data.split(b"\n")]
@@ -167,7 +182,7 @@ def _dry_run(args: argparse.Namespace, inputs: list[Path], select: Selection, op
         f"{statuses.count('error')} would fail{_others([d.article for d in decisions])}; dry run, nothing written"
     )
     warn(translator.warnings)
-    return EXIT_ARTICLE_FAILED if "error" in statuses else EXIT_OK
+    return _nothing_chosen(statuses) or (EXIT_ARTICLE_FAILED if "error" in statuses else EXIT_OK)
 
 
 def _others(articles: list[Article]) -> str:

@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .common import (
+    EVALUATE_LINE_BYTES,
     EXIT_OK,
     MAX_EVALUATE_LINES,
     Fatal,
     done_with,
     options_for,
+    read_at_most,
     read_stdin,
     translator_for,
     unreadable,
@@ -63,7 +65,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     def load(path: Path) -> Text:
         try:
-            return read_text(path.read_bytes(), str(path), max_lines)
+            return read_text(read_at_most(path, EVALUATE_LINE_BYTES * max_lines or None), str(path), max_lines)
         except (OSError, IngestError) as exc:
             raise unreadable("evaluate", path, exc) from None
 

@@ -10,7 +10,6 @@ import fnmatch
 import os
 import shlex
 import stat
-import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
@@ -58,24 +57,34 @@ class Found:
 
 
 def glob_match(path: str, pattern: str) -> bool:
-    """Whether a relative path with `/` separators matches a glob pattern as a whole, as
-    PurePosixPath.full_match reads patterns: `*` any characters but `/`, `?` one of
-    them, `[abc]` and `[!abc]` one of a set or not, and a part that is exactly `**` any
-    number of folders (`a/**` everything under a). Case counts."""
-    if sys.version_info >= (3, 13):
-        return PurePosixPath(path).full_match(pattern)
-    return _match_parts(PurePosixPath(path).parts, PurePosixPath(pattern).parts)
+    """Whether a relative path with `/` separators matches a glob pattern: `*` any
+    characters but `/`, `?` one of them, `[abc]` and `[!abc]` one of a set or not, and a
+    part that is exactly `**` any number of folders (`a/**` everything under a). A
+    pattern with a `/` matches the whole path, as PurePosixPath.full_match reads it; one
+    without (`*.md`) matches a file's name at any depth, as in .gitignore and rsync.
+    Case counts. Time grows with the path's parts times the pattern's, whatever they are."""
+    names, parts = PurePosixPath(path).parts, PurePosixPath(pattern).parts
+    if len(parts) == 1 and parts[0] != "**":
+        names = names[-1:]
+    return _match_parts(names, parts)
 
 
 def _match_parts(names: Sequence[str], parts: Sequence[str]) -> bool:
-    """full_match before Python 3.13: each part of the pattern matches one name as
-    fnmatch does, `**` any number of them (at the end, at least one). The one
-    difference: 3.13 lets a `[!...]` set match a `/`, this never does."""
-    if not parts:
-        return not names
-    if parts[0] == "**":
-        return bool(names) if len(parts) == 1 else any(_match_parts(names[i:], parts[1:]) for i in range(len(names) + 1))
-    return bool(names) and fnmatch.fnmatchcase(names[0], parts[0]) and _match_parts(names[1:], parts[1:])
+    """Whether the names match the pattern's parts as full_match reads them: each part
+    matches one name as fnmatch does, `**` any number of them (at the end, at least
+    one); unlike Python 3.13's full_match, a `[!...]` set never matches a `/`. Kept as
+    the set of how many names the parts so far can have consumed, so that patterns with
+    many `**` take no backtracking."""
+    reached = {0}
+    for k, part in enumerate(parts):
+        if not reached:
+            return False
+        if part == "**":
+            least = min(reached) + (1 if k == len(parts) - 1 else 0)
+            reached = set(range(least, len(names) + 1))
+        else:
+            reached = {i + 1 for i in reached if i < len(names) and fnmatch.fnmatchcase(names[i], part)}
+    return len(names) in reached
 
 
 @dataclass

@@ -181,10 +181,10 @@ def _run(
             summaries.scores = _run_scores(out, articles)
     except STOPS_A_RUN:
         if any(a.status == "ok" for a in articles):  # else nothing was done: leave OUT as it was
-            summaries.write()
+            _stopped(folder, summaries.write(), date)
         raise
-    except BaseException:  # interrupted: what finished is recorded, the rest is pending
-        summaries.write()
+    except BaseException:  # interrupted: what finished is recorded and listed, the rest is pending
+        _stopped(folder, summaries.write(), date)
         raise
     finally:
         if bar:
@@ -192,6 +192,16 @@ def _run(
     summary = summaries.write()
     write_index(folder, summary, date)
     return summary
+
+
+def _stopped(folder: OutputFolder, summary: RunSummary, date: str) -> None:
+    """The index of a run that stopped early, listing what finished (the rest pending),
+    so that the folder opens on what was done; a failure to write it does not hide why
+    the run stopped."""
+    try:
+        write_index(folder, summary, date)
+    except OSError:
+        pass
 
 
 def _run_scores(out: Path, articles: list[Article]) -> dict | None:

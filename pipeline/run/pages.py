@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 from .. import report
 from ..outdir import OutputConflict, OutputFolder, output_names, safe_relative
-from ..records import Article, RunMeta, RunSummary, SentenceRecord
+from ..records import Article, RunMeta, RunSummary, SentenceRecord, load_json
 from ..writers import json_text
 from .discover import shown
 from .planning import adopt_legacy
@@ -82,7 +81,7 @@ def rewrite_reports(out: Path) -> RunSummary:
         if not folder.owns(SUMMARY):
             raise OutputConflict(f"{shown(out / SUMMARY)} was not written by mtpipe; run mtpipe run -o {shown(out)} first")
         try:
-            summary = RunSummary.from_json(json.loads(folder.path(SUMMARY).read_text(encoding="utf-8")))
+            summary = RunSummary.from_json(load_json(folder.path(SUMMARY).read_text(encoding="utf-8")))
         except ValueError as exc:
             raise ValueError(f"{shown(out / SUMMARY)} is not a summary mtpipe wrote ({exc}); run mtpipe run -o {shown(out)} again") from None
         date = run_date()

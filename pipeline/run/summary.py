@@ -4,7 +4,6 @@ run recorded (its summary and its sentence records)."""
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from datetime import datetime, timezone
@@ -13,7 +12,7 @@ from typing import NamedTuple
 
 from .. import __version__, records
 from ..outdir import MANIFEST, OutputFolder, output_names
-from ..records import Article, RunMeta, RunSummary, SentenceRecord
+from ..records import Article, RunMeta, RunSummary, SentenceRecord, load_json
 from ..translate import Translator
 
 SUMMARY = "summary.json"
@@ -81,7 +80,7 @@ def earlier_summary(folder: OutputFolder) -> RunSummary | None:
     if not folder.owns(SUMMARY):
         return None
     try:
-        return RunSummary.from_json(json.loads(folder.path(SUMMARY).read_text(encoding="utf-8")))
+        return RunSummary.from_json(load_json(folder.path(SUMMARY).read_text(encoding="utf-8")))
     except (OSError, ValueError):
         return None
 
