@@ -77,6 +77,52 @@ class RayOptions:
         return replace(settings, cores=self.cpus_per_actor, device=device)
 
 
+def unplaceable(options: RayOptions, nodes: Sequence[dict[str, float]]) -> str | None:
+    """Why the actors asked for can never all be placed on a cluster whose live nodes
+    have these resources ("CPU", "GPU"), or None: an actor's CPUs and GPUs must be on
+    one node, so a wait for them would never end. Said at once, with what to lower."""
+    cpus, gpus = options.cpus_per_actor, options.gpus_per_actor
+
+    def room(node: dict[str, float]) -> int:
+        fit = int(node.get("CPU", 0) // cpus)
+        return min(fit, int(node.get("GPU", 0) // gpus)) if gpus else fit
+
+    places = sum(room(node) for node in nodes)
+    sizes = ", ".join(f"{node.get('CPU', 0):g} CPUs" + (f" and {node.get('GPU', 0):g} GPUs" if gpus else "") for node in nodes) or "no live node"
+    need = f"{cpus} CPUs" + (f" and {gpus:g} GPUs" if gpus else "")
+    if not places:
+        return f"no node of the Ray cluster can hold an actor of {need} (its nodes have {sizes}): lower --cpus-per-actor or --gpus-per-actor, or add larger nodes first"
+    if options.actors and options.actors > places:
+        return f"the Ray cluster has room for {places} actors of {need}, not {options.actors} (its nodes have {sizes}): lower --actors to {places} or leave it out, or add nodes first"
+    return None
+
+
+# What opens every HTTP/2 connection; Ray's GCS (a gRPC server) answers it with a SETTINGS frame.
+_HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+def _answers(address: str, seconds: float = 5.0) -> str | None:
+    """Why no Ray cluster answers at a `host:port` address (nothing listens there, or a
+    server that is not gRPC, such as a web server, replies), or None when one may:
+    Ray's own connection retries would wait minutes before saying so."""
+    import socket
+
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or "://" in address:  # "auto", ray:// client addresses: Ray's own checks
+        return None
+    try:
+        with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=seconds) as conn:
+            conn.sendall(_HTTP2_PREFACE)
+            reply = conn.recv(9)
+    except TimeoutError:  # listening but silent: let Ray try
+        return None
+    except OSError as exc:
+        return first_line(exc)
+    if reply and not (len(reply) >= 4 and reply[3] == 0x04):  # not an HTTP/2 SETTINGS frame
+        return f"what listens there is not a Ray cluster: it answered {reply[:9]!r}"
+    return None
+
+
 class _Worker:
     """One actor: the backend loaded once, translating the batches it is sent."""
 
@@ -143,6 +189,8 @@ class RayEngine:
         # Batches and their results are small: a small object store spares /dev/shm.
         quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR, "object_store_memory": 256 << 20}
         handler = signal.getsignal(signal.SIGTERM)
+        if address and (why := _answers(address)):
+            raise ModelError(f"nothing answers at the Ray cluster address {address} ({why}): check --address or RAY_ADDRESS, and that `ray status` works there")
         try:
             if address:
                 ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
@@ -163,6 +211,8 @@ class RayEngine:
 
     def _start_actors(self, translator: Translator, options: RayOptions) -> None:
         ray = self.ray
+        if why := unplaceable(options, [node["Resources"] for node in ray.nodes() if node.get("Alive")]):
+            raise ModelError(why)
         resources = ray.cluster_resources()
         wanted = options.actors or max(
             1,

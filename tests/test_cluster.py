@@ -23,7 +23,7 @@ import pytest
 ray = pytest.importorskip("ray") if not os.environ.get("MTPIPE_CI") else __import__("ray")
 torch = pytest.importorskip("torch")
 
-from pipeline.cluster import MAX_RESTARTS, RayOptions  # noqa: E402
+from pipeline.cluster import MAX_RESTARTS, RayOptions, unplaceable  # noqa: E402
 from pipeline.errors import UsageError  # noqa: E402
 from pipeline.hub import ModelError, ModelRef  # noqa: E402
 from pipeline.memory import TranslationMemory  # noqa: E402
@@ -283,6 +283,74 @@ def test_a_node_removed_mid_run_leaves_the_outputs_unchanged(corpus, local, tmp_
 def test_ray_options_are_checked(options: dict, message: str) -> None:
     with pytest.raises(UsageError, match=message):
         RayOptions(**options)
+
+
+@pytest.mark.parametrize(
+    "options, nodes, message",
+    [
+        ({}, [{"CPU": 2.0}], None),
+        ({"actors": 2}, [{"CPU": 2.0}], None),
+        ({"actors": 3}, [{"CPU": 2.0}], "room for 2 actors of 1 CPUs, not 3 (its nodes have 2 CPUs): lower --actors to 2"),
+        ({"actors": 1000}, [{"CPU": 2.0}, {"CPU": 4.0}], "room for 6 actors of 1 CPUs, not 1000 (its nodes have 2 CPUs, 4 CPUs)"),
+        ({"cpus_per_actor": 64}, [{"CPU": 2.0}, {"CPU": 32.0}], "no node of the Ray cluster can hold an actor of 64 CPUs (its nodes have 2 CPUs, 32 CPUs): lower --cpus-per-actor"),
+        ({"cpus_per_actor": 3}, [{"CPU": 2.0}, {"CPU": 2.0}], "no node of the Ray cluster can hold an actor of 3 CPUs"),  # 4 CPUs in all, but never 3 on one node
+        ({"gpus_per_actor": 1}, [{"CPU": 8.0}], "no node of the Ray cluster can hold an actor of 1 CPUs and 1 GPUs (its nodes have 8 CPUs and 0 GPUs)"),
+        ({"actors": 2, "gpus_per_actor": 0.5}, [{"CPU": 8.0, "GPU": 1.0}], None),
+        ({}, [], "no node of the Ray cluster can hold an actor of 1 CPUs (its nodes have no live node)"),
+    ],
+)
+def test_actors_that_can_never_be_placed_are_refused_at_once(options: dict, nodes: list, message: str | None) -> None:
+    why = unplaceable(RayOptions(**options), nodes)
+    assert why == message if message is None else message in why
+
+
+@pytest.mark.parametrize(
+    "flags, said",
+    [
+        (["--actors", "1000"], "mtpipe: error: the Ray cluster has room for 2 actors of 1 CPUs, not 1000"),
+        (["--cpus-per-actor", "64"], "mtpipe: error: no node of the Ray cluster can hold an actor of 64 CPUs"),
+        (["--address", "CLOSED"], "mtpipe: error: nothing answers at the Ray cluster address 127.0.0.1:"),
+        (["--address", "WEB"], "mtpipe: error: nothing answers at the Ray cluster address 127.0.0.1:"),
+    ],
+)
+def test_a_ray_misconfiguration_fails_within_30_s_with_one_line(corpus, tmp_path: Path, flags: list[str], said: str) -> None:
+    import http.server
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        closed = f"127.0.0.1:{probe.getsockname()[1]}"
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)  # not Ray: a web server
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    addresses = {"CLOSED": closed, "WEB": f"127.0.0.1:{web.server_address[1]}"}
+    command = [sys.executable, "-m", "pipeline.cli", "run", str(corpus), "-o", str(tmp_path / "out"), "--model", str(FIXTURE), "--no-cache", "--quiet"]
+    command += ["--engine", "ray", "--backend", "transformers", *[addresses.get(f, f) for f in flags]]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("RAY_ADDRESS", None)
+    started = time.monotonic()
+    try:
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        web.shutdown()
+        web.server_close()
+    assert time.monotonic() - started < 30
+    assert done.returncode == 2 and done.stderr.startswith(said) and len(done.stderr.splitlines()) == 1, done.stderr
+
+
+def test_a_live_ray_cluster_answers_the_address_probe_at_once() -> None:
+    """The probe that refuses a web server at --address must let Ray's GCS through: it
+    answers the HTTP/2 preface with a SETTINGS frame."""
+    from ray.cluster_utils import Cluster
+
+    from pipeline.cluster import _answers
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    try:
+        started = time.monotonic()
+        assert _answers(cluster.address, seconds=5.0) is None
+        assert time.monotonic() - started < 4  # a reply, not the probe's timeout
+    finally:
+        cluster.shutdown()
 
 
 @pytest.mark.parametrize("device, gpus, expected", [("auto", 0, "cpu"), ("auto", 0.5, "cuda"), ("cpu", 1, "cpu"), ("cuda", 0, "cuda")])

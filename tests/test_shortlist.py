@@ -14,8 +14,8 @@ from conftest import SHARED, TINY_MODEL, EchoBackend, shared_file
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.hub import ModelError, ModelRef
-from pipeline.translate import BACKENDS, DecodeSettings, Translator
+from pipeline.hub import ModelError, ModelRef, resolve
+from pipeline.translate import BACKENDS, DecodeSettings, Translator, ct2_cache_dir
 from pipeline.translate.choose import choose_backend
 from pipeline.translate.shortlist import (
     PieceLinks,
@@ -135,6 +135,11 @@ def mtpipe(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
 
 
+def fixture_shortlist() -> Path:
+    """Where the fixture model's shortlist is (other tests store other models' beside it)."""
+    return shortlist_path(resolve(str(TINY_MODEL)))
+
+
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("corpus") / "news.fra"
@@ -159,19 +164,18 @@ def test_shortlist_then_run_with_it_through_the_command(built: subprocess.Comple
     assert plain.returncode == short.returncode == 0, short.stderr
     assert "(0 from memory)" in short.stdout + short.stderr  # not the full vocabulary's translations
     summary = json.loads((tmp_path / "short" / "summary.json").read_text(encoding="utf-8"))
-    vmap = next(Path(os.environ["XDG_CACHE_HOME"], "mtpipe", "shortlists").glob("*.vmap"))
+    vmap = fixture_shortlist()
     assert summary["backend"] == "ctranslate2" and len(summary["settings"]["shortlist"]) == 16
     records = (tmp_path / "short" / "a.align.jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(r)["src"] for r in records] == ["Le conseil municipal a voté le budget.", "Il pleut sur la ville."]
     listed = mtpipe("models", "list").stdout
     assert "--int8--shortlist" in listed and f"{TINY_MODEL}" in listed and "250" in listed
-    converted = next(p for p in (Path(os.environ["XDG_CACHE_HOME"]) / "mtpipe" / "ct2").iterdir() if p.name.endswith("--shortlist"))
+    converted = ct2_cache_dir(resolve(str(TINY_MODEL)), "int8", shortlist=True)
     assert (converted / "vmap.txt").read_bytes() == vmap.read_bytes()
 
 
 @pytest.mark.slow
 def test_the_decoder_start_token_sits_where_every_shortlist_holds_it(built: subprocess.CompletedProcess) -> None:
-    from pipeline.hub import resolve
     from pipeline.translate import convert_ct2
     from pipeline.translate.convert import START_ID
 
@@ -185,7 +189,6 @@ def test_the_decoder_start_token_sits_where_every_shortlist_holds_it(built: subp
 def test_what_a_batch_gets_does_not_depend_on_the_batches_before(built: subprocess.CompletedProcess, corpus: Path) -> None:
     """CTranslate2 (4.8) keeps an id→position map from one shortlist to the next; a start
     token whose position moves made the second batch fail or come out wrong."""
-    from pipeline.hub import resolve
     from pipeline.translate import CTranslate2Backend
 
     model = resolve(str(TINY_MODEL))
@@ -207,8 +210,8 @@ def test_what_a_batch_gets_does_not_depend_on_the_batches_before(built: subproce
 def test_a_rebuilt_shortlist_is_converted_in_again(built: subprocess.CompletedProcess, corpus: Path) -> None:
     rebuilt = mtpipe("models", "shortlist", "--model", str(TINY_MODEL), str(corpus), "--quiet", "--frequent", "50", "--per-piece", "5")
     assert rebuilt.returncode == 0, rebuilt.stderr
-    vmap = next(Path(os.environ["XDG_CACHE_HOME"], "mtpipe", "shortlists").glob("*.vmap"))
-    converted = next(p for p in (Path(os.environ["XDG_CACHE_HOME"]) / "mtpipe" / "ct2").iterdir() if p.name.endswith("--shortlist"))
+    vmap = fixture_shortlist()
+    converted = ct2_cache_dir(resolve(str(TINY_MODEL)), "int8", shortlist=True)
     always = vmap.read_text(encoding="utf-8").split("\n")[0].split()
     assert (converted / "vmap.txt").read_bytes() == vmap.read_bytes() and len(always) == 51
 
