@@ -645,6 +645,18 @@ def _macro_enabled(tmp_path: Path) -> bytes:
     return out.getvalue()
 
 
+def _zip_bomb(tmp_path: Path) -> bytes:
+    """A real document with a picture member that inflates to 300 MB (300 kB on disk)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(_source(_plain, tmp_path))) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in source.namelist():
+            z.writestr(name, source.read(name))
+        with z.open("word/media/image1.png", "w") as member:
+            for _ in range(300):
+                member.write(bytes(1_000_000))
+    return out.getvalue()
+
+
 def _truncated(tmp_path: Path) -> bytes:
     data = _source(_plain, tmp_path)
     return data[: len(data) // 2]
@@ -657,8 +669,9 @@ def _truncated(tmp_path: Path) -> bytes:
         (_zip_without_document, "not a Word document"),
         (_truncated, "not a Word document"),
         (_macro_enabled, r"not a Word document \(its content is .*macroEnabled"),
+        (_zip_bomb, r"it would inflate to 30\d MB, more than the 200 MB mtpipe opens in a Word file \(a zip bomb"),
     ],
-    ids=["not a zip", "zip without a document", "truncated", "macro-enabled"],
+    ids=["not a zip", "zip without a document", "truncated", "macro-enabled", "zip bomb"],
 )
 def test_read_refuses_what_it_cannot_translate(make: Callable[[Path], bytes], reason: str, tmp_path: Path) -> None:
     """IngestError, one sentence saying why, for a file that is not a Word document."""

@@ -93,8 +93,31 @@ def drop_entities(root: etree._Element) -> None:
         parent.remove(entity)
 
 
+# The most a Word file may inflate to: python-docx holds every part (pictures included)
+# in memory, and saving the English copies them again, so that a zip bomb (a member that
+# inflates to gigabytes) would fill memory before anything could refuse it.
+MAX_INFLATED = 200_000_000
+
+
+def _inflated_size(data: bytes) -> int:
+    """The bytes a zip file's members declare they inflate to (zipfile never inflates a
+    member past its declared size); 0 for what is not a zip file, which Package.open
+    then refuses."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zin:
+            return sum(info.file_size for info in zin.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return 0
+
+
 def open_word(data: bytes) -> WordDocument:
-    """The file opened with python-docx, or IngestError."""
+    """The file opened with python-docx, or IngestError (also for one that would inflate
+    past MAX_INFLATED)."""
+    if (inflated := _inflated_size(data)) > MAX_INFLATED:
+        raise IngestError(
+            f"it would inflate to {inflated / 1e6:,.0f} MB, more than the {MAX_INFLATED / 1e6:,.0f} MB mtpipe opens in a Word file "
+            "(a zip bomb, or very large pictures); remove or compress the pictures, or split the document"
+        )
     try:
         main = Package.open(io.BytesIO(data)).main_document_part
     except Exception as exc:  # zipfile, lxml and python-docx raise many kinds on a damaged file
