@@ -88,8 +88,11 @@ def unplaceable(options: RayOptions, nodes: Sequence[dict[str, float]]) -> str |
         return min(fit, int(node.get("GPU", 0) // gpus)) if gpus else fit
 
     places = sum(room(node) for node in nodes)
-    sizes = ", ".join(f"{node.get('CPU', 0):g} CPUs" + (f" and {node.get('GPU', 0):g} GPUs" if gpus else "") for node in nodes) or "no live node"
-    need = f"{cpus} CPUs" + (f" and {gpus:g} GPUs" if gpus else "")
+    def amount(n: float, what: str) -> str:
+        return f"{n:g} {what}" + ("" if n == 1 else "s")
+
+    sizes = ", ".join(amount(node.get("CPU", 0), "CPU") + (" and " + amount(node.get("GPU", 0), "GPU") if gpus else "") for node in nodes) or "no live node"
+    need = amount(cpus, "CPU") + (" and " + amount(gpus, "GPU") if gpus else "")
     if not places:
         return f"no node of the Ray cluster can hold an actor of {need} (its nodes have {sizes}): lower --cpus-per-actor or --gpus-per-actor, or add larger nodes first"
     if options.actors and options.actors > places:

@@ -290,13 +290,13 @@ def test_ray_options_are_checked(options: dict, message: str) -> None:
     [
         ({}, [{"CPU": 2.0}], None),
         ({"actors": 2}, [{"CPU": 2.0}], None),
-        ({"actors": 3}, [{"CPU": 2.0}], "room for 2 actors of 1 CPUs, not 3 (its nodes have 2 CPUs): lower --actors to 2"),
-        ({"actors": 1000}, [{"CPU": 2.0}, {"CPU": 4.0}], "room for 6 actors of 1 CPUs, not 1000 (its nodes have 2 CPUs, 4 CPUs)"),
+        ({"actors": 3}, [{"CPU": 2.0}], "room for 2 actors of 1 CPU, not 3 (its nodes have 2 CPUs): lower --actors to 2"),
+        ({"actors": 1000}, [{"CPU": 2.0}, {"CPU": 4.0}], "room for 6 actors of 1 CPU, not 1000 (its nodes have 2 CPUs, 4 CPUs)"),
         ({"cpus_per_actor": 64}, [{"CPU": 2.0}, {"CPU": 32.0}], "no node of the Ray cluster can hold an actor of 64 CPUs (its nodes have 2 CPUs, 32 CPUs): lower --cpus-per-actor"),
         ({"cpus_per_actor": 3}, [{"CPU": 2.0}, {"CPU": 2.0}], "no node of the Ray cluster can hold an actor of 3 CPUs"),  # 4 CPUs in all, but never 3 on one node
-        ({"gpus_per_actor": 1}, [{"CPU": 8.0}], "no node of the Ray cluster can hold an actor of 1 CPUs and 1 GPUs (its nodes have 8 CPUs and 0 GPUs)"),
+        ({"gpus_per_actor": 1}, [{"CPU": 8.0}], "no node of the Ray cluster can hold an actor of 1 CPU and 1 GPU (its nodes have 8 CPUs and 0 GPUs)"),
         ({"actors": 2, "gpus_per_actor": 0.5}, [{"CPU": 8.0, "GPU": 1.0}], None),
-        ({}, [], "no node of the Ray cluster can hold an actor of 1 CPUs (its nodes have no live node)"),
+        ({}, [], "no node of the Ray cluster can hold an actor of 1 CPU (its nodes have no live node)"),
     ],
 )
 def test_actors_that_can_never_be_placed_are_refused_at_once(options: dict, nodes: list, message: str | None) -> None:
@@ -307,7 +307,7 @@ def test_actors_that_can_never_be_placed_are_refused_at_once(options: dict, node
 @pytest.mark.parametrize(
     "flags, said",
     [
-        (["--actors", "1000"], "mtpipe: error: the Ray cluster has room for 2 actors of 1 CPUs, not 1000"),
+        (["--actors", "1000"], "mtpipe: error: the Ray cluster has room for 2 actors of 1 CPU, not 1000"),
         (["--cpus-per-actor", "64"], "mtpipe: error: no node of the Ray cluster can hold an actor of 64 CPUs"),
         (["--address", "CLOSED"], "mtpipe: error: nothing answers at the Ray cluster address 127.0.0.1:"),
         (["--address", "WEB"], "mtpipe: error: nothing answers at the Ray cluster address 127.0.0.1:"),
