@@ -104,6 +104,7 @@ def test_saved_shortlists_are_listed_per_model_revision(tmp_path: Path) -> None:
     for model in (one, two):
         assert save_shortlist(model, shortlist, {"corpus": ["c.txt"]}) == shortlist_path(model) == shortlist_for(model)
     assert shortlist_path(one).read_text(encoding="utf-8") == shortlist.vmap()
+    assert shortlist_for(ModelRef("../elsewhere/m", tmp_path, "r1")) == shortlist_path(one)  # the same weights, named otherwise
     assert [(s.model, s.revision, s.sentences) for s in shortlists()] == [("org/m", "r1", 3), ("org/m", "r2", 3)]
     shortlist_path(two).with_suffix(".json").write_text("{", encoding="utf-8")
     assert [(s.revision, s.sentences) for s in shortlists()][1] == ("?", 0)

@@ -116,9 +116,11 @@ def shortlist_root() -> Path:
 
 
 def shortlist_path(model: ModelRef) -> Path:
-    """Where the shortlist of `model` (this revision of it) is kept."""
-    name = re.sub(r"[^\w.-]+", "_", model.name.strip("/"))[-80:]
-    return shortlist_root() / f"{name}--{model.revision}.vmap"
+    """Where the shortlist of `model` is kept: by its revision alone (a local folder's is
+    a fingerprint of its files, a hub model's its commit), so that the same weights find
+    their shortlist however the folder is named on the command line."""
+    revision = re.sub(r"[^\w.-]+", "_", model.revision)[-80:]
+    return shortlist_root() / f"{revision}.vmap"
 
 
 def shortlist_for(model: ModelRef) -> Path:
