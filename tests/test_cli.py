@@ -438,3 +438,31 @@ def test_an_undefined_html_charset_is_read_as_the_bytes_say(tmp_path: Path) -> N
     done = in_folder(tmp_path, "run", "in", "-o", "out", *ECHO)
     assert done.returncode == 0, done.stderr
     assert "LE CAFÉ EST CHAUD." in (tmp_path / "out" / "a.en.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "inputs, label",
+    [([], ""), (["a.txt"], "a.txt"), (["a.txt", "b.txt"], "a.txt and 1 other article"), (["a.txt", "b.txt", "c/d.md"], "a.txt and 2 other articles")],
+)
+def test_the_bar_names_the_articles_being_translated(inputs: list[str], label: str) -> None:
+    from pipeline.run.drive import in_progress
+
+    assert in_progress(inputs) == label
+
+
+def test_the_bar_shows_a_time_left_only_once_it_means_something() -> None:
+    import io
+
+    from pipeline.cli.common import ETA_SHARE, progress_bar
+
+    screen = io.StringIO()
+    bar = progress_bar(True)(total=1000, file=screen)
+    bar.update(int(ETA_SHARE * 1000) - 1)
+    bar.refresh()
+    early = screen.getvalue().split("\r")[-1]
+    bar.update(1)
+    bar.refresh()
+    later = screen.getvalue().split("\r")[-1]
+    bar.close()
+    assert "time left after 10%" in early and "<" not in early  # no h:mm:ss left after a first batch
+    assert "<" in later and "time left after" not in later

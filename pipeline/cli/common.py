@@ -131,13 +131,29 @@ def memory_for(args: argparse.Namespace):
         raise Fatal(str(exc)) from None
 
 
+# The bar shows a time left once this share of the sentences is done or this many
+# seconds have passed: the first batches (model loading, the shortest sentences first)
+# say little of the rest, and an ETA of hours after one batch misleads.
+ETA_SHARE, ETA_SECONDS = 0.1, 30.0
+
+
 def progress_bar(enabled: bool):
     from functools import partial
 
     from tqdm import tqdm
 
+    class SteadyBar(tqdm):
+        """tqdm, its time left hidden until the rate means something (ETA_SHARE, ETA_SECONDS)."""
+
+        @property
+        def format_dict(self):
+            d = super().format_dict
+            if d["total"] and d["n"] < ETA_SHARE * d["total"] and d["elapsed"] < ETA_SECONDS:
+                d["bar_format"] = "{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}, time left after " + f"{ETA_SHARE:.0%}" + "{postfix}]"
+            return d
+
     # mininterval 0: redrawn after every batch (batches take long enough not to flood the terminal)
-    return partial(tqdm, unit="sent", dynamic_ncols=True, mininterval=0, disable=not enabled)
+    return partial(SteadyBar, unit="sent", dynamic_ncols=True, mininterval=0, disable=not enabled)
 
 
 def read_stdin(what: str, limit: int | None = None) -> bytes:

@@ -14,7 +14,7 @@ from typing import Protocol
 from ..errors import STOPS_A_RUN
 from ..formats import Written
 from ..formats.base import ReadOptions
-from ..messages import first_line
+from ..messages import counted, first_line
 from ..outdir import OutputConflict, OutputFolder, output_names
 from ..records import Article, RunMeta, RunSummary, records_text, sentence_records
 from ..translate import Translation, Translator, human_digest
@@ -232,6 +232,14 @@ def _run_scores(out: Path, articles: list[Article]) -> dict | None:
     return {key: {"score": round(s.score, 4), "signature": s.signature} for key, s in result.scores.items()}
 
 
+def in_progress(inputs: Sequence[str]) -> str:
+    """The progress bar's label: the articles whose sentences are being translated (those
+    of a window share batches), named when one, counted when more."""
+    if len(inputs) <= 1:
+        return "".join(inputs)
+    return f"{inputs[0]} and {counted(len(inputs) - 1, 'other article')}"
+
+
 def _translate_pending(
     pending: list[Pending], folder: OutputFolder, translator: Translator, date: str, bar: ProgressBar | None, summaries: _SummaryWriter
 ) -> None:
@@ -242,11 +250,12 @@ def _translate_pending(
     Should a shared batch fail for another reason than the model or the memory, the
     articles it held are translated again one by one, so that only the article at
     fault is an error entry; the stream then goes on with the articles after them."""
-    unfinished = dict.fromkeys(range(len(pending)))  # in input order: the first is shown as in progress
+    unfinished = dict.fromkeys(range(len(pending)))  # in input order
+    begun: set[int] = set()  # read into the translator's window: their sentences are being translated
 
     def progress(n: int) -> None:
         if bar:
-            bar.set_postfix_str(pending[next(iter(unfinished))].article.input if unfinished else "", refresh=False)
+            bar.set_postfix_str(in_progress([pending[i].article.input for i in unfinished if i in begun]), refresh=False)
             bar.update(n)
 
     def finish(index: int, translations: list[Translation]) -> None:
@@ -268,6 +277,7 @@ def _translate_pending(
             nonlocal pulled
             for item in pending[start:]:
                 started[pulled] = time.perf_counter()
+                begun.add(pulled)
                 pulled += 1
                 yield item.load()
 
