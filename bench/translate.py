@@ -36,9 +36,15 @@ translate_batch. Every rate is FLORES lines per second. Ratios are of sentences/
 may run on the first M sentences only (--baseline-sentences), a rate like the others.
 Not a test: nothing here is asserted.
 
-Marian, the OPUS-MT models' own engine, is timed beside CTranslate2 in bench/marian.py
-instead: Marian cannot force an output length, so its rows need a model that never ends
-a sentence and a length bound both engines share, not this bench's reference lengths.
+  (k) Marian (pymarian) float32 on (d)'s batches and forced lengths: Marian cannot
+      force a length, so it decodes a copy of the model whose </s> is never chosen,
+      each batch bounded to (d)'s length by --max-length-factor, in one mini-batch per
+      core (Marian's CPU threads are workers)
+  (l) (k) with --gemm-type packed8avx512 (fbgemm int8, packed when loading)
+      e/k, e/l, d/k: mtpipe's default path against Marian
+bench/marian.py converts the weights for Marian and checks that its greedy output ids
+equal transformers' (run it first); it also times the engines on sentences that end
+where each model ends them, and Marian's mini-batch sizes.
 """
 
 from __future__ import annotations
@@ -57,6 +63,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
+sys.path.insert(1, str(ROOT / "bench"))  # bench/marian.py and bench/default.py, for (k) and (l)
 TOKENIZER = SHARED / "tokenizers" / "opus-mt-tc-big-fr-en"
 FLORES = SHARED / "data" / "testsets" / "fra-eng" / "flores101-devtest"
 BUDGET = 2048
@@ -159,7 +166,7 @@ def child(system: str, folder: Path, n: int, beam: int, work: Path) -> dict:
     from transformers import MarianTokenizer
 
     tok = MarianTokenizer.from_pretrained(folder)
-    if system in ("d", "f"):  # the sentences (e) translates: the article as mtpipe segments it
+    if system in ("d", "f", "k", "l"):  # the sentences (e) translates: the article as mtpipe segments it
         from pipeline.ingest import parse
         from pipeline.segment import segment
 
@@ -213,7 +220,43 @@ def child(system: str, folder: Path, n: int, beam: int, work: Path) -> dict:
             share = math.ceil(len(batch) / workers)
             results = translator.translate_batch([pre[i] for i in batch], beam_size=beam, min_decoding_length=n, max_decoding_length=n, max_batch_size=share)
             tokens += sum(len(r.hypotheses[0]) for r in results)
+    elif system in ("k", "l"):
+        tokens, t0 = marian_child(system, folder, sentences, lengths, ratio, src_lengths, batches, beam, work, tok)
     return {"seconds": time.perf_counter() - t0, "tokens": tokens}
+
+
+def marian_child(system: str, folder: Path, sentences, lengths, ratio: float, src_lengths, batches, beam: int, work: Path, tok) -> tuple[int, float]:
+    """(k)/(l): Marian on (d)'s batches and forced lengths. Marian cannot force a length:
+    it decodes a copy of the model whose </s> is never chosen, each batch bounded by
+    --max-length-factor to (d)'s forced length over the batch's widest source (its
+    end token included, as Marian counts it); each batch in as many mini-batches as
+    cores, Marian's CPU threads being workers. The model is converted by bench/marian.py,
+    whose conversion check must pass first."""
+    import shutil
+
+    from default import biased
+    from marian import marian_translator, to_marian
+
+    from pipeline.translate import OUTPUT_RATIO, OUTPUT_SLACK, usable_cores
+
+    endless = work / "model-endless"
+    if not (work / "marian" / "model.npz").exists():
+        shutil.copytree(folder, endless, dirs_exist_ok=True)
+        biased(endless, -10_000.0)
+        to_marian(endless, work / "marian")
+    workers = usable_cores()
+    pre = [" ".join(tok.convert_ids_to_tokens(ids)[:-1]) for ids in tok(sentences)["input_ids"]]
+    tokens, seconds = 0, 0.0
+    for batch in batches:  # pymarian takes its options when made only: a Translator per batch, its loading not timed
+        n = min(forced([sentences[i] for i in batch], lengths, ratio), OUTPUT_RATIO * max(src_lengths[i] for i in batch) + OUTPUT_SLACK)
+        gemm, factor = "float32" if system == "k" else "packed8avx512", n / max(src_lengths[i] for i in batch)
+        translator = marian_translator(work / "marian" / "model.npz", work / "marian" / "vocab.yml", beam, gemm, workers, math.ceil(len(batch) / workers), factor)
+        t0 = time.perf_counter()
+        outputs = translator.translate([pre[i] for i in batch])
+        seconds += time.perf_counter() - t0
+        tokens += sum(len(out.split()) for out in outputs)
+        del translator
+    return tokens, time.perf_counter() - seconds  # a start as far back as the timed parts took: child times from it
 
 
 def main() -> None:
@@ -251,8 +294,13 @@ def main() -> None:
         from pipeline.translate import convert_ct2
 
         convert_ct2(resolve(str(work / "model")), "int8")  # ahead of time, as `mtpipe models convert` does
+        if {"k", "l"} & set(args.systems):  # Marian's rows count only if its conversion gives transformers' output
+            from marian import check
+
+            check(work / "model", work, sentences[:20], "random opus-mt-sized model")
         names = {"a": "transformers, 1 sentence at a time", "b": "transformers generate, sorted batches", "c": "mtpipe run --backend transformers", "d": "CTranslate2 int8 translate_batch", "e": "mtpipe run --backend ctranslate2", "f": "CTranslate2 int8, default setup",
-                 "g": "(e) on 20-line articles", "h": "(e) on 5-line articles", "i": "(c) on 20-line articles", "j": "(c) on 5-line articles"}
+                 "g": "(e) on 20-line articles", "h": "(e) on 5-line articles", "i": "(c) on 20-line articles", "j": "(c) on 5-line articles",
+                 "k": "Marian float32 (pymarian), (d)'s batches", "l": "Marian packed8avx512 (fbgemm int8), (d)'s batches"}
         print(f"{args.sentences} FLORES sentences, beam {args.beam}, {os.cpu_count()} CPUs, outputs forced to the reference length")
         print(f"{'system':<50} {'sent/s':>8} {'tok/s':>8} {'seconds':>8} {'peak RSS MB':>12}")
         runs: dict[str, list[dict]] = {}
@@ -276,7 +324,7 @@ def main() -> None:
         for system in (s for s in MTPIPE_RUNS if s in results):
             r = results[system]
             print(f"({system}) spent {r['engine_seconds']:.1f} of its {r['seconds']:.1f} s in the backend's generate (tokenise, translate, detokenise): the rest of the pipeline takes {100 * (1 - r['engine_seconds'] / r['seconds']):.1f}%")
-        for a, b in (("e", "a"), ("e", "b"), ("e", "d"), ("e", "f"), ("d", "f"), ("g", "e"), ("h", "e"), ("i", "c"), ("j", "c")):
+        for a, b in (("e", "a"), ("e", "b"), ("e", "d"), ("e", "f"), ("d", "f"), ("g", "e"), ("h", "e"), ("i", "c"), ("j", "c"), ("e", "k"), ("e", "l"), ("d", "k")):
             if a in results and b in results:
                 print(f"{a}/{b}: {results[a]['rate'] / results[b]['rate']:.2f}x sentences/s, {(results[a]['tokens'] / results[a]['seconds']) / (results[b]['tokens'] / results[b]['seconds']):.2f}x target tokens/s")
 
