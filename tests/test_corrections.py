@@ -301,12 +301,15 @@ def test_json_that_looks_like_tmx_is_still_read_as_json(tmp_path: Path) -> None:
         ("notes.txt", "Bonjour = Hello", "{path} is neither a TMX file nor a corrections file: give .tmx files from a CAT tool or .json files from a review page's Export corrections"),
         ("missing.tmx", None, "{path} cannot be read: it does not exist"),
         ("fifo.tmx", "fifo", "{path} cannot be read: it is a named pipe (FIFO), not a regular file; only regular files are read"),
+        ("folder.tmx", "folder", "{path} cannot be read: it is a folder, not a regular file; only regular files are read"),
     ],
 )
 def test_unknown_or_missing_file_is_an_error(tmp_path: Path, name: str, content: str | None, message: str) -> None:
     path = tmp_path / name
     if content == "fifo":
         os.mkfifo(path)  # read as it is, it would block forever
+    elif content == "folder":
+        path.mkdir()
     elif content is not None:
         path.write_text(content)
     with pytest.raises(CorrectionsError) as error:

@@ -290,10 +290,11 @@ def read_regular(path: Path, ident: tuple[int, int] | None = None, dir_fd: int |
         if exc.errno == errno.ELOOP:
             raise IngestError(_SYMLINK) from None
         raise IngestError(f"it cannot be read ({first_line(exc)})") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):  # checked before fdopen, which refuses a folder with its own error
+        os.close(fd)
+        raise IngestError(_not_regular(st.st_mode))
     with os.fdopen(fd, "rb") as fh:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise IngestError(_not_regular(st.st_mode))
         if ident is not None and (st.st_dev, st.st_ino) != ident:
             raise IngestError("it was replaced by another file since the scan, so it is not read; run again")
         try:
