@@ -221,8 +221,8 @@ def test_a_rebuilt_shortlist_is_converted_in_again(built: subprocess.CompletedPr
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["models", "shortlist", "--model", str(TINY_MODEL), "."], "corpus . is not a regular file"),
-        (["models", "shortlist", "--model", str(TINY_MODEL), "missing.txt"], "corpus missing.txt cannot be read (No such file or directory)"),
+        (["models", "shortlist", "--model", str(TINY_MODEL), "."], "corpus . cannot be used: it is a folder, not a regular file"),
+        (["models", "shortlist", "--model", str(TINY_MODEL), "missing.txt"], "corpus missing.txt cannot be used: it does not exist"),
         (["models", "shortlist", "--model", str(TINY_MODEL), "empty.txt"], "corpus empty.txt cannot be used: the file is empty"),
         (["models", "shortlist", "--model", str(TINY_MODEL), "blank.txt"], "corpus blank.txt cannot be used: it contains only whitespace"),
         (["models", "shortlist", "--model", str(TINY_MODEL), "blank.txt", "--per-piece", "0"], "--per-piece must be at least 1"),

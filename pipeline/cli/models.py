@@ -120,24 +120,19 @@ def cmd_models_shortlist(args: argparse.Namespace) -> int:
 
 def _corpus_sentences(paths: list, limit: int) -> list[str]:
     """The distinct sentences of French text files (each line split into sentences as
-    articles are), the first `limit` of them; Fatal naming the file that cannot be read."""
-    import os
-    import stat
-
+    articles are), the first `limit` of them; Fatal naming the file that cannot be read.
+    Files are read as runs read articles: a regular file, never a link, FIFO or device."""
     from ..errors import InputError
     from ..evaluate import read_text
+    from ..run import read_regular
     from ..segment import sentence_spans
 
     sentences: dict[str, None] = {}
     for path in paths:
         try:
-            if not stat.S_ISREG(os.stat(path).st_mode):
-                raise Fatal(f"corpus {path} is not a regular file: give French text files, one sentence or paragraph per line")
-            text = read_text(path.read_bytes(), str(path))
-        except OSError as exc:
-            raise Fatal(f"corpus {path} cannot be read ({exc.strerror or exc}); check the path") from None
+            text = read_text(read_regular(path), str(path))
         except InputError as exc:
-            raise Fatal(f"corpus {path} cannot be used: {exc}") from None
+            raise Fatal(f"corpus {path} cannot be used: {exc}; give French text files, one sentence or paragraph per line") from None
         for line in text.lines:
             sentences.update((line[a:b], None) for a, b in sentence_spans(line))
             if len(sentences) >= limit:

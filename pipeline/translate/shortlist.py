@@ -17,7 +17,6 @@ place and the reading of corpora are at the bottom.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -142,14 +141,13 @@ def shortlist_digest(model: ModelRef) -> str:
 def save_shortlist(model: ModelRef, shortlist: Shortlist, about: dict) -> Path:
     """Write the shortlist of `model` (and what it was built from, beside it, as JSON),
     replacing the one there was; each file is written whole, then renamed into place."""
+    from ..writers import write_text
+
     path = shortlist_path(model)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         meta = {"model": model.name, "revision": model.revision, "sentences": shortlist.sentences, "always": len(shortlist.always), "source_pieces": len(shortlist.by_piece), **about}
-        for target, text in ((path.with_suffix(".json"), json.dumps(meta, indent=1) + "\n"), (path, shortlist.vmap())):
-            tmp = target.with_name(f".{target.name}.{os.getpid()}")
-            tmp.write_text(text, encoding="utf-8")
-            tmp.replace(target)
+        write_text(path.with_suffix(".json"), json.dumps(meta, indent=1) + "\n")
+        write_text(path, shortlist.vmap())
     except OSError as exc:
         raise ModelError(f"the shortlist {path} cannot be written ({exc.strerror or exc}): make {path.parent} writable, or set XDG_CACHE_HOME to another folder") from None
     return path
