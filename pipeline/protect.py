@@ -30,12 +30,22 @@ from .errors import UsageError
 
 URL_OR_EMAIL = re.compile(
     r"""(?:https?://|ftp://|www\.)(?:&#?\w+;|&(?!#?\w+;)|[^\s<>"'«»&])*(?:&#?\w+;|[^\s<>"'«»&.,;:!?)\]])"""
-    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b"
+    r"|(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b"
 )
+
+
+def _between(opener: str, closer: str) -> str:
+    """`opener … closer` on one line, with no other opener inside: the innermost of
+    nested ones, and each start scans only to the next opener, so a line of thousands
+    of openers with no closer takes linear time, not quadratic as `.*?` does."""
+    stop = f"{re.escape(opener)}|{re.escape(closer)}"
+    return f"{re.escape(opener)}(?:(?!{stop})[^\\n])*{re.escape(closer)}"
+
+
 _ATTRIBUTE = r"""(?:[#.][\w:-]+|[\w-]+=(?:"[^"\n]*"|'[^'\n]*'|[^\s}"']+))"""
 # Built-in rules other than URLs and e-mail addresses, by name (the docs list them).
 BUILT_IN: dict[str, re.Pattern[str]] = {
-    "template": re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|\{\*.*?\*\}|-{2,}8<-{2,}(?:[ \t]*\"[^\"\n]*\")?"),
+    "template": re.compile("|".join(_between(pair[:2], pair[2:]) for pair in ("{{}}", "{%%}", "{##}", "{**}")) + r"|-{2,}8<-{2,}(?:[ \t]*\"[^\"\n]*\")?"),
     "attributes": re.compile(rf"\{{:?[ \t]*(?:{_ATTRIBUTE}|-)(?:[ \t]+{_ATTRIBUTE})*[ \t]*\}}"),
     "emoji": re.compile(r"(?<![\w:]):(?=[a-z0-9_+-]*[a-z])[a-z0-9_+-]+:(?![\w:])"),
 }

@@ -5,6 +5,7 @@ bind here."""
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import json
 import os
@@ -13,7 +14,8 @@ import shutil
 import stat
 import subprocess
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -157,3 +159,24 @@ def permissions_apply() -> list[str]:
     if setpriv is None or subprocess.run([setpriv, *NO_OVERRIDE, "true"], capture_output=True).returncode != 0:
         pytest.skip("running as root without setpriv: file permissions cannot bind")
     return [setpriv, *NO_OVERRIDE]
+
+
+def grows_linearly(work: Callable[[int], object], n: int, times: int = 4) -> bool:
+    """Whether work(times·n) takes under twice `times` as long as work(n) (best of
+    three each): linear work takes `times` as long, quadratic work `times`² as long.
+    A ratio in one process, so the machine's speed does not matter; the garbage
+    collector is off while timing, as its passes grow with what other tests left."""
+
+    def best(size: int) -> float:
+        runs = []
+        for _ in range(3):
+            started = time.perf_counter()
+            work(size)
+            runs.append(time.perf_counter() - started)
+        return min(runs)
+
+    gc.disable()
+    try:
+        return best(times * n) < 2 * times * max(best(n), 1e-3)
+    finally:
+        gc.enable()

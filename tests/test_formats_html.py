@@ -12,6 +12,7 @@ from html import unescape
 from html.parser import HTMLParser
 
 import pytest
+from helpers import grows_linearly
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -553,3 +554,27 @@ def test_units_that_are_not_prose_never_reach_the_model() -> None:
 def test_registered_for_html_suffixes() -> None:
     """Importing the module registers it for .html and .htm."""
     assert isinstance(FORMATS[".html"], Html) and isinstance(FORMATS[".htm"], Html)
+
+
+# Pages of the adversarial round that took over 300 s at n = 100,000 (depth, or
+# attribute length): each element or character scanned what was open around it.
+DEEP_PAGES: dict[str, Callable[[int], str]] = {
+    "nested divs": lambda n: "<div>" * n + "<p>Le chat dort.</p>" + "</div>" * n,
+    "nested inline bold": lambda n: "<p>" + "<b>" * n + "Le chat dort." + "</b>" * n + "</p>",
+    "unclosed spans": lambda n: "<p>" + "<span>" * n + "Le chat dort.</p>",
+    "stray end tags": lambda n: "<p>" + "<b>" * n + "Le chat dort." + "</i>" * n + "</p>",
+    "empty inline elements": lambda n: "<p>Le chat" + "<i></i>" * n + " dort.</p>",
+    "long attribute value": lambda n: '<p title="' + "x" * (100 * n) + '">Le chat dort.</p>',
+}
+
+
+@pytest.mark.parametrize("page", DEEP_PAGES.values(), ids=DEEP_PAGES.keys())
+def test_deep_or_long_markup_is_read_and_written_in_linear_time(page: Callable[[int], str]) -> None:
+    assert grows_linearly(lambda n: _translate(HTML.read(page(n).encode(), "a.html"), str.upper), 2_000)
+
+
+@pytest.mark.parametrize("page", DEEP_PAGES.values(), ids=DEEP_PAGES.keys())
+def test_deep_markup_keeps_every_tag(page: Callable[[int], str]) -> None:
+    source = page(300)
+    english = _translate(HTML.read(source.encode(), "a.html"), str.upper).data.decode()
+    assert _tags(english) == _tags(source) and "LE CHAT DORT." in english.replace("<i></i>", "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from helpers import grows_linearly
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -56,3 +57,36 @@ def test_spans_are_sorted_disjoint_and_within_the_window(text: str, rules: list[
     spans = Protector(tuple(rules)).spans(text, start, end)
     assert all(start <= a < b <= end for a, b in spans)
     assert all(b <= c for (_, b), (c, _) in zip(spans, spans[1:]))
+
+
+# Lines that made a rule backtrack: each start of a match scanned to the end of the line.
+HOSTILE_LINES = {
+    "one long word (e-mail)": "x",
+    "dots (e-mail)": "a.",
+    "hyphens (e-mail)": "a-",
+    "template openers without a closer": "{{",
+    "tag openers without a closer": "{%",
+    "comment openers without a closer": "{#",
+    "Smarty openers without a closer": "{*",
+    "attribute list openers": "{#a ",
+}
+
+
+@pytest.mark.parametrize("unit", HOSTILE_LINES.values(), ids=HOSTILE_LINES.keys())
+def test_protected_spans_take_linear_time_on_hostile_lines(unit: str) -> None:
+    assert grows_linearly(lambda n: Protector().spans(unit * n), 5_000)
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("{{ a {{ b }} }}", ["{{ b }}"]),  # nested: the innermost
+        ("{{{ x }}}", ["{{{ x }}"]),
+        ("{% if %}x{% endif %}", ["{% if %}", "{% endif %}"]),
+        ("{{ a }\n}}", []),  # one line only
+        ("écrire à a.b+c@d.fr.", ["a.b+c@d.fr"]),
+        ("x@y@z.fr", ["y@z.fr"]),
+    ],
+)
+def test_template_and_email_matches(text: str, found: list[str]) -> None:
+    assert [text[a:b] for a, b in Protector().spans(text)] == found

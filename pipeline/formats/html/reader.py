@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from html import unescape
+from itertools import accumulate
 
 from ...ingest import Line
 from .. import frontmatter
@@ -76,8 +77,9 @@ class Reader:
         self.blocks: list[tuple[Block, Line]] = []
         self.fixed: list[tuple[int, int, str]] = []
         self.items: list[_Item] = []
-        self.unclosed: list[int] = []  # the block's inline elements not closed yet, by item index
+        self.unclosed: dict[str, list[int]] = {}  # the block's inline elements not closed yet: item indexes by name
         self.open_names: list[str] = []  # elements open in the document, for where raw ones end
+        self.open_at: dict[str, list[int]] = {}  # each name's places in open_names
         k = 0
         while k < len(tokens):
             k = self._token(k) + 1
@@ -122,7 +124,7 @@ class Reader:
                 if not depth:
                     return j
                 depth -= 1
-            elif t.kind == "end" and t.tag in self.open_names:
+            elif t.kind == "end" and self.open_at.get(t.tag):
                 return j - 1
         return len(self.tokens) - 1
 
@@ -144,30 +146,33 @@ class Reader:
 
     def _start(self, tok: Token) -> None:
         if tok.kind == "start" and tok.tag not in VOID:
+            self.open_at.setdefault(tok.tag, []).append(len(self.open_names))
             self.open_names.append(tok.tag)
         if tok.tag == "br":
             self._br(tok)
         elif tok.tag in INLINE_VOID or (_inline(tok.tag) and tok.kind == "startend"):
             self._void(tok.start, tok.end, starts=True)
         elif _inline(tok.tag):
-            self.unclosed.append(len(self.items))
+            self.unclosed.setdefault(tok.tag, []).append(len(self.items))
             self.items.append(_Item("open", tok.start, tok.end, tok.tag))
         else:
             self._flush()
 
     def _end(self, tok: Token) -> None:
-        if tok.tag in self.open_names:  # closes it and whatever was left open inside it
-            del self.open_names[max(i for i, name in enumerate(self.open_names) if name == tok.tag) :]
+        if self.open_at.get(tok.tag):  # closes it and whatever was left open inside it
+            at = self.open_at[tok.tag][-1]
+            for name in self.open_names[at:]:
+                self.open_at[name].pop()
+            del self.open_names[at:]
         if tok.tag in INLINE_VOID:
             self._void(tok.start, tok.end, starts=False)
         elif not _inline(tok.tag):
             self._flush()
         elif self.items:
-            opened = [i for i in self.unclosed if self.items[i].tag == tok.tag]
-            if opened:
-                self.unclosed.remove(opened[-1])
-                self.items[opened[-1]].pair = len(self.items)
-                self.items.append(_Item("close", tok.start, tok.end, tok.tag, opened[-1]))
+            if self.unclosed.get(tok.tag):
+                i = self.unclosed[tok.tag].pop()
+                self.items[i].pair = len(self.items)
+                self.items.append(_Item("close", tok.start, tok.end, tok.tag, i))
             else:  # a stray end tag: kept where it is
                 self._void(tok.start, tok.end, starts=False)
 
@@ -185,7 +190,7 @@ class Reader:
         last = len(self.items) - 1
         while last and self.items[last].kind == "text" and not self.source[self.items[last].start : self.items[last].end].strip(SPACE):
             last -= 1
-        if self.items[last].tag == "br" and not self.unclosed:
+        if self.items[last].tag == "br" and not any(self.unclosed.values()):
             del self.items[last:]
             self._flush()
         else:
@@ -216,7 +221,7 @@ class Reader:
 
     def _flush(self) -> None:
         """End the block being read; keep it if it has text to translate."""
-        items, self.items, self.unclosed = self.items, [], []
+        items, self.items, self.unclosed = self.items, [], {}
         while items and items[-1].kind == "text" and not self.source[items[-1].start : items[-1].end].strip(SPACE):
             items.pop()
         if not any(item.kind == "text" for item in items):
@@ -261,7 +266,10 @@ def _plain(source: str, items: list[_Item]) -> tuple[Block, str, tuple[Inline, .
             i = index[item.pair]
             spans[i] = (spans[i][0], len(text))
             parts[i] = (parts[i][0], (item.start, item.end))
-            around.remove(i)
+            if around[-1] == i:
+                around.pop()
+            else:
+                around.remove(i)
         else:
             if item.kind == "void" and source[item.start] in SPACE and text and not text.endswith(" "):
                 took = added = len(text)
@@ -325,10 +333,11 @@ def _wordless_whole(source: str, items: list[_Item]) -> list[_Item]:
     empty one) becomes one void markup item, so the English keeps it whole."""
     out: list[_Item] = []
     moved: dict[int, int] = {}
+    words = list(accumulate((item.kind == "text" and bool(source[item.start : item.end].strip(SPACE)) for item in items), initial=0))
     k = 0
     while k < len(items):
         moved[k] = len(out)
-        last = _wordless_end(source, items, k)
+        last = _wordless_end(items, k, words)
         if last is None:
             out.append(items[k])
             k += 1
@@ -341,15 +350,16 @@ def _wordless_whole(source: str, items: list[_Item]) -> list[_Item]:
     return out
 
 
-def _wordless_end(source: str, items: list[_Item], k: int) -> int | None:
+def _wordless_end(items: list[_Item], k: int, words: list[int]) -> int | None:
     """If items[k] opens an element that wraps no word and only whole elements, the
-    index of its last item (its end tag, or the block's end when unclosed)."""
+    index of its last item (its end tag, or the block's end when unclosed). `words`:
+    how many texts with a word the items before each index hold."""
     if items[k].kind != "open":
         return None
     last = len(items) - 1 if items[k].pair is None else items[k].pair
+    if words[last + 1] > words[k + 1]:
+        return None
     for item in items[k + 1 : last + 1]:
-        if item.kind == "text" and source[item.start : item.end].strip(SPACE):
-            return None
         if item.kind == "open" and (last if item.pair is None else item.pair) > last or item.kind == "close" and item.pair < k:
             return None
     return last
