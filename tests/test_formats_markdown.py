@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from html import unescape
 
 import pytest
+from helpers import grows_linearly
 
 from pipeline.formats import FORMATS
 from pipeline.formats.markdown import Markdown
@@ -419,3 +420,28 @@ def test_hostile_english_is_text(source: str, english: str) -> None:
     out = MARKDOWN.write(doc, segments, [Translation(english, None, human=True) for _ in segments]).data.decode()
     unescaped = r"(?<!\\)(?:\\\\)*"  # after an even number of backslashes
     assert not re.search(rf"{unescaped}<(?:/?script|img|javascript)|{unescaped}\[x|{unescaped}&lt;", out), out
+
+
+# Articles whose time grew with the square of their size: every line break summed the
+# English so far, and each closed element searched the open ones from the start.
+LONG_ARTICLES: dict[str, Callable[[int], str]] = {
+    "one paragraph of many lines": lambda n: "Le chat dort.\n" * n,
+    "emphasis nested deep": lambda n: "*" * n + "Le chat dort." + "*" * n + "\n",
+    "many links": lambda n: "Le chat [a](b) " * n + "\n",
+    "many images": lambda n: "Le ![chat](x) " * n + "\n",
+    "many empty links": lambda n: "Le chat " + "[](x)" * n + "\n",
+    "many hard breaks": lambda n: "Le chat  \n" * n,
+    "a long table": lambda n: "| a |\n|---|\n" + "| Le chat |\n" * n,
+    "many unclosed delimiters": lambda n: "*a ~~b " * n + "\n",
+}
+
+
+@pytest.mark.parametrize("article", LONG_ARTICLES.values(), ids=LONG_ARTICLES.keys())
+def test_long_articles_are_read_and_written_in_linear_time(article: Callable[[int], str]) -> None:
+    assert grows_linearly(lambda n: translate(read(article(n)), upper), 500)
+
+
+@pytest.mark.parametrize("article", LONG_ARTICLES.values(), ids=LONG_ARTICLES.keys())
+def test_long_articles_keep_every_word(article: Callable[[int], str]) -> None:
+    source = article(200)
+    assert translate(read(source), upper).decode().count("CHAT") == source.count("chat")

@@ -26,12 +26,12 @@ def render_block(events: Sequence[Event], text: str, markup: Sequence[Inline], b
     would merge with its neighbour's written with the other delimiter), and as many
     line breaks as the source had."""
     swapped = _swaps(events, markup) if escape else set()
-    out: list[_Entry] = []
+    out = _Entries()
     breaks: list[tuple[int, int]] = []  # (markup index, where the word links put it in the English)
     opened: dict[int, int] = {}  # label-dependent links: where their text starts in out
     for kind, value in events:
         if kind == "void" and value in block.breaks:
-            breaks.append((int(value), sum(len(p) for _, p, _ in out)))
+            breaks.append((int(value), out.chars))
             continue
         at = len(out)
         moved = ""
@@ -183,6 +183,25 @@ def _label_close(link: Inline, label: tuple[str, str], inner: str) -> str:
     if normalizeReference(link.open[1:] + inner + before) == normalizeReference(name):
         return link.close
     return f"{before}][{name}]"
+
+
+class _Entries(list):
+    """Entries, with how many characters their pieces hold together (a block of
+    thousands of lines asks at every line break)."""
+
+    chars = 0
+
+    def insert(self, at: int, entry: _Entry) -> None:  # type: ignore[override]
+        super().insert(at, entry)
+        self.chars += len(entry[1])
+
+    def __setitem__(self, at: int, entry: _Entry) -> None:  # type: ignore[override]
+        self.chars += len(entry[1]) - len(self[at][1])
+        super().__setitem__(at, entry)
+
+    def __delitem__(self, at: int) -> None:  # type: ignore[override]
+        self.chars -= len(self[at][1])
+        super().__delitem__(at)
 
 
 def _insert(out: list[_Entry], at: int, entry: _Entry, opened: dict[int, int]) -> None:

@@ -107,6 +107,7 @@ class _Opened:
     space_due: bool
     after_void: bool
     raw_end: int
+    index: int  # where its piece was put in the walk's pieces (it moves only if pieces before it go)
 
 
 class Walk:
@@ -333,7 +334,7 @@ class Walk:
 
     def _open(self, key: object, start: int, end: int, close: tuple[int, int] = (0, 0)) -> _Piece:
         piece = _Piece(0, (start, end), close, parent=self._within())
-        self.opened.append(_Opened(key, piece, len(self.text), self.space_due, self.after_void, self.raw_end))
+        self.opened.append(_Opened(key, piece, len(self.text), self.space_due, self.after_void, self.raw_end, len(self.pieces)))
         if self.space_due:  # the element's text starts after the space
             self.text += " "
         self.space_due = self.after_void = False
@@ -346,12 +347,13 @@ class Walk:
         """Close an element: the voids and whitespace that start and end its text go
         with its opening and closing; one that wraps no text becomes a void, all it
         holds with it."""
-        self.opened.remove(opened)
+        del self.opened[_last_index(self.opened, opened)]  # near the end: no quadratic walk
         piece = opened.piece
-        index = next(i for i in range(len(self.pieces) - 1, -1, -1) if self.pieces[i] is piece)  # near the end: no quadratic walk
+        index = opened.index if opened.index < len(self.pieces) and self.pieces[opened.index] is piece else _last_index(self.pieces, piece)
         if not self.text[piece.start :].strip():
+            gone = {id(p) for p in self.pieces[index:]}
             del self.pieces[index:]
-            self.opened = [o for o in self.opened if o.piece in self.pieces]
+            self.opened = [o for o in self.opened if id(o.piece) not in gone]
             self._cut(opened.text)
             self.space_due, self.after_void, self.raw_end = opened.space_due, opened.after_void, opened.raw_end
             return self._void(piece.open[0], close[1])
@@ -405,3 +407,8 @@ class Walk:
             token,
         )
         return markup, block, origin(runs)
+
+
+def _last_index(items: list, item: object) -> int:
+    """Where `item` itself (not an equal one) last is in `items`, searched from the end."""
+    return next(i for i in range(len(items) - 1, -1, -1) if items[i] is item)
