@@ -30,6 +30,7 @@ from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
 from docx.table import Table
 from docx.text.paragraph import Paragraph
+from helpers import grows_linearly
 from lxml import etree
 
 from pipeline.formats.base import FORMATS, ReadOptions, Written
@@ -848,3 +849,16 @@ def test_an_english_core_property_too_long_keeps_its_french_flagged(tmp_path: Pa
 def test_registered_for_docx() -> None:
     """Files ending in .docx are read as Word documents."""
     assert isinstance(FORMATS[".docx"], Docx) and FORMATS[".docx"].name == "docx"
+
+
+def test_a_long_paragraph_is_written_in_linear_time(tmp_path: Path) -> None:
+    """One paragraph of thousands of sentences: its English text was grown by lxml
+    string concatenation, which copies it whole at every sentence."""
+
+    def article(n: int) -> bytes:
+        return _source(lambda d: d.add_paragraph("Le chat dort. " * n), tmp_path)
+
+    sources = {n: article(n) for n in (1_500, 6_000)}
+    assert grows_linearly(lambda n: _english(sources[n]), 1_500)
+    english = _open(_english(sources[1_500]).data)
+    assert english.paragraphs[0].text.strip() == ("LE CHAT DORT. " * 1_500).strip()

@@ -68,8 +68,16 @@ def _rebuild(paragraph: etree._Element, parsed: Paragraph, events: Sequence[Even
             paragraph.remove(child)
     stack: list[tuple[etree._Element, etree._Element | None]] = [(paragraph, parsed.base)]  # container, formatting
     last: etree._Element | None = None  # the text just written (a w:t), that more text may join
+    pieces: list[str] = []  # the text of `last`, joined once it is done: lxml copies its text at every +=
     tail = ""  # the last character of text written
     drop_space = False  # a void was just written that stands for, or takes the place of, the next space
+
+    def done() -> None:
+        nonlocal last
+        if last is not None:
+            last.text = "".join(pieces)
+            pieces.clear()
+        last = None
 
     def write(text: str) -> None:
         nonlocal last, tail
@@ -81,10 +89,9 @@ def _rebuild(paragraph: etree._Element, parsed: Paragraph, events: Sequence[Even
                 retag(run, english)
             last = OxmlElement("w:t")
             last.set(XML_SPACE, "preserve")
-            last.text = ""
             run.append(last)
             container.append(run)
-        last.text += text
+        pieces.append(text)
         tail = text[-1]
 
     for kind, value in events:
@@ -97,7 +104,7 @@ def _rebuild(paragraph: etree._Element, parsed: Paragraph, events: Sequence[Even
         part = parsed.parts[value]
         if kind == "void" and part.space_before and tail and not tail.isspace():
             write(" ")  # it follows white space, as in the source
-        last = None
+        done()
         container, rpr = stack[-1]
         if kind == "void":
             container.append(part.element())
@@ -110,6 +117,7 @@ def _rebuild(paragraph: etree._Element, parsed: Paragraph, events: Sequence[Even
             shell = deepcopy(part.shell)
             container.append(shell)
             stack.append((shell, rpr))
+    done()
 
 
 @register
