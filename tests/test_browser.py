@@ -689,3 +689,21 @@ def test_index_charts_flags_and_leaves_articles_not_reached_blank(tmp_path: Path
     page.page.click("#articles thead th:nth-child(3) button")
     assert [r[0] for r in page.page.eval_on_selector_all("#articles tbody tr", counts)] == ["b.txt", "a.txt", "c.txt", "d.txt"]  # blanks last
     assert page.alarms == []
+
+
+def test_a_long_article_name_wraps_in_its_column_of_the_index(tmp_path: Path, open_page) -> None:
+    """A long path wraps inside the Article column instead of running under the status."""
+    from helpers import ECHO, in_folder, write_tree
+
+    long = "un-dossier-au-nom-interminable/" * 3 + "un-article-au-nom-tres-long-qui-ne-tient-pas-dans-sa-colonne.txt"
+    write_tree(tmp_path / "in", {long: "Le chat dort.\n", "b.txt": "Il pleut.\n"})
+    assert in_folder(tmp_path, "run", "in", "-o", "out", *ECHO).returncode == 0
+    page = open_page(tmp_path / "out" / "index.html")
+    for width in (1280, 700, 420):
+        page.page.set_viewport_size({"width": width, "height": 800})
+        boxes = page.page.eval_on_selector_all(
+            "#articles tbody tr",
+            "rows => rows.map(r => [r.cells[0].getBoundingClientRect().right, r.cells[1].getBoundingClientRect().left, r.cells[0].scrollWidth - r.cells[0].clientWidth])",
+        )
+        assert all(right <= left + 0.5 and overflow <= 0 for right, left, overflow in boxes), (width, boxes)
+    assert page.alarms == []
