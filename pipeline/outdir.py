@@ -102,9 +102,10 @@ class OutputFolder:
             return False
 
     def _read_manifest(self) -> set[str]:
-        """The owned paths; a line that does not parse (a write cut short) is skipped.
-        OutputConflict when the manifest is not a regular file (a link, a folder, a FIFO
-        that would block)."""
+        """The owned paths; a line that does not parse (a write cut short) or names a
+        path outside the folder (mtpipe never writes one: a tampered manifest would
+        have an input taken for an output) is skipped. OutputConflict when the manifest
+        is not a regular file (a link, a folder, a FIFO that would block)."""
         where = MANIFEST if self._fd is not None else self.root / MANIFEST  # a dry run holds no descriptor
         try:
             fd = os.open(where, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=self._fd)
@@ -124,7 +125,7 @@ class OutputFolder:
                     name = json.loads(line)
                 except ValueError:
                     continue
-                if isinstance(name, str):
+                if isinstance(name, str) and _is_safe(name):
                     owned.add(name)
         return owned
 

@@ -93,6 +93,18 @@ def test_manifest_lists_a_file_before_it_exists_and_survives_a_cut_line(tmp_path
         assert folder.owns("a.txt") and folder.owns("b.txt")
 
 
+def test_a_tampered_manifest_owns_nothing_outside_the_folder(tmp_path: Path) -> None:
+    """Lines naming paths outside the folder (an input beside it, an absolute path) are
+    not mtpipe's: the run translates that input rather than take it for an output."""
+    out = tmp_path / "out"
+    out.mkdir()
+    lines = ["../in/a.txt", "/etc/passwd", "sub/../../x", "a.en.txt"]
+    (out / MANIFEST).write_text("# mtpipe manifest 1\n" + "".join(f'"{line}"\n' for line in lines), encoding="utf-8")
+    with OutputFolder(out) as folder:
+        assert [rel for rel in lines if folder.owns(rel)] == ["a.en.txt"]
+        assert folder.owned_paths() == {out / "a.en.txt"}
+
+
 def test_only_mtpipe_temporaries_are_cleaned(tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / ".draft.tmp").write_bytes(b"user")
