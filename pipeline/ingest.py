@@ -33,6 +33,9 @@ _LEGACY_ENCODINGS = ["cp1252", "latin_1", "iso8859_15", "mac_roman"]
 # charset-normalizer's default (0.2) rejects short French texts dense in accents and
 # curly quotes; random binary data still scores far above this.
 _MAX_CHAOS = 0.5
+# The largest article (in MB, of bytes and of text) a run reads unless told otherwise:
+# a run holds an article's sentences, alignments and page in memory, and 10 MB peaks near 1 GB.
+MAX_ARTICLE_MB = 10
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
 

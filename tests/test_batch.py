@@ -387,3 +387,27 @@ def test_a_hand_edited_summary_that_is_no_object_is_read_as_none(tmp_path: Path)
     (out / "summary.json").write_text("[]", encoding="utf-8")
     summary = run([tmp_path / "in"], out, translator(tmp_path, memory=False)).to_json()
     assert summary["totals"]["articles"] == 0 and summary["backend"] == "echo"
+
+
+@pytest.mark.parametrize(
+    "text, limit, message",
+    [
+        ("x" * 10, 10, None),
+        ("x" * 11, 10, "it is 0.0 MB, more than the 1e-05 MB mtpipe translates as one article"),
+        ("é" * 6, 10, "it is 0.0 MB"),  # 6 characters, but 12 bytes: refused as a file, before it is read
+    ],
+)
+def test_articles_larger_than_the_limit_are_refused_before_they_are_read(tmp_path: Path, text: str, limit: int, message: str | None) -> None:
+    from pipeline.formats.base import ReadOptions
+    from pipeline.run.discover import parse
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(text, encoding="utf-8")
+    found = next(f for f in discover([tmp_path / "in"], tmp_path / "out") if f.rel == "a.txt")
+    options = ReadOptions(max_bytes=limit)
+    if message is None:
+        assert parse("a.txt", read_found(found, options), options).lines[0].text == text
+        return
+    with pytest.raises(IngestError, match="more than the") as refused:
+        parse("a.txt", read_found(found, options), options)
+    assert message in str(refused.value) and "split it into smaller articles, or raise the limit with --max-article-mb" in str(refused.value)

@@ -400,8 +400,8 @@ CLOSED_STDIN = ["bash", "-c", 'exec "$@" <&-', "_"]
     [
         (["translate", "-", *ECHO], True, 2, "mtpipe: error: standard input is closed, so mtpipe cannot read French text from it"),
         (["run", "--files-from", "-", "-o", "out", *ECHO], True, 2, "mtpipe: error: standard input is closed, so mtpipe cannot read paths, one a line from it"),
-        (["run", "--files-from", "/dev/zero", "-o", "out", *ECHO], False, 2, "mtpipe: error: /dev/zero holds more than 16 MB, far more than mtpipe reads there"),
-        (["evaluate", "--ref", "in/a.txt", "--hyp", "/dev/zero"], False, 2, "mtpipe: error: /dev/zero holds more than 200 MB, far more than mtpipe reads there"),
+        (["run", "--files-from", "/dev/zero", "-o", "out", *ECHO], False, 2, "mtpipe: error: /dev/zero holds more than 16 MB, the most mtpipe reads there"),
+        (["evaluate", "--ref", "in/a.txt", "--hyp", "/dev/zero"], False, 2, "mtpipe: error: /dev/zero holds more than 200 MB, the most mtpipe reads there"),
         (["run", "in", "-o", "out", "--include", "*.pdf", *ECHO], False, 1, "mtpipe: nothing to translate: every path found was ignored or unsupported"),
         (["run", "in", "-o", "out", "--include", "*.pdf", "--dry-run", *ECHO], False, 1, "mtpipe: nothing to translate: every path found was ignored or unsupported"),
     ],
@@ -466,3 +466,51 @@ def test_the_bar_shows_a_time_left_only_once_it_means_something() -> None:
     bar.close()
     assert "time left after 10%" in early and "<" not in early  # no h:mm:ss left after a first batch
     assert "<" in later and "time left after" not in later
+
+
+def _word_file(path: Path, text: str) -> None:
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph(text)
+    document.save(str(path))
+
+
+BIG = "Le chat dort. " * 110_000  # 1.54 MB
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name, write, line",
+    [
+        ("big.txt", lambda p: p.write_text(BIG, encoding="utf-8"), "big.txt: it is 1.5 MB, more than the 1 MB mtpipe translates as one article; split it"),
+        ("big.docx", lambda p: _word_file(p, BIG), "big.docx: its text is 1.5 MB, more than the 1 MB mtpipe translates as one article; split it"),
+    ],
+)
+def test_an_article_over_the_size_limit_is_refused_and_the_others_translated(tmp_path: Path, name: str, write, line: str) -> None:
+    write_tree(tmp_path / "in", {"a.txt": "Un chat dort.\n"})
+    write(tmp_path / "in" / name)
+    assert (tmp_path / "in" / name).stat().st_size < 1_000_000 or name.endswith(".txt")
+    for dry in ([], ["--dry-run"]):
+        done = in_folder(tmp_path, "run", "in", "-o", "out", "--max-article-mb", "1", *dry, *ECHO)
+        stderr, stdout = done.stderr.decode(), done.stdout.decode()
+        assert done.returncode == 1 and "Traceback" not in stderr, stderr
+        assert line in (stdout if dry else stderr) and "raise the limit with --max-article-mb" in (stdout if dry else stderr)
+    assert (tmp_path / "out" / "a.en.txt").read_text(encoding="utf-8") == "UN CHAT DORT.\n"
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert {a["input"]: a["status"] for a in summary["articles"]} == {"a.txt": "ok", name: "error"}
+    raised = in_folder(tmp_path, "run", "in", "-o", "out2", "--max-article-mb", "2", "--dry-run", *ECHO)
+    assert raised.returncode == 0 and f"translate   {name} (110000 sentences)" in raised.stdout.decode()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size, code", [("1", 2), ("0", 2), ("2", 0)])
+def test_translate_bounds_its_input_by_the_article_limit(tmp_path: Path, size: str, code: int) -> None:
+    (tmp_path / "big.txt").write_text(BIG, encoding="utf-8")
+    done = in_folder(tmp_path, "translate", "big.txt", "--max-article-mb", size, *ECHO)
+    stderr = done.stderr.decode()
+    assert done.returncode == code and "Traceback" not in stderr, stderr
+    if size == "1":
+        assert "mtpipe: error: big.txt holds more than 1 MB, the most mtpipe reads there: split it, or raise the limit with --max-article-mb" in stderr
+    if size == "0":
+        assert "mtpipe: error: --max-article-mb must be a number of megabytes above 0" in stderr

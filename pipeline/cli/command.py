@@ -48,11 +48,14 @@ def _terminate(signum: int, frame: object) -> None:
 
 def _reading_options() -> argparse.ArgumentParser:
     """The options of how articles are read, for the commands that read them."""
+    from ..ingest import MAX_ARTICLE_MB
+
     reading = argparse.ArgumentParser(add_help=False)
     group = reading.add_argument_group("reading", "what is kept verbatim, never translated, and which front matter is")
     group.add_argument("--protect", action="append", default=[], metavar="REGEX", help="keep text that matches REGEX (Python syntax) verbatim, never translated (repeatable; added to the built-in rules: URLs, e-mail addresses, template tags, {#id} attributes, :emoji:)")
     group.add_argument("--front-matter-keys", default=None, metavar="K,…", help="front matter keys whose values are translated (default: title,description,summary,subtitle,excerpt,alt,caption)")
     group.add_argument("--config", type=Path, default=None, metavar="FILE", help="project file with protect and front_matter_keys lists (default: mtpipe.toml in an input folder)")
+    group.add_argument("--max-article-mb", type=float, default=None, metavar="MB", help=f"refuse articles larger than MB megabytes, in bytes or in text (default: {MAX_ARTICLE_MB}; a run needs about 50 MB of memory per MB of article)")
     return reading
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from ..errors import (
@@ -65,9 +66,14 @@ def options_for(args: argparse.Namespace, inputs: list[Path]):
     try:
         config = args.config or find(inputs)
         keys = None if args.front_matter_keys is None else args.front_matter_keys.split(",")
-        return read_options(config, args.protect, keys)
+        options = read_options(config, args.protect, keys)
     except ProjectError as exc:
         raise Fatal(str(exc)) from None
+    if args.max_article_mb is None:
+        return options
+    if not args.max_article_mb > 0:
+        raise Fatal("--max-article-mb must be a number of megabytes above 0")
+    return replace(options, max_bytes=int(args.max_article_mb * 1_000_000))
 
 
 def translator_for(args: argparse.Namespace, writes: bool = True):
@@ -156,7 +162,12 @@ def progress_bar(enabled: bool):
     return partial(SteadyBar, unit="sent", dynamic_ncols=True, mininterval=0, disable=not enabled)
 
 
-def read_stdin(what: str, limit: int | None = None) -> bytes:
+# What a bounded read says when the bound is passed, by default and for an article.
+CHECK_FILE = "check that it is the file you meant"
+SPLIT_ARTICLE = "split it, or raise the limit with --max-article-mb (a run needs about 50 MB of memory per MB of article)"
+
+
+def read_stdin(what: str, limit: int | None = None, advice: str = CHECK_FILE) -> bytes:
     """All of standard input (at most `limit` bytes: see read_at_most); at a terminal, say
     first that mtpipe waits for it. Fatal when the command was started with standard
     input closed (`<&-`)."""
@@ -164,20 +175,21 @@ def read_stdin(what: str, limit: int | None = None) -> bytes:
         raise Fatal(f"standard input is closed, so mtpipe cannot read {what.rstrip(',')} from it: give a file instead of -, or pipe the text in")
     if sys.stdin.isatty():
         print(f"mtpipe: waiting for {what} on standard input (end with Ctrl-D on an empty line)", file=sys.stderr)
-    return _bounded(sys.stdin.buffer, limit, "standard input")
+    return _bounded(sys.stdin.buffer, limit, "standard input", advice)
 
 
-def read_at_most(path: Path, limit: int | None) -> bytes:
-    """A file's bytes; Fatal past `limit` bytes, so that /dev/zero, a runaway pipe or a
-    file far larger than such inputs ever are cannot fill memory. OSError as open raises it."""
+def read_at_most(path: Path, limit: int | None, advice: str = CHECK_FILE) -> bytes:
+    """A file's bytes; Fatal past `limit` bytes (saying `advice`), so that /dev/zero, a
+    runaway pipe or a file far larger than such inputs ever are cannot fill memory.
+    OSError as open raises it."""
     with open(path, "rb") as fh:
-        return _bounded(fh, limit, str(path))
+        return _bounded(fh, limit, str(path), advice)
 
 
-def _bounded(stream, limit: int | None, name: str) -> bytes:
+def _bounded(stream, limit: int | None, name: str, advice: str) -> bytes:
     data = stream.read() if limit is None else stream.read(limit + 1)
     if limit is not None and len(data) > limit:
-        raise Fatal(f"{name} holds more than {limit / 1e6:,.0f} MB, far more than mtpipe reads there: check that it is the file you meant")
+        raise Fatal(f"{name} holds more than {limit / 1e6:,.0f} MB, the most mtpipe reads there: {advice}")
     return data
 
 

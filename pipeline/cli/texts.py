@@ -12,6 +12,7 @@ from .common import (
     EVALUATE_LINE_BYTES,
     EXIT_OK,
     MAX_EVALUATE_LINES,
+    SPLIT_ARTICLE,
     Fatal,
     done_with,
     options_for,
@@ -35,7 +36,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
     fmt = format_or_plain(name)
     options = options_for(args, [] if args.file == "-" else [Path(args.file).parent])
     try:
-        data = read_stdin("French text") if args.file == "-" else Path(args.file).read_bytes()
+        data = read_stdin("French text", options.max_bytes, SPLIT_ARTICLE) if args.file == "-" else read_at_most(Path(args.file), options.max_bytes, SPLIT_ARTICLE)
         doc = fmt.read(data, name, options)
     except (OSError, IngestError) as exc:
         raise unreadable("translate", name, exc) from None
@@ -145,11 +146,12 @@ def _sentences(path: Path, per_line: bool, options: ReadOptions | None = None) -
     empty or blank file has none."""
     from ..evaluate import read_text
     from ..formats import format_or_plain
+    from ..formats.base import ReadOptions
     from ..ingest import IngestError
     from ..segment import segment
 
     try:
-        data = path.read_bytes()
+        data = read_at_most(path, (options or ReadOptions()).max_bytes, SPLIT_ARTICLE)
         if not data.strip():
             return []
         if per_line:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Protocol
 
-from ..ingest import Document, Line
+from ..ingest import MAX_ARTICLE_MB, Document, IngestError, Line
 from ..protect import Protector
 from ..segment import Segment
 from ..translate.types import Translation
@@ -26,11 +26,22 @@ from .markup import Event, Inline, Sentence, place
 @dataclass(frozen=True)
 class ReadOptions:
     """How articles are read, the same for every format: the protect rules in force
-    (the user's and the built-in ones) and the front matter keys whose values are
-    translated."""
+    (the user's and the built-in ones), the front matter keys whose values are
+    translated, and the largest article read (its bytes, and its text once read: a
+    run holds an article's sentences, alignments and page in memory, about 50 bytes
+    per byte of article)."""
 
     protect: Protector = Protector()
     front_matter_keys: tuple[str, ...] = FRONT_MATTER_KEYS
+    max_bytes: int = field(default=MAX_ARTICLE_MB * 1_000_000, compare=False)  # it changes no English
+
+    def check_size(self, size: int, what: str = "it is") -> None:
+        """IngestError when an article (or its text) is larger than `max_bytes`."""
+        if size > self.max_bytes:
+            raise IngestError(
+                f"{what} {size / 1e6:,.1f} MB, more than the {self.max_bytes / 1e6:g} MB mtpipe translates as one article; "
+                "split it into smaller articles, or raise the limit with --max-article-mb (a run needs about 50 MB of memory per MB of article)"
+            )
 
     @property
     def key(self) -> str:

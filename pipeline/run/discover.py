@@ -15,7 +15,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from ..formats import FORMATS, Format, format_for
-from ..ingest import IngestError
+from ..formats.base import ReadOptions
+from ..ingest import Document, IngestError
 from ..messages import first_line
 from ..outdir import open_folder
 from ..project import PROJECT_FILE
@@ -256,13 +257,22 @@ def format_of(name: str) -> Format:
     return fmt
 
 
-def read_found(found: Found) -> bytes:
+def parse(rel: str, data: bytes, options: ReadOptions, name: str | None = None) -> Document:
+    """An article's bytes read by the format of `rel` (as `name`, default `rel`);
+    IngestError when its text is larger than `options` allow (a small Word file can
+    hold much text)."""
+    doc = format_of(rel).read(data, name or rel, options)
+    options.check_size(sum(len(line.text) for line in doc.lines), "its text is")
+    return doc
+
+
+def read_found(found: Found, options: ReadOptions | None = None) -> bytes:
     """The bytes of an article found by the scan, read as that very file: through its
     input folder, one folder at a time, never following a link (a folder on its path
     swapped for a link since the scan cannot lead outside the inputs), and refused if
-    it is another file than the one the scan saw."""
+    it is another file than the one the scan saw, or larger than `options` allow."""
     if found.root is None:
-        return read_regular(found.path, found.ident)
+        return read_regular(found.path, found.ident, options=options)
     parts = PurePosixPath(found.rel).parts
     try:
         folder = open_folder(found.root, parts[:-1])
@@ -271,15 +281,17 @@ def read_found(found: Found) -> bytes:
             raise IngestError("a folder on its path was replaced by a symbolic link or a file since the scan, so it is not read; run again") from None
         raise IngestError(f"its folder cannot be opened ({first_line(exc)})") from None
     try:
-        return read_regular(Path(parts[-1]), found.ident, dir_fd=folder)
+        return read_regular(Path(parts[-1]), found.ident, dir_fd=folder, options=options)
     finally:
         os.close(folder)
 
 
-def read_regular(path: Path, ident: tuple[int, int] | None = None, dir_fd: int | None = None) -> bytes:
+def read_regular(path: Path, ident: tuple[int, int] | None = None, dir_fd: int | None = None, options: ReadOptions | None = None) -> bytes:
     """The bytes of a regular file (`path` relative to the folder `dir_fd` when given);
     IngestError for anything else (a link, a FIFO that would block forever, a device
-    that never ends), a file that cannot be read, or another file than `ident` names."""
+    that never ends), a file that cannot be read, another file than `ident` names, or
+    one larger than `options` allow (checked before reading, and again as it is read,
+    should it grow)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
     except FileNotFoundError:
@@ -298,6 +310,12 @@ def read_regular(path: Path, ident: tuple[int, int] | None = None, dir_fd: int |
         if ident is not None and (st.st_dev, st.st_ino) != ident:
             raise IngestError("it was replaced by another file since the scan, so it is not read; run again")
         try:
-            return fh.read()
+            if options is None:
+                return fh.read()
+            options.check_size(st.st_size)
+            data = fh.read(options.max_bytes + 1)
+            if len(data) > options.max_bytes:  # it grew since fstat
+                options.check_size(max(os.fstat(fh.fileno()).st_size, len(data)))
+            return data
         except OSError as exc:
             raise IngestError(f"it cannot be read ({first_line(exc)})") from None

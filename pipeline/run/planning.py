@@ -25,7 +25,7 @@ from .discover import (
     discover,
     distinct_inputs,
     file_identity,
-    format_of,
+    parse,
     read_found,
     shown,
 )
@@ -66,8 +66,8 @@ class Pending:
         it cannot be read any more, `failed` says why and it has none (as it does when
         it cannot be translated)."""
         try:
-            data = read_found(self.found)
-            self.doc = format_of(self.article.input).read(data, self.article.input, self.options)
+            data = read_found(self.found, self.options)
+            self.doc = parse(self.article.input, data, self.options)
         except IngestError as exc:
             self.failed = f"{shown(self.path)}: {exc}"
             return []
@@ -99,7 +99,7 @@ def _same_human(prior: Article, translator: Translator, rel: str, data: bytes, o
     those its last run used (an import since then makes it be written again)."""
     if not prior.human_sha256 and not translator.has_human:
         return True
-    sentences = [s.text for s in segment(format_of(rel).read(data, rel, options))]
+    sentences = [s.text for s in segment(parse(rel, data, options))]
     return translator.human_digest(sentences) == prior.human_sha256
 
 
@@ -108,9 +108,9 @@ def _read_reference(article: Article, ref: Found, options: ReadOptions) -> Docum
     path = ref.path
     article.reference = shown(path)
     try:
-        data = read_found(ref)
+        data = read_found(ref, options)
         article.reference_sha256 = hashlib.sha256(data).hexdigest()
-        return format_of(article.input).read(data, str(path), options)
+        return parse(article.input, data, options, str(path))
     except IngestError as exc:
         article.reference_error = f"{shown(path)}: {exc}"
         return None
@@ -260,7 +260,7 @@ def decide(
         path, rel = found.path, found.rel
         try:
             _claim_outputs(folder, rel, claimed, name_max)
-            data = read_found(found)
+            data = read_found(found, options)
             article.sha256 = hashlib.sha256(data).hexdigest()
             article.settings = settings
             article.output = output_names(rel)[0]
@@ -274,7 +274,7 @@ def decide(
                 article.pairing, article.scores, article.flagged, article.flags = prior.pairing, prior.scores, prior.flagged, prior.flags
                 article.human, article.hter, article.human_sha256 = prior.human, prior.hter, prior.human_sha256
                 continue
-            sentences = len(segment(format_of(rel).read(data, rel, options)))
+            sentences = len(segment(parse(rel, data, options)))
             decisions[-1] = Decision(path, article, Pending(found, article, sentences, ref, options))
         except (IngestError, OutputConflict) as exc:
             article.status, article.error = "error", f"{shown(path)}: {exc}"
