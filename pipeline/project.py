@@ -34,14 +34,24 @@ class ProjectError(UsageError):
     """A project file or reading option that cannot be used; the message says what to fix."""
 
 
+# A project file holds a few lists of patterns and keys; more than this is not one.
+MAX_PROJECT_BYTES = 1_000_000
+
+
 def load(path: Path) -> dict[str, tuple[str, ...]]:
     """The settings of a project file, checked: each key known, each value a list of strings."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_PROJECT_BYTES + 1)
+        if len(raw) > MAX_PROJECT_BYTES:  # /dev/zero, or not a project file at all
+            raise ProjectError(f"the project file {path} holds more than {MAX_PROJECT_BYTES // 1_000_000} MB, far more than a project file does; pass the right --config")
+        data = tomllib.loads(raw.decode("utf-8"))
     except OSError as exc:
         raise ProjectError(f"cannot read the project file {path} ({exc.strerror or exc}); fix it or pass another --config") from None
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ProjectError(f"the project file {path} is not valid TOML ({exc}); fix it") from None
+    except RecursionError:
+        raise ProjectError(f"the project file {path} is not valid TOML (it nests too deep); fix it") from None
     unknown = sorted(set(data) - set(_KEYS))
     if unknown:
         raise ProjectError(f"the project file {path} has unknown settings ({', '.join(unknown)}); it may hold {' and '.join(_KEYS)}")

@@ -31,6 +31,8 @@ def test_settings_read_and_combined_with_the_command_line(tmp_path: Path) -> Non
         ("protect = [1]\n", "must be a list of strings"),
         ("protect = [\n", "is not valid TOML"),
         ("protect = ['(']\n", r"the protect rule '\(' is not a regular expression"),
+        ("protect = " + "[" * 100_000 + "]" * 100_000 + "\n", r"is not valid TOML \(it nests too deep\)"),
+        ("# " + "x" * 1_000_000 + "\n", "holds more than 1 MB, far more than a project file does"),
     ],
 )
 def test_a_bad_project_file_says_what_to_fix(tmp_path: Path, text: str, message: str) -> None:
@@ -96,3 +98,8 @@ def test_the_help_names_the_default_front_matter_keys() -> None:
     for name in ("run", "translate", "align"):
         [option] = [a for a in commands[name]._actions if a.dest == "front_matter_keys"]
         assert f"(default: {','.join(FRONT_MATTER_KEYS)})" in option.help
+
+
+def test_an_endless_project_file_is_one_sentence() -> None:
+    with pytest.raises(ProjectError, match="the project file /dev/zero holds more than 1 MB"):
+        read_options(Path("/dev/zero"))
