@@ -35,6 +35,9 @@ def output_names(rel: str, endings: Sequence[str] = OUTPUT_ENDINGS) -> list[str]
     return [stem + end.format(suffix=suffix or ".txt") for end in endings]
 
 MANIFEST = ".mtpipe-manifest"
+# The most mtpipe reads back of a file it wrote (summary.json, an article's records):
+# far more than it writes for any article it accepts, far less than would fill memory.
+MAX_READ_BACK = 400_000_000
 _MANIFEST_HEADER = "# mtpipe manifest 1: the files mtpipe wrote in this folder, one JSON string a line; it overwrites only these\n"
 _TEMPORARY = re.compile(rf"^{re.escape(TEMP_PREFIX)}[0-9a-f]{{8}}{re.escape(TEMP_SUFFIX)}$")
 
@@ -180,6 +183,26 @@ class OutputFolder:
         if rel not in self._owned and os.path.lexists(path):
             raise OutputConflict(f"{path} already exists and mtpipe did not write it; move it away or choose another -o")
         return path
+
+    def read(self, rel: str) -> str:
+        """A file mtpipe wrote here, read back as text: through the folders held open
+        from the output folder down, never through a link, never a FIFO or a device,
+        at most MAX_READ_BACK bytes. OSError when it cannot be (ValueError when it is
+        not UTF-8): a tampered output folder cannot make a run hang or fill memory."""
+        path = safe_relative(rel)
+        start: int | Path = self._fd if self._fd is not None else self.root  # a dry run holds no descriptor
+        folder = open_folder(start, path.parent.parts)
+        try:
+            fd = os.open(path.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=folder)
+        finally:
+            os.close(folder)
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise OSError(errno.EINVAL, "not a regular file")
+            data = fh.read(MAX_READ_BACK + 1)
+        if len(data) > MAX_READ_BACK:
+            raise OSError(errno.EFBIG, f"larger than the {MAX_READ_BACK // 1_000_000} MB mtpipe writes there")
+        return data.decode("utf-8")
 
     def write(self, rel: str, data: bytes) -> None:
         """Write a file mtpipe may write (see check), atomically, after recording it as

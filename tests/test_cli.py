@@ -514,3 +514,15 @@ def test_translate_bounds_its_input_by_the_article_limit(tmp_path: Path, size: s
         assert "mtpipe: error: big.txt holds more than 1 MB, the most mtpipe reads there: split it, or raise the limit with --max-article-mb" in stderr
     if size == "0":
         assert "mtpipe: error: --max-article-mb must be a number of megabytes above 0" in stderr
+
+
+def test_a_summary_swapped_for_a_link_to_an_endless_file_is_one_sentence(tmp_path: Path) -> None:
+    write_tree(tmp_path / "in", {"a.txt": "Un chat dort.\n"})
+    assert in_folder(tmp_path, "run", "in", "-o", "out", *ECHO).returncode == 0
+    (tmp_path / "out" / "summary.json").unlink()
+    (tmp_path / "out" / "summary.json").symlink_to("/dev/zero")
+    report = in_folder(tmp_path, "report", "out")
+    assert report.returncode == 2 and report.stderr.decode().startswith("mtpipe: error: out holds no summary.json; run mtpipe run -o out first\n"), report.stderr
+    again = in_folder(tmp_path, "run", "in", "-o", "out", *ECHO)  # read as no earlier summary: translated again, the link replaced
+    assert again.returncode == 0 and "Traceback" not in again.stderr.decode()
+    assert not (tmp_path / "out" / "summary.json").is_symlink()

@@ -208,3 +208,35 @@ def test_a_manifest_that_is_not_a_file_is_refused_and_the_lock_released(tmp_path
         with pytest.raises(OutputConflict, match="is not mtpipe's manifest"):
             with OutputFolder(out):
                 pass
+
+
+@pytest.mark.parametrize(
+    "make, error",
+    [
+        (lambda root: (root / "summary.json").symlink_to("/dev/zero"), "Too many levels of symbolic links"),
+        (lambda root: os.mkfifo(root / "summary.json"), "not a regular file"),
+        (lambda root: (root / "summary.json").mkdir(), "Is a directory|not a regular file"),
+        (lambda root: ((root / "elsewhere").mkdir(), (root / "sub").symlink_to(root / "elsewhere")), "Too many levels|Not a directory"),
+    ],
+)
+def test_what_mtpipe_reads_back_is_never_a_link_a_fifo_or_endless(tmp_path: Path, make, error: str) -> None:
+    """A tampered output folder cannot make a run read elsewhere, hang on a FIFO, or
+    read /dev/zero until memory runs out: each is an OSError at once."""
+    out = tmp_path / "out"
+    with OutputFolder(out) as folder:
+        folder.write("summary.json", b"{}")
+        folder.write("sub/a.align.jsonl", b"")
+    (out / "summary.json").unlink()
+    (out / "sub" / "a.align.jsonl").unlink()
+    (out / "sub").rmdir()
+    make(out)
+    with OutputFolder(out) as folder:
+        with pytest.raises(OSError, match=error):
+            folder.read("sub/a.align.jsonl" if (out / "sub").exists() else "summary.json")
+
+
+def test_what_mtpipe_wrote_reads_back(tmp_path: Path) -> None:
+    with OutputFolder(tmp_path) as folder:
+        folder.write("sub/a.align.jsonl", "été\n".encode())
+        assert folder.read("sub/a.align.jsonl") == "été\n"
+    assert OutputFolder(tmp_path).read("sub/a.align.jsonl") == "été\n"  # not held (a dry run)

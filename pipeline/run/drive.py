@@ -167,7 +167,6 @@ def _run(
     options: ReadOptions,
 ) -> RunSummary:
     started = time.perf_counter()
-    out = folder.root
     date = run_date()
     earlier = earlier_summary(folder)
     decisions = decide(inputs, folder, translator, force, references, select, options, earlier)
@@ -178,7 +177,7 @@ def _run(
     try:
         _translate_pending(pending, folder, translator, date, bar, summaries)
         if references:
-            summaries.scores = _run_scores(out, articles)
+            summaries.scores = _run_scores(folder, articles)
     except STOPS_A_RUN:
         if any(a.status == "ok" for a in articles):  # else nothing was done: leave OUT as it was
             _stopped(folder, summaries.write(), date)
@@ -204,7 +203,7 @@ def _stopped(folder: OutputFolder, summary: RunSummary, date: str) -> None:
         pass
 
 
-def _run_scores(out: Path, articles: list[Article]) -> dict | None:
+def _run_scores(folder: OutputFolder, articles: list[Article]) -> dict | None:
     """Corpus scores over the paired units of every scored article, read back from the
     JSONL files (so skipped articles count too)."""
     hyps: list[str] = []
@@ -213,9 +212,9 @@ def _run_scores(out: Path, articles: list[Article]) -> dict | None:
         if not article.done or not article.scores:
             continue
         units: dict[str, tuple[list[str], str]] = {}
-        path = output_paths(out, article.input).jsonl
+        path = output_paths(folder.root, article.input).jsonl
         try:
-            records = read_records(path)
+            records = read_records(folder, output_names(article.input)[1])
         except (OSError, ValueError) as exc:
             article.reference_error = f"{shown(path)}: the sentence records cannot be read ({exc}), so the article is left out of the corpus scores; run mtpipe run --force"
             continue

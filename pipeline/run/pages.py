@@ -81,8 +81,8 @@ def rewrite_reports(out: Path) -> RunSummary:
         if not folder.owns(SUMMARY):
             raise OutputConflict(f"{shown(out / SUMMARY)} was not written by mtpipe; run mtpipe run -o {shown(out)} first")
         try:
-            summary = RunSummary.from_json(load_json(folder.path(SUMMARY).read_text(encoding="utf-8")))
-        except ValueError as exc:
+            summary = RunSummary.from_json(load_json(folder.read(SUMMARY)))
+        except (OSError, ValueError) as exc:
             raise ValueError(f"{shown(out / SUMMARY)} is not a summary mtpipe wrote ({exc}); run mtpipe run -o {shown(out)} again") from None
         date = run_date()
         for article in summary.articles:
@@ -91,7 +91,7 @@ def rewrite_reports(out: Path) -> RunSummary:
             try:
                 safe_relative(article.input)
                 names = output_names(article.input)
-                records = read_records(out / names[1])
+                records = read_records(folder, names[1])
                 review = review_files(page_info(article, summary.meta, date), records)
                 write_all(folder, list(zip(names[2:], review.files)))
                 article.flagged, article.flags = review.flagged, review.flags

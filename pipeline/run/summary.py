@@ -80,7 +80,7 @@ def earlier_summary(folder: OutputFolder) -> RunSummary | None:
     if not folder.owns(SUMMARY):
         return None
     try:
-        return RunSummary.from_json(load_json(folder.path(SUMMARY).read_text(encoding="utf-8")))
+        return RunSummary.from_json(load_json(folder.read(SUMMARY)))
     except (OSError, ValueError):
         return None
 
@@ -102,9 +102,10 @@ def recorded_meta(earlier: RunSummary | None, translator: Translator) -> RunMeta
     return meta if same and meta.settings else None
 
 
-def read_records(path: Path) -> list[SentenceRecord]:
-    """The sentence records of an article's .align.jsonl (see records.read_records)."""
-    return records.read_records(path.read_text(encoding="utf-8"))
+def read_records(folder: OutputFolder, rel: str) -> list[SentenceRecord]:
+    """The sentence records of an article's .align.jsonl, `rel` in the output folder
+    (see records.read_records and OutputFolder.read)."""
+    return records.read_records(folder.read(rel))
 
 
 def meta_of(translator: Translator) -> RunMeta:
