@@ -48,7 +48,9 @@ def measure(src: Path, articles: dict[str, str], out: Path) -> dict:
     for name, text in articles.items():
         (src / name).write_text(text, encoding="utf-8")
     args = ["run", str(src), "-o", str(out), "--model", str(TINY_MODEL), "--no-cache", "--beam", "1", "--quiet"]
-    done = subprocess.run([sys.executable, "-c", MEASURE, *args], cwd=ROOT, capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, "-c", MEASURE, *args], cwd=ROOT, capture_output=True, text=True)
+    if done.returncode:
+        sys.exit(f"mtpipe run {src.name} failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

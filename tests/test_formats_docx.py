@@ -671,8 +671,9 @@ def _truncated(tmp_path: Path) -> bytes:
         (_truncated, "not a Word document"),
         (_macro_enabled, r"not a Word document \(its content is .*macroEnabled"),
         (_zip_bomb, r"it would inflate to 30\d MB, more than the 200 MB mtpipe opens in a Word file \(a zip bomb"),
+        (lambda tmp_path: _source(lambda d: d.add_paragraph("Le chat dort. " * 730_000), tmp_path), "it holds a run of more than 10 MB of text in one piece"),
     ],
-    ids=["not a zip", "zip without a document", "truncated", "macro-enabled", "zip bomb"],
+    ids=["not a zip", "zip without a document", "truncated", "macro-enabled", "zip bomb", "a 10 MB text node"],
 )
 def test_read_refuses_what_it_cannot_translate(make: Callable[[Path], bytes], reason: str, tmp_path: Path) -> None:
     """IngestError, one sentence saying why, for a file that is not a Word document."""

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import grows_linearly
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -240,3 +241,23 @@ def test_what_mtpipe_wrote_reads_back(tmp_path: Path) -> None:
         folder.write("sub/a.align.jsonl", "été\n".encode())
         assert folder.read("sub/a.align.jsonl") == "été\n"
     assert OutputFolder(tmp_path).read("sub/a.align.jsonl") == "été\n"  # not held (a dry run)
+
+
+def test_a_huge_manifest_is_read_in_linear_time(tmp_path: Path) -> None:
+    """An output folder of many runs: its manifest is read, and its paths left out of
+    the inputs, in time linear in its lines (a huge one once took 109 s to start)."""
+    from pipeline.run import discover
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("Le chat dort.\n", encoding="utf-8")
+
+    def start(n: int) -> None:
+        out = tmp_path / f"out{n}"
+        if not out.exists():
+            out.mkdir()
+            lines = "".join(f'"d{i % 100}/a{i}.en.txt"\n' for i in range(n))
+            (out / MANIFEST).write_text("# mtpipe manifest 1\n" + lines, encoding="utf-8")
+        with OutputFolder(out) as folder:
+            assert [f.rel for f in discover([tmp_path / "in"], out, folder.owned_paths())] == ["a.txt"]
+
+    assert grows_linearly(start, 5_000)

@@ -122,6 +122,8 @@ def open_word(data: bytes) -> WordDocument:
         main = Package.open(io.BytesIO(data)).main_document_part
     except Exception as exc:  # zipfile, lxml and python-docx raise many kinds on a damaged file
         reason = str(exc).strip("\"'") or type(exc).__name__
+        if "XML_PARSE_HUGE" in reason:  # libxml2 refuses a text node of more than 10 MB
+            raise IngestError("it holds a run of more than 10 MB of text in one piece, more than mtpipe reads; split the document into smaller ones") from None
         raise IngestError(f"it is not a Word document ({reason}); open it in Word and save it again as .docx") from None
     if main.content_type != CT.WML_DOCUMENT_MAIN:  # a template, a macro-enabled document, a spreadsheet
         raise IngestError(f"it is not a Word document (its content is {main.content_type}); open it in Word and save it again as .docx")
