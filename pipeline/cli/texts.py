@@ -119,10 +119,10 @@ def _machine_translation(path: Path, source: list[str], source_path: Path, per_l
     """The --mt file's translation of each source sentence: the `mt` of a run's
     .align.jsonl, once its `src` are found to be the source sentences, or the file's lines."""
     from ..align import is_run_records, run_records, run_translations
-    from ..outdir import MAX_READ_BACK  # a run's records are read back under this bound too
+    from ..outdir import MAX_READ_BACK
 
     try:
-        data = read_at_most(path, MAX_READ_BACK)
+        data = read_at_most(path, MAX_READ_BACK)  # a run's records are read back under this bound too
     except OSError as exc:
         raise unreadable("align", path, exc) from None
     if is_run_records(path.name, data):
