@@ -163,13 +163,13 @@ def permissions_apply() -> list[str]:
 
 def grows_linearly(work: Callable[[int], object], n: int, times: int = 4) -> bool:
     """Whether work(times·n) takes under twice `times` as long as work(n) (best of
-    three each): linear work takes `times` as long, quadratic work `times`² as long.
+    two and of three): linear work takes `times` as long, quadratic work `times`² as long.
     A ratio in one process, so the machine's speed does not matter; the garbage
     collector is off while timing, as its passes grow with what other tests left."""
 
-    def best(size: int) -> float:
+    def best(size: int, tries: int) -> float:
         runs = []
-        for _ in range(3):
+        for _ in range(tries):
             started = time.perf_counter()
             work(size)
             runs.append(time.perf_counter() - started)
@@ -177,6 +177,6 @@ def grows_linearly(work: Callable[[int], object], n: int, times: int = 4) -> boo
 
     gc.disable()
     try:
-        return best(times * n) < 2 * times * max(best(n), 1e-3)
+        return best(times * n, 2) < 2 * times * max(best(n, 3), 1e-3)
     finally:
         gc.enable()
