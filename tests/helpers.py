@@ -142,8 +142,11 @@ def build_adversarial(root: Path) -> dict[str, str]:
     return expected
 
 
-# Pages carry the date they were written; runs to compare bytewise fix it, as reproducible builds do.
-ENV = {**os.environ, "SOURCE_DATE_EPOCH": "1764000000"}
+def fixed_date_env() -> dict[str, str]:
+    """The environment for a command whose outputs are compared bytewise: pages carry
+    the date they were written, fixed here as reproducible builds fix it. Built when
+    called, so that it holds the session's own caches (conftest), not the user's."""
+    return {**os.environ, "SOURCE_DATE_EPOCH": "1764000000"}
 
 
 NO_OVERRIDE = ["--bounding-set", "-dac_override,-dac_read_search", "--inh-caps", "-dac_override,-dac_read_search"]

@@ -20,7 +20,13 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, TINY_MODEL, EchoBackend
-from helpers import ENV, SEPARATORS, build_adversarial, permissions_apply, snapshot
+from helpers import (
+    SEPARATORS,
+    build_adversarial,
+    fixed_date_env,
+    permissions_apply,
+    snapshot,
+)
 
 from pipeline.hub import ModelRef
 from pipeline.outdir import MANIFEST
@@ -34,7 +40,7 @@ ECHO = ["--backend", "echo", "--model", str(TINY_MODEL), "--no-cache"]
 def echo_cli(*args: str, prefix: Sequence[str] = (), timeout: float = 120) -> subprocess.CompletedProcess:
     """`mtpipe ARGS` with the echo backend registered (no model is loaded)."""
     code = "import sys; sys.path.insert(0, 'tests'); import conftest; conftest.register_echo(); from pipeline.cli import main; sys.exit(main(sys.argv[1:]))"
-    return subprocess.run([*prefix, sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, timeout=timeout, env=ENV)
+    return subprocess.run([*prefix, sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, timeout=timeout, env=fixed_date_env())
 
 
 def summary_of(out: Path) -> dict:
@@ -263,7 +269,7 @@ def test_an_unusable_output_path_is_one_sentence(tmp_path: Path, kind: str) -> N
 def test_a_run_that_fails_before_any_work_leaves_no_output_folder(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "pipeline.cli", "run", "seeds", "-o", str(tmp_path / "new" / "out"), "--no-cache"],
-        cwd=ROOT, capture_output=True, timeout=120, env={**ENV, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")},
+        cwd=ROOT, capture_output=True, timeout=120, env={**fixed_date_env(), "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")},
     )
     assert done.returncode == 2 and "Traceback" not in done.stderr.decode()
     assert not (tmp_path / "new").exists()
@@ -323,7 +329,7 @@ def test_sigterm_stops_like_ctrl_c(tmp_path: Path) -> None:
     assert {a["status"] for a in summary_of(out)["articles"]} <= {"ok", "pending"}
     done = subprocess.run(
         [sys.executable, "-m", "pipeline.cli", "run", str(tmp_path / "in"), "-o", str(out), "--model", str(TINY_MODEL), "--cache", str(tmp_path / "tm.sqlite3"), "--beam", "1"],
-        cwd=ROOT, capture_output=True, timeout=600, env=ENV,
+        cwd=ROOT, capture_output=True, timeout=600, env=fixed_date_env(),
     )
     assert done.returncode == 0 and len(outputs(out)) == 30 * 5
 
@@ -373,7 +379,7 @@ def test_translate_with_a_broken_memory_warns_and_prints_the_english(tmp_path: P
     done = subprocess.run(
         [sys.executable, "-c", "import sys; sys.path.insert(0, 'tests'); import conftest; conftest.register_echo(); from pipeline.cli import main; sys.exit(main(sys.argv[1:]))",
          "translate", "--backend", "echo", "--model", str(TINY_MODEL), "--cache", str(memory)],
-        cwd=ROOT, input="Le chat dort.\n".encode(), capture_output=True, timeout=60, env=ENV,
+        cwd=ROOT, input="Le chat dort.\n".encode(), capture_output=True, timeout=60, env=fixed_date_env(),
     )
     assert done.returncode == 0 and done.stdout.decode() == "LE CHAT DORT.\n"
     [line] = done.stderr.decode().splitlines()

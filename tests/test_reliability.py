@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, SHARED, TINY_MODEL, PageParts, shared_file
-from helpers import ENV, permissions_apply
+from helpers import fixed_date_env, permissions_apply
 
 from pipeline.ingest import parse
 from pipeline.prose import is_prose
@@ -44,7 +44,7 @@ MARKUP = "<script>alert(1)</script> Il a écrit <img src=x onerror=alert(2)> pui
 
 
 def cli(*args: str, prefix: Sequence[str] = ()) -> subprocess.CompletedProcess:
-    return subprocess.run([*prefix, sys.executable, "-m", "pipeline.cli", *args], cwd=ROOT, capture_output=True, timeout=600, env=ENV)
+    return subprocess.run([*prefix, sys.executable, "-m", "pipeline.cli", *args], cwd=ROOT, capture_output=True, timeout=600, env=fixed_date_env())
 
 
 # What each hostile file holds, and whether it must be translated ("ok") or refused ("error").
@@ -220,7 +220,7 @@ def start(src: Path, out: Path, cache: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "pipeline.cli", "run", str(src), "-o", str(out), "--model", str(TINY_MODEL), "--cache", str(cache), "--beam", "1", "--backend", "transformers"],
         cwd=ROOT,
-        env=ENV,
+        env=fixed_date_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -365,7 +365,7 @@ def test_ctrl_c_inside_an_article_keeps_every_finished_batch(tmp_path: Path) -> 
     (tmp_path / "in" / "long.txt").write_text("\n".join(french) + "\n", encoding="utf-8")
     memory = tmp_path / "tm.sqlite3"
     args = ["run", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--model", str(TINY_MODEL), "--cache", str(memory), "--batch-tokens", "96"]
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", *args], cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", *args], cwd=ROOT, env=fixed_date_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while len(memory_sources(memory)) < 20 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
