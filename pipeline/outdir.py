@@ -109,18 +109,13 @@ class OutputFolder:
         path outside the folder (mtpipe never writes one: a tampered manifest would
         have an input taken for an output) is skipped. OutputConflict when the manifest
         is not a regular file (a link, a folder, a FIFO that would block)."""
-        where = MANIFEST if self._fd is not None else self.root / MANIFEST  # a dry run holds no descriptor
         try:
-            fd = os.open(where, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=self._fd)
+            raw = self._read_bytes(MANIFEST)
         except FileNotFoundError:
             return set()
         except OSError as exc:
             raise OutputConflict(f"{self.root / MANIFEST} is not mtpipe's manifest ({exc.strerror or exc}); move it away or choose another -o") from None
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            raise OutputConflict(f"{self.root / MANIFEST} is not mtpipe's manifest (not a regular file); move it away or choose another -o")
-        with os.fdopen(fd, encoding="utf-8", errors="replace") as fh:
-            text = fh.read()
+        text = raw.decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")  # any line ending, as a text file reads
         owned = set()
         for line in text.split("\n"):
             if line and not line.startswith("#"):
@@ -185,10 +180,15 @@ class OutputFolder:
         return path
 
     def read(self, rel: str) -> str:
-        """A file mtpipe wrote here, read back as text: through the folders held open
-        from the output folder down, never through a link, never a FIFO or a device,
-        at most MAX_READ_BACK bytes. OSError when it cannot be (ValueError when it is
-        not UTF-8): a tampered output folder cannot make a run hang or fill memory."""
+        """A file mtpipe wrote here, read back as text (see _read_bytes); ValueError when
+        it is not UTF-8."""
+        return self._read_bytes(rel).decode("utf-8")
+
+    def _read_bytes(self, rel: str) -> bytes:
+        """A file mtpipe wrote here, read back: through the folders held open from the
+        output folder down, never through a link, never a FIFO or a device, at most
+        MAX_READ_BACK bytes. OSError when it cannot be: a tampered output folder cannot
+        make a run hang or fill memory."""
         path = safe_relative(rel)
         start: int | Path = self._fd if self._fd is not None else self.root  # a dry run holds no descriptor
         folder = open_folder(start, path.parent.parts)
@@ -202,7 +202,7 @@ class OutputFolder:
             data = fh.read(MAX_READ_BACK + 1)
         if len(data) > MAX_READ_BACK:
             raise OSError(errno.EFBIG, f"larger than the {MAX_READ_BACK // 1_000_000} MB mtpipe writes there")
-        return data.decode("utf-8")
+        return data
 
     def write(self, rel: str, data: bytes) -> None:
         """Write a file mtpipe may write (see check), atomically, after recording it as

@@ -45,7 +45,7 @@ def _between(opener: str, closer: str) -> str:
 _ATTRIBUTE = r"""(?:[#.][\w:-]+|[\w-]+=(?:"[^"\n]*"|'[^'\n]*'|[^\s}"']+))"""
 # Built-in rules other than URLs and e-mail addresses, by name (the docs list them).
 BUILT_IN: dict[str, re.Pattern[str]] = {
-    "template": re.compile("|".join(_between(pair[:2], pair[2:]) for pair in ("{{}}", "{%%}", "{##}", "{**}")) + r"|-{2,}8<-{2,}(?:[ \t]*\"[^\"\n]*\")?"),
+    "template": re.compile("|".join(_between(*pair) for pair in (("{{", "}}"), ("{%", "%}"), ("{#", "#}"), ("{*", "*}"))) + r"|-{2,}8<-{2,}(?:[ \t]*\"[^\"\n]*\")?"),
     "attributes": re.compile(rf"\{{:?[ \t]*(?:{_ATTRIBUTE}|-)(?:[ \t]+{_ATTRIBUTE})*[ \t]*\}}"),
     "emoji": re.compile(r"(?<![\w:]):(?=[a-z0-9_+-]*[a-z])[a-z0-9_+-]+:(?![\w:])"),
 }

@@ -28,7 +28,6 @@ from .summary import (
     earlier_summary,
     elapsed,
     meta_of,
-    output_paths,
     read_records,
     recorded_meta,
     run_date,
@@ -212,9 +211,10 @@ def _run_scores(folder: OutputFolder, articles: list[Article]) -> dict | None:
         if not article.done or not article.scores:
             continue
         units: dict[str, tuple[list[str], str]] = {}
-        path = output_paths(folder.root, article.input).jsonl
+        jsonl = output_names(article.input)[1]
+        path = folder.root / jsonl
         try:
-            records = read_records(folder, output_names(article.input)[1])
+            records = read_records(folder, jsonl)
         except (OSError, ValueError) as exc:
             article.reference_error = f"{shown(path)}: the sentence records cannot be read ({exc}), so the article is left out of the corpus scores; run mtpipe run --force"
             continue
