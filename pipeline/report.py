@@ -13,7 +13,6 @@ import io
 import math
 import os
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -21,31 +20,13 @@ from itertools import groupby
 from pathlib import PurePosixPath
 from urllib.parse import quote
 
-from . import __version__, tmx
+from . import __version__, qa, tmx
 from .messages import counted
 from .outdir import output_names
+from .qa.checks import protected_spans
 from .records import Article, RunSummary, SentenceRecord
 from .wordalign import Links, join_links, to_pharaoh, uncovered
 
-# A row is flagged when the length of its English, in characters, is outside these
-# multiples of the French (fr→en output runs at ~0.9×); only checked from MIN_LENGTH_CHARS.
-LENGTH_RATIO = (0.5, 2.0)
-MIN_LENGTH_CHARS = 20
-# An n-gram of up to MAX_NGRAM words repeated back to back this many times, more than in
-# the source: opus-mt's known failure of looping on a phrase.
-REPEATS = 3
-MAX_NGRAM = 4
-FLAG_TITLES = {
-    "empty": "the translation is empty",
-    "untranslated": "the output is the French source, untranslated",
-    "length": f"the English is under {LENGTH_RATIO[0]}× or over {LENGTH_RATIO[1]}× the length of the French",
-    "repeated": f"a phrase repeats {REPEATS} or more times in a row, or letters loop inside a word: the model may be looping",
-    "uncovered": "a content word of the French is linked to no English word: the translation may have left it out",
-    "markup": "the word links could not say where an inline tag (a link, emphasis) of this sentence goes: check its place",
-}
-_WORD = re.compile(r"\w+")
-# One to four letters said six or more times in a row ("icicicicicic"): looping inside a word.
-_LETTER_LOOP = re.compile(r"([^\W\d_]{1,4}?)\1{5,}")
 # A review page shows at most this many rows, so that it stays quick to open however long
 # the article; the TMX, TSV and JSONL files hold every unit.
 PAGE_ROWS = 5000
@@ -62,6 +43,19 @@ real model's good and bad translations fall. Calibrate them on reviewed output o
 model in use before trusting the words."""
 # The bins of the index's chart of article scores: SCORE_BINS equal bins over 0–100.
 SCORE_BINS = 10
+
+
+@dataclass(frozen=True)
+class Term:
+    """A glossary term of a unit's French: [start, end) in its source, where its English
+    is in the unit's English (None when neither the glossary's English nor a word link
+    says), the entry's French and its English variants."""
+
+    start: int
+    end: int
+    target: tuple[int, int] | None
+    source: str
+    english: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -82,11 +76,13 @@ class Row:
     chrf: float | None = None
     bleu: float | None = None
     logprob: float | None = None
-    flags: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()  # the quality checks it fails (qa.CHECKS names)
+    reasons: tuple[str, ...] = ()  # why, one per flag
     links: Links | None = None  # word links between source and mt, when known
     human: bool = False  # mt is a human translation, from the memory
     machine: str | None = None  # what the model had produced, for a human row, when known
     hter: float | None = None  # TER (0–100) of machine against the human mt, when known
+    terms: tuple[Term, ...] = ()  # the glossary terms of its French
 
     @property
     def id(self) -> str:
@@ -113,74 +109,67 @@ class PageInfo:
     hter: float | None = None  # the article's HTER over its post-edited units
 
 
-def _repeat_run(text: str) -> int:
-    """The most times any n-gram of up to MAX_NGRAM words occurs back to back in text."""
-    words = [w.casefold() for w in _WORD.findall(text)]
-    best = 1
-    for n in range(1, MAX_NGRAM + 1):
-        for start in range(n):
-            chunks = [tuple(words[i : i + n]) for i in range(start, len(words) - n + 1, n)]
-            best = max([best, *(len(list(run)) for _, run in groupby(chunks))])
-    return best
-
-
-def _letters(text: str) -> str:
-    return " ".join(_WORD.findall(unicodedata.normalize("NFC", text).casefold()))
-
-
-def flags(source: str, mt: str, links: Links | None = None) -> tuple[str, ...]:
-    """What looks wrong with a translation without a reference to compare it to
-    (with its word links, when known: source words they leave out)."""
-    if not _WORD.search(source):
-        return ()
-    if not mt.strip():
-        return ("empty",)
-    found = []
-    if _letters(source) == _letters(mt) and sum(any(c.isalpha() for c in w) for w in source.split()) >= 3:
-        found.append("untranslated")
-    if max(len(source), len(mt)) >= MIN_LENGTH_CHARS and not LENGTH_RATIO[0] <= len(mt) / len(source) <= LENGTH_RATIO[1]:
-        found.append("length")
-    if _repeat_run(mt) >= max(REPEATS, _repeat_run(source) + 1) or (_LETTER_LOOP.search(mt) and not _LETTER_LOOP.search(source)):
-        found.append("repeated")
-    if links is not None and uncovered(source, links):
-        found.append("uncovered")
-    return tuple(found)
-
-
-def rows(records: Sequence[SentenceRecord]) -> list[Row]:
-    """Group sentence records (as written to .align.jsonl) into rows, one per unit.
+def rows(records: Sequence[SentenceRecord], context: qa.Context = qa.Context()) -> list[Row]:
+    """Group sentence records (as written to .align.jsonl) into rows, one per unit, each
+    with the quality checks (those of `context`) its sentences fail.
 
     A unit's confidence is the lowest mean token log-probability among its sentences:
-    the doubtful sentence is the one a reviewer should see first. The MT heuristics
-    (`flags`) pass over sentences served from human translations."""
+    the doubtful sentence is the one a reviewer should see first. Checks that judge the
+    model pass over sentences served from human translations."""
+    selected = context.selected
     out = []
     for _, group in groupby(records, key=lambda r: r.unit or r.id):
         members = list(group)
         first = members[0]
         logprobs = [r.logprob for r in members if r.logprob is not None]
         links = [r.links for r in members]
-        found = [f for r, lk in zip(members, links) if not r.human for f in flags(r.src, r.mt, lk)]
+        findings: dict[str, str] = {}
+        for r, lk in zip(members, links):
+            for found in qa.check_sentence(qa.Sentence(r.src, r.mt, lk, r.human, r.markup is not None), selected, context):
+                findings.setdefault(found.check, found.reason)
         machines = [r.machine for r in members]
-        if any(r.markup for r in members):  # its format placed inline markup without links
-            found.append("markup")
+        source = " ".join(r.src for r in members)
         out.append(
             Row(
                 ids=tuple(r.id for r in members),
                 line=first.line,
-                source=" ".join(r.src for r in members),
+                source=source,
                 mt=" ".join(r.mt for r in members),
                 reference=first.ref,
                 chrf=first.chrf,
                 bleu=first.bleu,
                 logprob=min(logprobs) if logprobs else None,
-                flags=tuple(dict.fromkeys(found)),
+                flags=tuple(findings),
+                reasons=tuple(findings.values()),
                 links=join_links([(r.src, r.mt, lk) for r, lk in zip(members, links)], sep=" "),
                 human=all(r.human for r in members),
                 machine=None if None in machines else " ".join(machines),  # type: ignore[arg-type]
                 hter=first.hter if len(members) == 1 else None,
+                terms=_terms(context, source, " ".join(r.mt for r in members), join_links([(r.src, r.mt, lk) for r, lk in zip(members, links)], sep=" ")) if "term" in selected else (),
             )
         )
     return out
+
+
+def _word_spans(text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in re.finditer(r"\S+", text)]
+
+
+def _terms(context: qa.Context, source: str, mt: str, links: Links | None) -> tuple[Term, ...]:
+    """The glossary terms of a unit's French and where each is in its English: the
+    glossary's English when there, else the English words linked to the term's words."""
+    if context.glossary is None:
+        return ()
+    out = []
+    source_words, mt_words = _word_spans(source), _word_spans(mt)
+    for hit in context.glossary.find(source, protected_spans(source, context)):
+        target = context.glossary.locate(hit.entry, mt)
+        if target is None and links:
+            words = {i for i, (a, b) in enumerate(source_words) if a < hit.end and hit.start < b}
+            linked = sorted(t for s, t in links if s in words)
+            target = (mt_words[linked[0]][0], mt_words[linked[-1]][1]) if linked else None
+        out.append(Term(hit.start, hit.end, target, hit.entry.source, hit.entry.targets))
+    return tuple(out)
 
 
 def score_hue(score: float) -> int:
@@ -211,6 +200,12 @@ def _exact_attribute(name: str, text: str) -> str:
     return Markup(' data-%s="%s"') % (name, escape(text).replace("\r", Markup("&#13;")))
 
 
+def _terms_attribute(terms: Sequence[Term]) -> str:
+    """A row's glossary terms for its page's script: "start-end:start-end" per term, the
+    French span and the English one (blank when unknown), in characters."""
+    return " ".join(f"{t.start}-{t.end}:" + ("" if t.target is None else f"{t.target[0]}-{t.target[1]}") for t in terms)
+
+
 @cache
 def _environment():
     from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -224,6 +219,8 @@ def _environment():
     env.filters["counted"] = counted
     env.globals["uncovered"] = uncovered
     env.globals["exact"] = _exact_attribute
+    env.globals["zip"] = zip
+    env.globals["terms_attribute"] = _terms_attribute
     env.globals["metric_labels"] = METRIC_LABELS
     return env
 
@@ -264,16 +261,23 @@ def article_html(page: PageInfo, units: Sequence[Row]) -> str:
         settings=_settings_text(page.settings),
         corrections=corrections_name(page.name),
         links=output_links(page.name),
-        flag_titles=FLAG_TITLES,
+        flag_titles=flag_titles(),
+        flag_counts=flag_counts(units),
         version=__version__,
     )
 
 
+def flag_titles() -> dict[str, str]:
+    """What each flag means, by check name, in the checks' order."""
+    qa.all_checks()
+    return {name: check.title for name, check in qa.CHECKS.items()}
+
+
 def flag_counts(units: Iterable[Row]) -> dict[str, int]:
-    """How many rows carry each flag, in the order of FLAG_TITLES (a row with two flags
+    """How many rows carry each flag, in the order of the checks (a row with two flags
     counts for both); flags no row carries are left out."""
     found = [flag for row in units for flag in row.flags]
-    return {flag: found.count(flag) for flag in FLAG_TITLES if flag in found}
+    return {flag: found.count(flag) for flag in flag_titles() if flag in found}
 
 
 @dataclass(frozen=True)
@@ -303,8 +307,9 @@ def score_bars(scores: Iterable[float]) -> list[Bar]:
 
 def flag_bars(articles: Iterable[Article]) -> list[Bar]:
     """Rows per flag kind over the articles whose summary entry counts them (`flags`)."""
-    totals = {flag: sum((a.flags or {}).get(flag, 0) for a in articles) for flag in FLAG_TITLES}
-    return [Bar(flag, n, f"{flag}: {counted(n, 'row')}, where {FLAG_TITLES[flag]}") for flag, n in totals.items() if n]
+    titles = flag_titles()
+    totals = {flag: sum((a.flags or {}).get(flag, 0) for a in articles) for flag in titles}
+    return [Bar(flag, n, f"{flag}: {counted(n, 'row')}, where {titles[flag]}") for flag, n in totals.items() if n]
 
 
 def index_html(summary: RunSummary, pages: dict[str, str], date: str) -> str:
@@ -346,10 +351,15 @@ def _tmx_unit(row: Row) -> tmx.Unit:
     props += [(f"x-{k}", f"{v:g}") for k, v in (("chrf", row.chrf), ("logprob", row.logprob)) if v is not None]
     if row.flags:
         props.append(("x-flags", " ".join(row.flags)))
-    return tmx.Unit(row.source, row.mt, props, tuid=row.id)
+    return tmx.Unit(row.source, row.mt, props, tuid=row.id, notes=findings(row))
 
 
-TSV_HEADER = ("ids", "source", "mt", "reference", "chrf", "flags", "confidence")
+def findings(row: Row) -> list[str]:
+    """A row's failed checks, each as "check: reason"."""
+    return [f"{flag}: {reason}" for flag, reason in zip(row.flags, row.reasons)]
+
+
+TSV_HEADER = ("ids", "source", "mt", "reference", "chrf", "flags", "confidence", "qa")
 
 
 def _number(value: float | None) -> str:
@@ -357,14 +367,14 @@ def _number(value: float | None) -> str:
 
 
 def tsv_text(units: Iterable[Row]) -> str:
-    """Tab-separated rows: sentence ids, source, MT, reference, chrF, flags and
-    confidence (the unit's mean token log-probability, as on its review page; empty for
-    a human translation). Rows end in CRLF and a field holding a tab, quote, CR or LF is
+    """Tab-separated rows: sentence ids, source, MT, reference, chrF, flags, confidence
+    (the unit's mean token log-probability, as on its review page; empty for a human
+    translation) and the failed checks' reasons (`qa`). Rows end in CRLF and a field holding a tab, quote, CR or LF is
     quoted (RFC 4180 style, as spreadsheets and csv readers expect), so that every text
     reads back exactly."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter="\t", lineterminator="\r\n")
     writer.writerow(TSV_HEADER)
     for row in units:
-        writer.writerow((" ".join(row.ids), row.source, row.mt, row.reference or "", _number(row.chrf), " ".join(row.flags), _number(row.logprob)))
+        writer.writerow((" ".join(row.ids), row.source, row.mt, row.reference or "", _number(row.chrf), " ".join(row.flags), _number(row.logprob), "; ".join(findings(row))))
     return buffer.getvalue()

@@ -20,14 +20,15 @@ _XML_ATTRIBUTE = {**_XML_CONTENT, '"': "&quot;", "\n": "&#10;", "\t": "&#9;"}
 
 @dataclass(frozen=True)
 class Unit:
-    """One <tu>: the French and its English, <prop>s (type, value), and either an id
-    (`tuid`) or the ISO 8601 time it was made (`created`)."""
+    """One <tu>: the French and its English, <prop>s (type, value), <note>s, and either
+    an id (`tuid`) or the ISO 8601 time it was made (`created`)."""
 
     source: str
     target: str
     props: Sequence[tuple[str, str]] = ()
     tuid: str | None = None
     created: str | None = None
+    notes: Sequence[str] = ()
 
 
 def xml_text(text: str) -> str:
@@ -62,6 +63,7 @@ def tmx_text(units: Iterable[Unit], o_tmf: str, created: str | None = None, prop
         when = f' creationdate="{tmx_date(unit.created)}"' if unit.created else ""
         out += [
             f"    <tu{tuid}{when}>\n",
+            *(f"      <note>{xml_text(note)}</note>\n" for note in unit.notes),
             *_props(unit.props, "      "),
             f'      <tuv xml:lang="fr"><seg>{xml_text(unit.source)}</seg></tuv>\n',
             f'      <tuv xml:lang="en"><seg>{xml_text(unit.target)}</seg></tuv>\n',

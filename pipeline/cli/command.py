@@ -59,6 +59,15 @@ def _reading_options() -> argparse.ArgumentParser:
     return reading
 
 
+def _review_options() -> argparse.ArgumentParser:
+    """The options of what the review pages check, for the commands that write them."""
+    review = argparse.ArgumentParser(add_help=False)
+    group = review.add_argument_group("quality checks", "what the review pages, TSV and TMX flag")
+    group.add_argument("--qa", default=None, metavar="CHECK,…", help="the checks to run: empty, untranslated, numbers, protected, term, punctuation, repeated, consistency, length, uncovered, markup, or all, none (default: all)")
+    group.add_argument("--glossary", action="append", default=[], type=Path, metavar="FILE", help="French terms and the English they must get: TSV/CSV (fr<TAB>en[<TAB>note], variants as a|b), TBX or MultiTerm XML (repeatable); the term check flags sentences that miss one")
+    return review
+
+
 def _model_options() -> argparse.ArgumentParser:
     from ..hub import DEFAULT_MODEL
 
@@ -94,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     common = _model_options()
 
     reading = _reading_options()
-    run = sub.add_parser("run", parents=[common, reading], help="translate files and folders of articles", description="Translate articles (.txt, .md, .html, .docx; folders recursively) into OUT, mirroring the tree.")
+    review = _review_options()
+    run = sub.add_parser("run", parents=[common, reading, review], help="translate files and folders of articles", description="Translate articles (.txt, .md, .html, .docx; folders recursively) into OUT, mirroring the tree.")
     run.add_argument("inputs", nargs="*", type=Path, metavar="INPUT", help="article files or folders (or list them with --files-from)")
     run.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="output folder")
     run.add_argument("--force", action="store_true", help="translate articles again even if unchanged since the last run")
@@ -147,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     al.add_argument("--format", choices=["vecalign", "jsonl"], default="vecalign", help="vecalign: one link per line, [i, j]:[k]; jsonl: also texts and scores (default: vecalign)")
     al.set_defaults(handler=cmd_align)
 
-    rp = sub.add_parser("report", help="write a run's review pages and exports again", description="Write the review pages (.html), exports (.tmx, .tsv) and index.html of OUT again from its summary.json and .align.jsonl files.")
+    rp = sub.add_parser("report", parents=[review], help="write a run's review pages and exports again", description="Write the review pages (.html), exports (.tmx, .tsv) and index.html of OUT again from its summary.json and .align.jsonl files.")
     rp.add_argument("output", type=Path, metavar="OUT", help="output folder of an earlier mtpipe run")
     rp.set_defaults(handler=cmd_report)
 

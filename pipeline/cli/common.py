@@ -76,6 +76,17 @@ def options_for(args: argparse.Namespace, inputs: list[Path]):
     return replace(options, max_bytes=int(args.max_article_mb * 1_000_000))
 
 
+def review_for(args: argparse.Namespace, options=None):
+    """How the review pages check translations: the checks --qa selects, the --glossary
+    files, the protect rules of `options` (ReadOptions), a run-wide consistency index."""
+    from ..glossary.readers import load
+    from ..qa import Context, selection
+    from ..qa.consistency import Consistency
+
+    glossary = load(args.glossary) if args.glossary else None
+    return Context(selection(args.qa), glossary, options.protect if options is not None else None, Consistency())
+
+
 def translator_for(args: argparse.Namespace, writes: bool = True):
     """The translator the model options describe (the model is loaded on first use).
     With `writes` false (a dry run), a memory file that does not exist is not created

@@ -19,6 +19,7 @@ from .common import (
     progress_bar,
     read_at_most,
     read_stdin,
+    review_for,
     translator_for,
     unreadable,
     warn,
@@ -77,6 +78,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise Fatal(str(exc)) from None
     options = options_for(args, inputs)
+    review = review_for(args, options)
     if args.dry_run:
         return _dry_run(args, inputs, select, options)
     try:
@@ -88,7 +90,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         translator = translator_for(args)
         bar = progress_bar(not args.quiet and sys.stderr.isatty())
-        summary = run(inputs, args.output, translator, force=args.force, progress=bar, references=args.ref, select=select, options=options)
+        summary = run(inputs, args.output, translator, force=args.force, progress=bar, references=args.ref, select=select, options=options, review=review)
     except (OutputBusy, OutputIsInput, OutputConflict) as exc:
         raise Fatal(str(exc)) from None
     except OSError as exc:
@@ -232,7 +234,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from ..run import INDEX, OutputBusy, OutputConflict, rewrite_reports
 
     try:
-        summary = rewrite_reports(args.output)
+        summary = rewrite_reports(args.output, review_for(args))
     except (FileNotFoundError, OutputBusy, OutputConflict) as exc:
         raise Fatal(str(exc)) from None
     except (OSError, ValueError) as exc:

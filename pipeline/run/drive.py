@@ -9,8 +9,9 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
+from .. import qa
 from ..errors import STOPS_A_RUN
 from ..formats import Written
 from ..formats.base import ReadOptions
@@ -20,7 +21,7 @@ from ..records import Article, RunMeta, RunSummary, records_text, sentence_recor
 from ..translate import Translation, Translator, human_digest
 from ..writers import json_text
 from .discover import Selection, format_of, shown
-from .pages import page_info, review_files, write_all, write_index
+from .pages import page_info, review_files, rewrite_article, write_all, write_index
 from .planning import Pending, decide, outside_of, settings_hash, take_over
 from .summary import (
     NOTHING_TO_TRANSLATE,
@@ -108,6 +109,7 @@ def run(
     references: Path | None = None,
     select: Selection | None = None,
     options: ReadOptions = ReadOptions(),
+    review: qa.Context = qa.Context(),
 ) -> RunSummary:
     """Translate every article under `inputs` into `out`; return the run summary.
 
@@ -117,7 +119,7 @@ def run(
     whose reference `references/a/b.txt` exists is scored against it, and the run
     gets corpus scores over all such articles. The files `select` leaves out are
     listed as ignored; articles are read with `options` (protect rules, front matter
-    keys). Raises ModelError if the model cannot be loaded, EngineError if its engine
+    keys), and their pages check the translations as `review` says. Raises ModelError if the model cannot be loaded, EngineError if its engine
     is lost, OutputBusy if another run is writing to `out`, OutputIsInput if `out` is an input folder,
     OutputConflict if the run's own files (summary.json, index.html) would overwrite
     files mtpipe did not write, and OSError if summary.json cannot be written.
@@ -126,7 +128,7 @@ def run(
     with OutputFolder(out) as folder:
         take_over(folder)
         folder.remove_stale_temporaries()
-        return _run(inputs, folder, translator, force, progress, references, select, options)
+        return _run(inputs, folder, translator, force, progress, references, select, options, review)
 
 
 class _SummaryWriter:
@@ -164,6 +166,7 @@ def _run(
     references: Path | None,
     select: Selection | None,
     options: ReadOptions,
+    review: qa.Context,
 ) -> RunSummary:
     started = time.perf_counter()
     date = run_date()
@@ -174,7 +177,8 @@ def _run(
     summaries = _SummaryWriter(folder, translator, articles, started, len(pending), None if pending else recorded_meta(earlier, translator))
     bar = progress(total=sum(p.sentences for p in pending)) if progress else None
     try:
-        _translate_pending(pending, folder, translator, date, bar, summaries)
+        written = _translate_pending(pending, folder, translator, date, bar, summaries, review)
+        _recheck_consistency(folder, written, summaries.meta or meta_of(translator), date, review)
         if references:
             summaries.scores = _run_scores(folder, articles)
     except STOPS_A_RUN:
@@ -240,16 +244,18 @@ def in_progress(inputs: Sequence[str]) -> str:
 
 
 def _translate_pending(
-    pending: list[Pending], folder: OutputFolder, translator: Translator, date: str, bar: ProgressBar | None, summaries: _SummaryWriter
-) -> None:
+    pending: list[Pending], folder: OutputFolder, translator: Translator, date: str, bar: ProgressBar | None, summaries: _SummaryWriter, review: qa.Context
+) -> list[_Checked]:
     """Translate the parsed articles through the translator's stream (their sentences
     share batches), writing each article as soon as its last sentence is done and
-    recording the outcome in its Article.
+    recording the outcome in its Article. Returns what the consistency check saw of each
+    article written.
 
     Should a shared batch fail for another reason than the model or the memory, the
     articles it held are translated again one by one, so that only the article at
     fault is an error entry; the stream then goes on with the articles after them."""
     unfinished = dict.fromkeys(range(len(pending)))  # in input order
+    written: list[_Checked] = []
     begun: set[int] = set()  # read into the translator's window: their sentences are being translated
 
     def progress(n: int) -> None:
@@ -263,7 +269,7 @@ def _translate_pending(
         if item.failed:
             item.article.status, item.article.error = "error", item.failed
         else:
-            _write_article(item, translations, folder, translator, date)
+            written.extend(_write_article(item, translations, folder, translator, date, review))
         item.release()
         summaries.article_done()
 
@@ -284,7 +290,7 @@ def _translate_pending(
             for offset, translations in translator.stream(groups(), progress):
                 pending[start + offset].article.seconds = elapsed(started[start + offset])
                 finish(start + offset, translations)
-            return
+            return written
         except STOPS_A_RUN:
             raise
         except Exception:  # a batch failed: find the article at fault
@@ -299,10 +305,31 @@ def _translate_pending(
                 item.article.seconds = elapsed(t0)
                 finish(index, translations)
             start = pulled
+    return written
 
 
-def _write_article(item: Pending, translations: list[Translation], folder: OutputFolder, translator: Translator, date: str) -> None:
-    """Score an article against its reference, write its files, record the outcome."""
+class _Checked(NamedTuple):
+    """An article as the run-wide consistency check saw it when its page was written:
+    its sentence pairs' keys and how many were inconsistent then."""
+
+    article: Article
+    keys: list[tuple[bytes, bytes]]
+    inconsistent: int
+
+
+def _recheck_consistency(folder: OutputFolder, written: list[_Checked], meta: RunMeta, date: str, review: qa.Context) -> None:
+    """Write again the pages of the articles written before a later article translated
+    one of their sentences another way, so that every page flags what the whole run did."""
+    if review.consistency is None or "consistency" not in review.selected:
+        return
+    for checked in written:
+        if checked.article.status == "ok" and review.consistency.count(checked.keys) != checked.inconsistent:
+            rewrite_article(folder, checked.article, meta, date, review)
+
+
+def _write_article(item: Pending, translations: list[Translation], folder: OutputFolder, translator: Translator, date: str, review: qa.Context) -> list[_Checked]:
+    """Score an article against its reference, write its files, record the outcome;
+    what the consistency check saw of it, when it was written."""
     article = item.article
     try:
         extra = _score_reference(item, translations) if item.reference else [{} for _ in translations]
@@ -313,9 +340,10 @@ def _write_article(item: Pending, translations: list[Translation], folder: Outpu
             replace(record, **fields, markup="unsure" if record.id in english.unsure else None)
             for record, fields in zip(sentence_records(item.segments, translations, doc=item.doc), extra, strict=True)
         ]
-        review = review_files(page_info(article, meta_of(translator), date), records)
+        keys = review.consistency.add((r.src, r.mt) for r in records) if review.consistency is not None else []
+        files = review_files(page_info(article, meta_of(translator), date), records, review)
         texts = [english.data, records_text(records).encode("utf-8")]
-        write_all(folder, list(zip(names, texts + review.files)))
+        write_all(folder, list(zip(names, texts + files.files)))
     except OutputConflict as exc:
         article.status, article.error = "error", f"{shown(item.path)}: {exc}"
     except OSError as exc:
@@ -329,5 +357,8 @@ def _write_article(item: Pending, translations: list[Translation], folder: Outpu
         article.note = None if item.segments else NOTHING_TO_TRANSLATE
         article.from_memory = sum(t.from_memory for t in translations)
         article.human = sum(t.human for t in translations)
-        article.flagged, article.flags = review.flagged, review.flags
+        article.flagged, article.flags = files.flagged, files.flags
         article.human_sha256 = human_digest((seg.text, t.text) for seg, t in zip(item.segments, translations) if t.human)
+        if review.consistency is not None:
+            return [_Checked(article, keys, review.consistency.count(keys))]
+    return []

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from .. import report
+from .. import qa, report
 from ..outdir import OutputConflict, OutputFolder, output_names, safe_relative
 from ..records import Article, RunMeta, RunSummary, SentenceRecord, load_json
 from ..writers import json_text
@@ -40,9 +40,10 @@ class Review(NamedTuple):
     flags: dict[str, int]
 
 
-def review_files(page: report.PageInfo, records: Sequence[SentenceRecord]) -> Review:
-    """The article's review page, TMX and TSV, and their flag counts (from the same rows)."""
-    rows = report.rows(records)
+def review_files(page: report.PageInfo, records: Sequence[SentenceRecord], context: qa.Context = qa.Context()) -> Review:
+    """The article's review page, TMX and TSV, and their flag counts (from the same rows),
+    checked as `context` says."""
+    rows = report.rows(records, context)
     texts = [report.article_html(page, rows), report.tmx_text(page, rows), report.tsv_text(rows)]
     return Review([t.encode("utf-8") for t in texts], sum(bool(row.flags) for row in rows), report.flag_counts(rows))
 
@@ -66,9 +67,10 @@ def write_index(folder: OutputFolder, summary: RunSummary, date: str) -> None:
     folder.write(INDEX, report.index_html(summary, pages, date).encode("utf-8"))
 
 
-def rewrite_reports(out: Path) -> RunSummary:
+def rewrite_reports(out: Path, context: qa.Context = qa.Context()) -> RunSummary:
     """Write the review pages, exports and index of an earlier run again from its
-    summary.json and .align.jsonl files (after an upgrade, or to fix a deleted page).
+    summary.json and .align.jsonl files (after an upgrade, or to fix a deleted page),
+    checked as `context` says (its consistency index learns every article first).
 
     An entry whose records cannot be read, or whose name would lead outside `out`,
     becomes an error entry; nothing is written outside `out`. Raises
@@ -85,20 +87,32 @@ def rewrite_reports(out: Path) -> RunSummary:
         except (OSError, ValueError) as exc:
             raise ValueError(f"{shown(out / SUMMARY)} is not a summary mtpipe wrote ({exc}); run mtpipe run -o {shown(out)} again") from None
         date = run_date()
-        for article in summary.articles:
-            if not article.done:
-                continue
-            try:
-                safe_relative(article.input)
-                names = output_names(article.input)
-                records = read_records(folder, names[1])
-                review = review_files(page_info(article, summary.meta, date), records)
-                write_all(folder, list(zip(names[2:], review.files)))
-                article.flagged, article.flags = review.flagged, review.flags
-            except OutputConflict as exc:
-                article.status, article.error = "error", f"{article.input}: {exc}; not rewritten"
-            except (OSError, ValueError) as exc:
-                article.status, article.error = "error", f"{shown(out / names[1])}: the sentence records cannot be read ({exc}); run mtpipe run --force"
+        done = [a for a in summary.articles if a.done]
+        if context.consistency is not None:
+            for article in done:
+                try:
+                    context.consistency.add((r.src, r.mt) for r in read_records(folder, output_names(safe_relative(article.input).as_posix())[1]))
+                except (OSError, ValueError, OutputConflict):
+                    pass  # the article's own pass below says what is wrong with it
+        for article in done:
+            rewrite_article(folder, article, summary.meta, date, context)
         folder.write(SUMMARY, json_text(summary.to_json()).encode("utf-8"))
         write_index(folder, summary, date)
         return summary
+
+
+def rewrite_article(folder: OutputFolder, article: Article, meta: RunMeta, date: str, context: qa.Context) -> None:
+    """Write an article's review page and exports again from its records, counting its
+    flags anew; an article whose records cannot be read or written becomes an error entry."""
+    out = folder.root
+    try:
+        safe_relative(article.input)
+        names = output_names(article.input)
+        records = read_records(folder, names[1])
+        review = review_files(page_info(article, meta, date), records, context)
+        write_all(folder, list(zip(names[2:], review.files)))
+        article.flagged, article.flags = review.flagged, review.flags
+    except OutputConflict as exc:
+        article.status, article.error = "error", f"{article.input}: {exc}; not rewritten"
+    except (OSError, ValueError) as exc:
+        article.status, article.error = "error", f"{shown(out / output_names(article.input)[1])}: the sentence records cannot be read ({exc}); run mtpipe run --force"

@@ -6,6 +6,7 @@
   const homes = rows.map((row) => row.parentNode);
   const sorted = document.getElementById("sorted");
   const flaggedOnly = document.getElementById("flagged-only");
+  const checkFilter = document.getElementById("check");
   const sort = document.getElementById("sort");
   const search = document.getElementById("search");
   const count = document.getElementById("count");
@@ -23,6 +24,11 @@
   const hits = window.Highlight && window.CSS && CSS.highlights ? new Highlight() : null;
   if (hits) CSS.highlights.set("search", hits);
   const painted = new Map();  // row → its ranges in hits
+  // Glossary terms are painted the same way: each term of a row's French, and its English
+  // while the English is as written (data-terms holds code point offsets in both).
+  const terms = hits ? new Highlight() : null;
+  if (terms) CSS.highlights.set("term", terms);
+  const termed = new Map();  // row → its ranges in terms
   let pattern = null;  // the search, case-insensitive, or null
 
   // The text node at a character offset of texts laid end to end, and the offset in it.
@@ -31,25 +37,53 @@
     return [node, offset - start];
   }
 
+  function textNodes(cell) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT, { acceptNode: (node) => (node.parentNode.closest(".editor-actions") ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT) });
+    const nodes = [];
+    let text = "";
+    while (walker.nextNode()) {
+      nodes.push([walker.currentNode, text.length]);
+      text += walker.currentNode.data;
+    }
+    return [nodes, text];
+  }
+
+  function range(nodes, start, end) {
+    const [startContainer, startOffset] = point(nodes, start, false);
+    const [endContainer, endOffset] = point(nodes, end, true);
+    return new StaticRange({ startContainer, startOffset, endContainer, endOffset });
+  }
+
+  function paintTerms(row) {
+    (termed.get(row) || []).forEach((r) => terms.delete(r));
+    termed.delete(row);
+    if (!row.dataset.terms) return;
+    const ranges = [];
+    [row.cells[1], row.cells[2]].forEach((cell, side) => {
+      if (side && row.matches(".edited, .editing")) return;
+      const [nodes, text] = textNodes(cell);
+      const units = (offset) => Array.from(text).slice(0, offset).join("").length;  // code points → UTF-16
+      row.dataset.terms.split(" ").forEach((term) => {
+        const span = term.split(":")[side];
+        if (!span) return;
+        const [start, end] = span.split("-").map((n) => units(Number(n)));
+        if (end > start && end <= text.length) ranges.push(range(nodes, start, end));
+      });
+    });
+    ranges.forEach((r) => terms.add(r));
+    termed.set(row, ranges);
+  }
+
   function paint(row) {
     if (!hits) return;
+    paintTerms(row);
     (painted.get(row) || []).forEach((range) => hits.delete(range));
     painted.delete(row);
     if (!pattern || row.hidden) return;
     const ranges = [];
     row.querySelectorAll("td[lang]").forEach((cell) => {
-      const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT, { acceptNode: (node) => (node.parentNode.closest(".editor-actions") ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT) });
-      const nodes = [];
-      let text = "";
-      while (walker.nextNode()) {
-        nodes.push([walker.currentNode, text.length]);
-        text += walker.currentNode.data;
-      }
-      for (const match of text.matchAll(pattern)) {
-        const [startContainer, startOffset] = point(nodes, match.index, false);
-        const [endContainer, endOffset] = point(nodes, match.index + match[0].length, true);
-        ranges.push(new StaticRange({ startContainer, startOffset, endContainer, endOffset }));
-      }
+      const [nodes, text] = textNodes(cell);
+      for (const match of text.matchAll(pattern)) ranges.push(range(nodes, match.index, match.index + match[0].length));
     });
     ranges.forEach((range) => hits.add(range));
     painted.set(row, ranges);
@@ -61,7 +95,9 @@
     if (query && !texts) texts = rows.map((row) => Array.from(row.cells, (cell) => (cell.classList.contains("tools") ? "" : cell.textContent)).join("").toLowerCase());
     let shown = 0;
     rows.forEach((row, i) => {
-      row.hidden = (flaggedOnly.checked && !row.classList.contains("flagged")) || (query !== "" && !texts[i].includes(query));
+      const check = checkFilter ? checkFilter.value : "";
+      const flags = (row.dataset.flags || "").split(" ");
+      row.hidden = (flaggedOnly.checked && !row.classList.contains("flagged")) || (check !== "" && !flags.includes(check)) || (query !== "" && !texts[i].includes(query));
       shown += !row.hidden;
     });
     count.value = `${shown} of ${rows.length} rows`;
@@ -339,7 +375,9 @@
   });
   document.getElementById("export").addEventListener("click", exportCorrections);
 
+  if (terms) rows.forEach(paintTerms);
   flaggedOnly.addEventListener("change", filter);
+  if (checkFilter) checkFilter.addEventListener("change", filter);
   search.addEventListener("input", filter);
   sort.addEventListener("change", reorder);
   document.addEventListener("keydown", (event) => {
