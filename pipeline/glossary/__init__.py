@@ -53,6 +53,14 @@ class Hit:
     text: str
 
 
+def _inside_compound(text: str, start: int, end: int) -> bool:
+    """Whether [start, end) is part of a hyphenated word (covid in COVID-19, porte in
+    porte-parole): a term is a whole word or words."""
+    before = start >= 2 and text[start - 1] == "-" and text[start - 2].isalnum()
+    after = end + 1 < len(text) and text[end] == "-" and text[end + 1].isalnum()
+    return before or after
+
+
 def _case_sensitive(term: str) -> bool:
     return any(c.isupper() for word in _TOKEN.findall(term) for c in word[1:])
 
@@ -156,7 +164,7 @@ class Glossary:
                 n = len(pattern.lemmas)
                 if i + n <= len(words.lemmas) and pattern.matches(words, i) and words.joined(text, i, n):
                     start, end = words.spans[i][0], words.spans[i + n - 1][1]
-                    if not any(a < end and start < b for a, b in protected):
+                    if not any(a < end and start < b for a, b in protected) and not _inside_compound(text, start, end):
                         hits.append(Hit(entry, start, end, text[start:end]))
                         i += n
                         break
