@@ -25,7 +25,7 @@ _WORD = re.compile(r"\w+")
 _LETTER_LOOP = re.compile(r"([^\W\d_]{1,4}?)\1{5,}")
 # The same word twice in a row ("the the"), but not the doubles English grammar allows.
 _DOUBLED = re.compile(r"\b([^\W\d_]+)\s+\1\b", re.IGNORECASE)
-_GRAMMATICAL_DOUBLES = frozenset("that had is was do does can bye no very so many much far more now well yes knock".split())
+_GRAMMATICAL_DOUBLES = frozenset("that had bye knock no very".split())
 # Words that are French and not English: an English sentence with more of them than of
 # English function words was left in French.
 _FRENCH_WORDS = frozenset(
