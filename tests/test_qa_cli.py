@@ -1,0 +1,72 @@
+"""The quality checks and the glossary end to end, through `mtpipe run` and `mtpipe report`
+(with the echo backend: its English is the French in capitals, so the checks have work)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from helpers import ECHO, in_folder, write_tree
+
+pytestmark = pytest.mark.slow  # each runs mtpipe in a subprocess
+
+ARTICLE = "Les conseils municipaux ont voté en 2011.\n\nLe maire est parti.\n"
+
+
+def _tsv(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8")), delimiter="\t"))
+
+
+def test_a_run_flags_terms_and_checks_in_every_output(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"in/a.txt": ARTICLE, "terms.tsv": "conseil municipal\tcity council|town council\n"})
+    done = in_folder(tmp_path, "run", "in", "-o", "out", "--glossary", "terms.tsv", *ECHO)
+    assert done.returncode == 0, done.stderr
+    (article,) = json.loads((tmp_path / "out/summary.json").read_text(encoding="utf-8"))["articles"]
+    assert article["flags"] == {"untranslated": 2, "term": 1} and article["flagged"] == 2
+    rows = _tsv(tmp_path / "out/a.tsv")
+    assert rows[0]["flags"] == "untranslated term"
+    assert "term: conseils municipaux should be city council or town council" in rows[0]["qa"]
+    assert "<note>term: conseils municipaux should be city council or town council</note>" in (tmp_path / "out/a.tmx").read_text(encoding="utf-8")
+    page = (tmp_path / "out/a.review.html").read_text(encoding="utf-8")
+    assert 'data-flags="untranslated term"' in page and 'data-terms="4-23:4-23"' in page  # the English found through the word links
+    assert 'data-check="term" title="conseils municipaux should be city council or town council"' in page
+    assert '<option value="term" title=' in page  # the page filters by check
+
+
+def test_qa_selects_the_checks_and_report_checks_again(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"in/a.txt": ARTICLE, "terms.tsv": "conseil municipal\tcity council\n"})
+    done = in_folder(tmp_path, "run", "in", "-o", "out", "--qa", "numbers,repeated", *ECHO)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((tmp_path / "out/summary.json").read_text(encoding="utf-8"))
+    assert summary["articles"][0]["flagged"] == 0  # the echo keeps its numbers and repeats nothing
+    again = in_folder(tmp_path, "report", "out", "--qa", "term", "--glossary", "terms.tsv")
+    assert again.returncode == 0, again.stderr
+    assert json.loads((tmp_path / "out/summary.json").read_text(encoding="utf-8"))["articles"][0]["flags"] == {"term": 1}
+    assert [r["flags"] for r in _tsv(tmp_path / "out/a.tsv")] == ["term", ""]
+
+
+def test_the_same_french_translated_two_ways_is_flagged_in_both_articles(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"in/a.txt": "Merci.\n", "in/b.txt": "Merci.\n"})
+    assert in_folder(tmp_path, "run", "in", "-o", "out", *ECHO).returncode == 0
+    edited = tmp_path / "out/b.align.jsonl"
+    edited.write_text(edited.read_text(encoding="utf-8").replace('"mt": "MERCI."', '"mt": "Thanks."'), encoding="utf-8")
+    assert in_folder(tmp_path, "report", "out", "--qa", "consistency").returncode == 0
+    for name, other in (("a", "Thanks."), ("b", "MERCI.")):
+        (row,) = _tsv(tmp_path / f"out/{name}.tsv")
+        assert row["flags"] == "consistency" and f"the same French is also translated “{other}”" in row["qa"]
+
+
+def test_a_bad_glossary_or_check_is_one_line(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"in/a.txt": ARTICLE, "bad.tsv": "conseil municipal\n"})
+    for args, said in (
+        (["--glossary", "missing.tsv"], "missing.tsv: the glossary cannot be read"),
+        (["--glossary", "bad.tsv"], "bad.tsv, line 1: it has no English term"),
+        (["--qa", "spelling"], "--qa: no check named spelling"),
+    ):
+        done = in_folder(tmp_path, "run", "in", "-o", "out", *args, *ECHO)
+        err = done.stderr.decode()
+        assert done.returncode == 2 and said in err and "Traceback" not in err, err
+        assert not (tmp_path / "out").exists()
