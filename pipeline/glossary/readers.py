@@ -57,7 +57,7 @@ def _table(text: str, name: str, delimiter: str) -> list[Entry]:
     for number, row in enumerate(rows[1:] if columns else rows, start=2 if columns else 1):
         if not any(cell.strip() for cell in row) or row[0].lstrip().startswith("#"):
             continue
-        if len(row) <= max(french, english):
+        if len(row) <= max(french, english) or not row[english].strip():
             raise GlossaryError(f"{name}, line {number}: it has no English term; write each entry as French{'<TAB>' if delimiter == chr(9) else ','}English")
         entry = _entry(row[french], row[english], row[note] if note is not None and note < len(row) else "")
         if entry is not None:

@@ -116,7 +116,7 @@ def check_sentence(sentence: Sentence, selected: Iterable[str], context: Context
     """The selected checks the sentence fails, in the registry's order. An empty English
     is only that: the other checks have nothing to read."""
     all_checks()
-    selected = tuple(selected)
+    selected = tuple(name for name in CHECKS if name in set(selected))
     if not any(c.isalnum() for c in sentence.source):
         return []
     if not sentence.mt.strip():

@@ -92,8 +92,12 @@ def _blank(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(chars)
 
 
-def _time_key(hour: int, minute: int) -> str:
-    return f"t{hour % 12}:{minute:02d}"
+def _time_keys(hour: int, minute: int, clock12: bool = False) -> set[str]:
+    """A time's keys on the 24-hour clock; a time written without am or pm on the
+    English side may be either half of the day. On the hour, it is also the number of
+    hours ("14 heures" may be 14 hours)."""
+    hours = {hour % 24, (hour + 12) % 24} if clock12 else {hour}
+    return {f"t{h}:{minute:02d}" for h in hours} | ({f"n{hour}"} if minute == 0 else set())
 
 
 def _month_keys(text: str, names: tuple[str, ...], near_number: bool, case: bool = False) -> list[Quantity]:
@@ -115,8 +119,7 @@ def french(text: str) -> list[Quantity]:
     spans = []
     for m in _TIME_FR.finditer(text):
         hour, minute = int(m.group(1)), int(m.group(2) or m.group(3) or 0)
-        keys = {_time_key(hour, minute), f"n{hour}"} | ({f"n{minute}"} if minute else set())
-        found.append(Quantity(m.group(0), frozenset(keys)))
+        found.append(Quantity(m.group(0), frozenset(_time_keys(hour, minute))))
         spans.append(m.span())
     for m in _ROMAN.finditer(text):
         if m.group(1):
@@ -150,9 +153,10 @@ def english(text: str) -> list[Quantity]:
     for m in _TIME_EN.finditer(text):
         if m.group(1) is not None:
             hour, minute = int(m.group(1)) % 12 + (12 if m.group(3).lower() == "p" else 0), int(m.group(2) or 0)
+            keys = _time_keys(hour, minute)
         else:
             hour, minute = int(m.group(4)), int(m.group(5))
-        keys = {_time_key(hour, minute), f"n{hour}"} | ({f"n{minute}"} if minute else set())
+            keys = _time_keys(hour, minute, clock12=hour <= 12)
         found.append(Quantity(m.group(0), frozenset(keys)))
         spans.append(m.span())
     rest = _blank(text, spans)
