@@ -118,7 +118,7 @@ def false_positives(pairs: list[tuple[str, str]]) -> dict[str, int]:
     for source, mt in pairs:
         found.update(flags(source, mt))
     consistency = Consistency()
-    found["consistency"] = consistency.count(consistency.add(pairs))
+    found["consistency"] = consistency.count([key] for key in consistency.add(pairs))
     return found
 
 

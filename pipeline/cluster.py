@@ -150,8 +150,8 @@ class _Worker:
         limit = 0 if self.error else self.backend.max_input_tokens
         return self.error, limit, os.getpid(), ray.get_runtime_context().get_node_id()
 
-    def generate(self, texts: list[str], max_new_tokens: int) -> list[Hypothesis]:
-        return self.backend.generate(texts, max_new_tokens)
+    def generate(self, texts: list[str], max_new_tokens: int, prefixes: list[str] | None = None) -> list[Hypothesis]:
+        return self.backend.generate(texts, max_new_tokens, prefixes) if prefixes is not None else self.backend.generate(texts, max_new_tokens)
 
     def align(self, sources: list[str], targets: list[str]) -> list[Links]:
         return self.backend.align(sources, targets)
@@ -254,13 +254,14 @@ class RayEngine:
         self.nodes = len({node for error, *_, node in states if not error})
         self.wanted = wanted
 
-    def generate(self, texts: Sequence[str], max_new_tokens: int) -> list[Hypothesis]:
-        [hyps] = self.generate_many([(list(texts), max_new_tokens)])
+    def generate(self, texts: Sequence[str], max_new_tokens: int, prefixes: Sequence[str] | None = None) -> list[Hypothesis]:
+        [hyps] = self.generate_many([(list(texts), max_new_tokens) if prefixes is None else (list(texts), max_new_tokens, list(prefixes))])
         return hyps
 
-    def generate_many(self, jobs: Sequence[tuple[list[str], int]]) -> Iterator[list[Hypothesis]]:
-        """Each job's hypotheses in order, DEPTH batches queued per actor."""
-        for texts, _ in jobs:
+    def generate_many(self, jobs: Sequence[tuple]) -> Iterator[list[Hypothesis]]:
+        """Each (texts, max_new_tokens[, prefixes]) job's hypotheses in order, DEPTH
+        batches queued per actor."""
+        for texts, *_ in jobs:
             self.batches += 1
             self.sentences += len(texts)
         return self._run("generate", jobs)

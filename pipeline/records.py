@@ -38,7 +38,8 @@ class SentenceRecord:
     sentence), the `ref` segment and the unit's sentence `chrf`/`bleu` (None when the
     reference segment is blank). A human translation that differs from the model's
     carries the model's output (`machine`) and its `hter`; `markup` is "unsure" when
-    the format placed inline markup without word links.
+    the format placed inline markup without word links; `free` is what the model made
+    before the glossary forced its terms (--glossary-mode enforce).
     """
 
     id: str
@@ -59,6 +60,7 @@ class SentenceRecord:
     machine: str | None = None
     hter: float | None = None
     markup: str | None = None
+    free: str | None = None
 
     def to_json(self) -> dict:
         """The record as written, in the files' key order; optional fields only when set."""
@@ -76,6 +78,8 @@ class SentenceRecord:
             out |= {"machine": self.machine, "hter": self.hter}
         if self.markup is not None:
             out["markup"] = self.markup
+        if self.free is not None:
+            out["free"] = self.free
         return out
 
     @property
@@ -190,6 +194,7 @@ def sentence_records(segments: Sequence[Segment], translations: Sequence[Transla
                 pieces=tr.pieces,
                 human=tr.human,
                 words=None if tr.links is None else to_pharaoh(tr.links),
+                free=tr.free,
             )
         )
     return records

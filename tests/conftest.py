@@ -32,9 +32,12 @@ class EchoBackend:
     def count_tokens(self, text: str) -> int:
         return len(text.split()) + 1
 
-    def generate(self, texts: Sequence[str], max_new_tokens: int) -> list[Hypothesis]:
+    def generate(self, texts: Sequence[str], max_new_tokens: int, prefixes: Sequence[str] | None = None) -> list[Hypothesis]:
+        """Each text upper-cased; after a prefix, the words of the text past as many
+        words as the prefix has (a forced term takes the place of the French it renders)."""
         self.batches.append(list(texts))
-        return [Hypothesis(t.upper(), -0.5 * self.count_tokens(t), self.count_tokens(t), links=self._same(t)) for t in texts]
+        outs = [t.upper() if p is None else " ".join([*p.split(), *t.upper().split()[len(p.split()) :]]) for t, p in zip(texts, prefixes or [None] * len(texts))]
+        return [Hypothesis(out, -0.5 * self.count_tokens(t), self.count_tokens(t), links=self._same(t, out)) for t, out in zip(texts, outs)]
 
     def align(self, sources: Sequence[str], targets: Sequence[str]) -> list[tuple[tuple[int, int], ...]]:
         self.aligned = [*getattr(self, "aligned", []), *sources]

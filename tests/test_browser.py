@@ -680,9 +680,9 @@ def test_index_charts_flags_and_leaves_articles_not_reached_blank(tmp_path: Path
     (tmp_path / "index.html").write_text(report.index_html(summary, {}, ""), encoding="utf-8")
     page = open_page(tmp_path / "index.html")
     chart = page.page.locator("svg#flag-chart")
-    assert chart.is_visible() and chart.locator("g.bar > text:first-of-type").all_text_contents() == ["length", "repeated"]
+    assert chart.is_visible() and chart.locator("g.bar > text:first-of-type").all_text_contents() == ["repeated", "length"]
     widths = [r.bounding_box()["width"] for r in chart.locator("rect").all()]
-    assert widths[1] > widths[0] > 0 and abs(widths[1] / widths[0] - 3 / 2) < 0.01
+    assert widths[0] > widths[1] > 0 and abs(widths[0] / widths[1] - 3 / 2) < 0.01  # repeated 3 rows, length 2
     assert page.page.locator("svg#score-chart").count() == 0
     counts = "rows => rows.map(r => [r.cells[0].innerText, r.cells[2].innerText, r.cells[3].innerText])"
     assert page.page.eval_on_selector_all("#articles tbody tr", counts) == [["a.txt", "4", "3"], ["b.txt", "2", "1"], ["c.txt", "", ""], ["d.txt", "", ""]]

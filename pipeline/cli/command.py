@@ -109,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="output folder")
     run.add_argument("--force", action="store_true", help="translate articles again even if unchanged since the last run")
     run.add_argument("--ref", type=Path, metavar="REFDIR", help="human reference translations: IN/a/b.txt is scored against REFDIR/a/b.txt when it exists")
+    run.add_argument("--glossary-mode", choices=["check", "enforce"], default="check", help="check: flag sentences that miss a --glossary term; enforce: also decode them again with the term forced in (the record keeps what the model made first) (default: check)")
     run.add_argument("--quiet", action="store_true", help="no progress bar, nor the line saying the model is being converted for the fast engine")
     choose = run.add_argument_group(
         "choosing what runs",

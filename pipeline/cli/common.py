@@ -84,13 +84,16 @@ def review_for(args: argparse.Namespace, options=None):
     from ..qa.consistency import Consistency
 
     glossary = load(args.glossary) if args.glossary else None
+    if getattr(args, "glossary_mode", "check") == "enforce" and glossary is None:
+        raise Fatal("--glossary-mode enforce needs a glossary: add --glossary FILE")
     return Context(selection(args.qa), glossary, options.protect if options is not None else None, Consistency())
 
 
-def translator_for(args: argparse.Namespace, writes: bool = True):
-    """The translator the model options describe (the model is loaded on first use).
-    With `writes` false (a dry run), a memory file that does not exist is not created
-    and a hub model is looked for in the cache only, never downloaded."""
+def translator_for(args: argparse.Namespace, writes: bool = True, glossary=None):
+    """The translator the model options describe (the model is loaded on first use),
+    forcing the terms of `glossary` when given. With `writes` false (a dry run), a
+    memory file that does not exist is not created and a hub model is looked for in
+    the cache only, never downloaded."""
     from ..hub import resolve
     from ..memory import MemoryFault, TranslationMemory, default_path
     from ..process import settle
@@ -115,7 +118,7 @@ def translator_for(args: argparse.Namespace, writes: bool = True):
 
         options = RayOptions(args.address, args.actors, args.cpus_per_actor, args.gpus_per_actor)
         settings = options.settings_for(settings)
-    translator = Translator(model, args.backend, settings, memory, executor, options)
+    translator = Translator(model, args.backend, settings, memory, executor, options, glossary)
     if executor == "local":  # else the engine's workers settle their own processes
         settle(translator.backend_name, args.device)
     translator.warnings += [fault] if fault else []

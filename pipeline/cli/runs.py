@@ -80,7 +80,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     options = options_for(args, inputs)
     review = review_for(args, options)
     if args.dry_run:
-        return _dry_run(args, inputs, select, options)
+        return _dry_run(args, inputs, select, options, review.glossary)
     try:
         run_date()
     except ValueError as exc:
@@ -88,7 +88,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     created = _output_folder(args.output)
     translator, started = None, time.perf_counter()
     try:
-        translator = translator_for(args)
+        translator = translator_for(args, glossary=review.glossary if args.glossary_mode == "enforce" else None)
         bar = progress_bar(not args.quiet and sys.stderr.isatty())
         summary = run(inputs, args.output, translator, force=args.force, progress=bar, references=args.ref, select=select, options=options, review=review)
     except (OutputBusy, OutputIsInput, OutputConflict) as exc:
@@ -159,13 +159,13 @@ def _listed_paths(name: str) -> list[Path]:
 _FATES = {"pending": "translate", "skipped": "unchanged"}
 
 
-def _dry_run(args: argparse.Namespace, inputs: list[Path], select: Selection, options: ReadOptions) -> int:
+def _dry_run(args: argparse.Namespace, inputs: list[Path], select: Selection, options: ReadOptions, glossary=None) -> int:
     """List on stdout what `run` would do with each path and why, then the counts;
     write nothing and load no model. The exit code is the run's: 1 when paths would fail."""
     from ..messages import counted
     from ..run import OutputConflict, OutputIsInput, plan
 
-    translator = translator_for(args, writes=False)
+    translator = translator_for(args, writes=False, glossary=glossary if args.glossary_mode == "enforce" else None)
     try:
         decisions = plan(inputs, args.output, translator, args.force, args.ref, select, options)
     except (OutputIsInput, OutputConflict) as exc:

@@ -33,7 +33,7 @@ class Consistency:
 
     def add(self, pairs: Iterable[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
         """Record sentence pairs (French, English), sentences without a letter left out;
-        their keys, for `count`."""
+        their keys (for `count`)."""
         keys = []
         for source, mt in pairs:
             if any(c.isalpha() for c in source) and mt.strip():
@@ -48,14 +48,17 @@ class Consistency:
         return self._reason(_key(source), _key(mt))
 
     def _reason(self, s: bytes, t: bytes) -> str | None:
-        others = [text for key, text in self._by_source.get(s, {}).items() if key != t]
+        # The smallest of the other texts is quoted, not the first seen, so that a
+        # reason does not depend on the order articles were translated in.
+        others = sorted(text for key, text in self._by_source.get(s, {}).items() if key != t)
         if others:
             return f"the same French is also translated “{others[0]}”"
-        sources = [text for key, text in self._by_target.get(t, {}).items() if key != s]
+        sources = sorted(text for key, text in self._by_target.get(t, {}).items() if key != s)
         if sources:
             return f"the same English also translates “{sources[0]}”"
         return None
 
-    def count(self, keys: Iterable[tuple[bytes, bytes]]) -> int:
-        """How many of the pairs `add` returned these keys for are inconsistent now."""
-        return sum(self._reason(s, t) is not None for s, t in keys)
+    def count(self, units: Iterable[Iterable[tuple[bytes, bytes]]]) -> int:
+        """How many units (each the keys `add` returned for its sentences) hold an
+        inconsistent sentence now: the rows a page flags."""
+        return sum(any(self._reason(s, t) is not None for s, t in unit) for unit in units)

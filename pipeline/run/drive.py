@@ -8,6 +8,7 @@ import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
+from itertools import groupby
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
@@ -17,7 +18,14 @@ from ..formats import Written
 from ..formats.base import ReadOptions
 from ..messages import counted, first_line
 from ..outdir import OutputConflict, OutputFolder, output_names
-from ..records import Article, RunMeta, RunSummary, records_text, sentence_records
+from ..records import (
+    Article,
+    RunMeta,
+    RunSummary,
+    SentenceRecord,
+    records_text,
+    sentence_records,
+)
 from ..translate import Translation, Translator, human_digest
 from ..writers import json_text
 from .discover import Selection, format_of, shown
@@ -177,8 +185,9 @@ def _run(
     summaries = _SummaryWriter(folder, translator, articles, started, len(pending), None if pending else recorded_meta(earlier, translator))
     bar = progress(total=sum(p.sentences for p in pending)) if progress else None
     try:
-        written = _translate_pending(pending, folder, translator, date, bar, summaries, review)
-        _recheck_consistency(folder, written, summaries.meta or meta_of(translator), date, review)
+        checked = _earlier_articles(folder, decisions, review)
+        checked += _translate_pending(pending, folder, translator, date, bar, summaries, review)
+        _recheck_consistency(folder, checked, summaries.meta or meta_of(translator), date, review)
         if references:
             summaries.scores = _run_scores(folder, articles)
     except STOPS_A_RUN:
@@ -309,22 +318,47 @@ def _translate_pending(
 
 
 class _Checked(NamedTuple):
-    """An article as the run-wide consistency check saw it when its page was written:
-    its sentence pairs' keys and how many were inconsistent then."""
+    """An article as the run-wide consistency check knows it: its units' sentence keys,
+    and how many of its page's rows the check flagged when the page was written."""
 
     article: Article
-    keys: list[tuple[bytes, bytes]]
-    inconsistent: int
+    units: list[list[tuple[bytes, bytes]]]
+    flagged: int
 
 
-def _recheck_consistency(folder: OutputFolder, written: list[_Checked], meta: RunMeta, date: str, review: qa.Context) -> None:
-    """Write again the pages of the articles written before a later article translated
-    one of their sentences another way, so that every page flags what the whole run did."""
+def _checked(article: Article, records: Sequence[SentenceRecord], review: qa.Context) -> list[_Checked]:
+    """An article's records given to the run's consistency index (none when the run
+    does not check consistency)."""
     if review.consistency is None or "consistency" not in review.selected:
-        return
-    for checked in written:
-        if checked.article.status == "ok" and review.consistency.count(checked.keys) != checked.inconsistent:
-            rewrite_article(folder, checked.article, meta, date, review)
+        return []
+    units = [review.consistency.add((r.src, r.mt) for r in unit) for _, unit in groupby(records, key=lambda r: r.unit or r.id)]
+    return [_Checked(article, units, (article.flags or {}).get("consistency", 0))]
+
+
+def _earlier_articles(folder: OutputFolder, decisions: Sequence, review: qa.Context) -> list[_Checked]:
+    """The articles a run skips as unchanged, given to its consistency index, so that a
+    run resumed or redone checks against the same sentences as one run of everything.
+    An article whose records cannot be read is left out of the check."""
+    if review.consistency is None or "consistency" not in review.selected:
+        return []
+    checked = []
+    for decision in decisions:
+        article = decision.article
+        if decision.pending is None and article.status == "skipped":
+            try:
+                checked += _checked(article, read_records(folder, output_names(article.input)[1]), review)
+            except (OSError, ValueError):
+                continue
+    return checked
+
+
+def _recheck_consistency(folder: OutputFolder, checked: list[_Checked], meta: RunMeta, date: str, review: qa.Context) -> None:
+    """Write again the pages of the articles whose rows the run's consistency check now
+    flags otherwise than their pages do (a later article translated one of their
+    sentences another way), so that every page flags what the whole folder holds."""
+    for item in checked:
+        if item.article.done and review.consistency.count(item.units) != item.flagged:
+            rewrite_article(folder, item.article, meta, date, review)
 
 
 def _write_article(item: Pending, translations: list[Translation], folder: OutputFolder, translator: Translator, date: str, review: qa.Context) -> list[_Checked]:
@@ -340,7 +374,7 @@ def _write_article(item: Pending, translations: list[Translation], folder: Outpu
             replace(record, **fields, markup="unsure" if record.id in english.unsure else None)
             for record, fields in zip(sentence_records(item.segments, translations, doc=item.doc), extra, strict=True)
         ]
-        keys = review.consistency.add((r.src, r.mt) for r in records) if review.consistency is not None else []
+        checked = _checked(article, records, review)
         files = review_files(page_info(article, meta_of(translator), date), records, review)
         texts = [english.data, records_text(records).encode("utf-8")]
         write_all(folder, list(zip(names, texts + files.files)))
@@ -359,6 +393,5 @@ def _write_article(item: Pending, translations: list[Translation], folder: Outpu
         article.human = sum(t.human for t in translations)
         article.flagged, article.flags = files.flagged, files.flags
         article.human_sha256 = human_digest((seg.text, t.text) for seg, t in zip(item.segments, translations) if t.human)
-        if review.consistency is not None:
-            return [_Checked(article, keys, review.consistency.count(keys))]
+        return [item._replace(flagged=files.flags.get("consistency", 0)) for item in checked]
     return []

@@ -224,9 +224,11 @@ class Decision(NamedTuple):
 
 def settings_hash(translator: Translator, options: ReadOptions) -> str:
     """What an article's English depends on besides its text: the model, backend and
-    decoding settings, and reading options other than the defaults (so older runs'
-    settings stay valid)."""
+    decoding settings, reading options other than the defaults (so older runs'
+    settings stay valid), and the glossary whose terms it forces."""
     key = translator.key if options == ReadOptions() else translator.key + options.key
+    if translator.glossary is not None:  # the terms it forces change the English
+        key += f"\0glossary {translator.glossary.digest}"
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 

@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
+from ..glossary import Glossary
+from ..glossary.enforce import prefix, terms_digest
 from ..hub import ModelError, ModelRef
 from ..memory import HumanEntry, MemoryFault, TranslationMemory, human_key
 from ..wordalign import Links, from_pharaoh, to_pharaoh
@@ -20,6 +22,8 @@ from .shortlist import ONLY_CT2, shortlist_digest
 from .types import (
     BACKENDS,
     DEFAULT_COMPUTE_TYPE,
+    OUTPUT_RATIO,
+    OUTPUT_SLACK,
     Backend,
     DecodeSettings,
     Hypothesis,
@@ -58,8 +62,8 @@ class Local:
     def count_tokens(self, text: str) -> int:
         return self.backend.count_tokens(text)
 
-    def generate(self, texts: Sequence[str], max_new_tokens: int) -> list[Hypothesis]:
-        return self.backend.generate(texts, max_new_tokens)
+    def generate(self, texts: Sequence[str], max_new_tokens: int, prefixes: Sequence[str] | None = None) -> list[Hypothesis]:
+        return self.backend.generate(texts, max_new_tokens, prefixes) if prefixes is not None else self.backend.generate(texts, max_new_tokens)
 
     def align(self, sources: Sequence[str], targets: Sequence[str]) -> list[Links]:
         return self.backend.align(sources, targets)
@@ -98,6 +102,7 @@ class Translator:
         memory: TranslationMemory | None,
         executor: str = "local",
         executor_options: Any = None,
+        glossary: Glossary | None = None,
     ):
         if backend not in BACKENDS and backend != AUTO:
             raise ModelError(f"unknown backend {backend!r}: choose one of {', '.join([AUTO, *sorted(BACKENDS)])}")
@@ -112,6 +117,7 @@ class Translator:
             raise ModelError(ONLY_CT2)
         self.model, self.backend_name, self.settings, self.memory = model, backend, settings, memory
         self.executor, self.executor_options = executor, executor_options
+        self.glossary = glossary  # terms to force into the translations (--glossary-mode enforce)
         self._backend: Backend | None = None
         self._engine: Executor | None = None
         self._used: dict | None = None
@@ -181,8 +187,17 @@ class Translator:
                 self._used["word_alignment"] = self.settings.alignment
         return self._used
 
-    def _memory_key(self, source: str) -> str:
+    def _plain_key(self, source: str) -> str:
         return hashlib.sha256(f"{self.key}\0{source}".encode()).hexdigest()
+
+    def _memory_key(self, source: str) -> str:
+        """A sentence's key in the memory: with terms to force, the digest of the
+        glossary entries it holds is part of it, so that a glossary change translates
+        again only the sentences whose entries changed; without, the plain key."""
+        terms = terms_digest(self.glossary, source) if self.glossary else None
+        if terms is None:
+            return self._plain_key(source)
+        return hashlib.sha256(f"{self.key}\0{source}\0terms {terms}".encode()).hexdigest()
 
     def translate(self, sentences: Sequence[str]) -> list[Translation]:
         """Translate sentences in order; each distinct sentence is translated at most once."""
@@ -212,6 +227,8 @@ class Translator:
             for index, sentences in source:
                 keys = [self._memory_key(s) for s in sentences]
                 known = self._recall(keys)
+                if self.glossary:
+                    self._recall_free(known, keys, sentences)
                 human = self._human(sentences)
                 for k, s in zip(keys, sentences):
                     if s in human:
@@ -251,8 +268,12 @@ class Translator:
                     users.setdefault(k, []).append(index)
         for finished in translate_stream(engine, list(todo.values()), self.settings.batch_tokens):
             fresh = {keys[i]: t for i, t in finished}
-            # Stored under the key of the backend that made them (auto may have fallen back on loading).
+            if self.glossary:
+                fresh = self._enforce(engine, fresh, todo)
+            # Stored under the key of the backend that made them (auto may have fallen back on loading);
+            # what the model made before terms were forced, under the plain key.
             self._remember({self._memory_key(todo[k]): (todo[k], t) for k, t in fresh.items()})
+            self._remember({self._plain_key(todo[k]): (todo[k], replace(t, text=t.free)) for k, t in fresh.items() if t.free is not None})
             if progress:
                 progress(sum(occurrences[k] for k in fresh))
             for k, t in fresh.items():
@@ -262,6 +283,40 @@ class Translator:
                     if len(known) == len(set(group_keys)):
                         del waiting[index]
                         yield index, [known[key] for key in group_keys]
+
+    def _enforce(self, engine: Backend, fresh: dict[str, Translation], sources: dict[str, str]) -> dict[str, Translation]:
+        """The translations with the glossary's terms they missed forced in, one term per
+        round (left to right), each keeping what the model made first as `free`. A
+        term the model still leaves out after its round is given up (the term check
+        flags it)."""
+        out = dict(fresh)
+        tried: dict[str, set[str]] = {k: set() for k in fresh}
+        while True:
+            round_: dict[str, str] = {}
+            for k, t in out.items():
+                if engine.count_tokens(sources[k].strip()) > engine.max_input_tokens:
+                    continue  # translated in pieces: no one prefix fits it
+                hit = next((h for h in self.glossary.missed(sources[k], t.text) if h.entry.source not in tried[k]), None)
+                if hit is not None:
+                    tried[k].add(hit.entry.source)
+                    round_[k] = prefix(sources[k], t.text, t.links, hit)
+            if not round_:
+                return out
+            texts = [sources[k].strip() for k in round_]
+            cap = OUTPUT_RATIO * max(engine.count_tokens(t) for t in texts) + OUTPUT_SLACK
+            for k, hyp in zip(round_, engine.generate(texts, cap, list(round_.values()))):
+                first = out[k].free if out[k].free is not None else out[k].text
+                logprob = hyp.logprob_sum / hyp.tokens if hyp.tokens else None
+                out[k] = Translation(hyp.text, logprob, 1, parts=((sources[k], hyp.text),), links=hyp.links, free=first)
+
+    def _recall_free(self, known: dict[str, Translation], keys: Sequence[str], sentences: Sequence[str]) -> None:
+        """Give recalled translations whose terms were forced what the model made first
+        (stored under the sentence's plain key)."""
+        plain = {k: self._plain_key(s) for k, s in zip(keys, sentences) if k in known and k != self._plain_key(s)}
+        first = self._recall(list(plain.values())) if plain else {}
+        for k, p in plain.items():
+            if p in first and first[p].text != known[k].text:
+                known[k] = replace(known[k], free=first[p].text)
 
     def _human(self, sentences: Sequence[str]) -> dict[str, HumanEntry]:
         """The human translations the memory holds for these sentences, by sentence."""

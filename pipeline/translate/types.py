@@ -84,7 +84,8 @@ class Translation:
     gave which output; `links`, the word links between the sentence and `text`
     (None when unknown: never guessed). A `human` one came from a translator (imported
     into the memory), never from the model; `machine` is then what the model had
-    made of the sentence, when the memory holds it."""
+    made of the sentence, when the memory holds it. `free` is what the model made
+    before a glossary forced its terms into `text` (None: nothing was forced)."""
 
     text: str
     logprob: float | None
@@ -94,6 +95,7 @@ class Translation:
     links: Links | None = None
     human: bool = False
     machine: str | None = None
+    free: str | None = None
 
 
 class Backend(Protocol):
@@ -104,8 +106,10 @@ class Backend(Protocol):
     def count_tokens(self, text: str) -> int:
         """Source tokens of `text`, end-of-sentence included."""
 
-    def generate(self, texts: Sequence[str], max_new_tokens: int) -> list[Hypothesis]:
-        """Translate a batch of texts that each fit in max_input_tokens."""
+    def generate(self, texts: Sequence[str], max_new_tokens: int, prefixes: Sequence[str] | None = None) -> list[Hypothesis]:
+        """Translate a batch of texts that each fit in max_input_tokens; with `prefixes`,
+        each translation starts with its prefix (English the glossary forces) and the
+        model writes the rest (max_new_tokens then counts after the prefix)."""
 
     # An engine that translates several batches at once (workers on other machines)
     # also has generate_many(jobs): each (texts, max_new_tokens) job's hypotheses, in

@@ -107,11 +107,14 @@ class CTranslate2Backend(MarianTokens):
         """translate_batch keyword arguments; a hook for subclasses (the benchmark)."""
         return {"max_decoding_length": cap}
 
-    def generate(self, texts: Sequence[str], max_new_tokens: int) -> list[Hypothesis]:
+    def generate(self, texts: Sequence[str], max_new_tokens: int, prefixes: Sequence[str] | None = None) -> list[Hypothesis]:
         cap = min(max_new_tokens, self.max_output_tokens)
         source = self._source_tokens(texts)
+        forced = None if prefixes is None else [self.tokenizer.convert_ids_to_tokens(ids) for ids in self._forced_targets(prefixes)]
+        if forced is not None:  # the prefix counts towards the length cap
+            cap = min(cap + max(len(f) for f in forced), self.max_output_tokens)
         hyps = []
-        for (tokens, score, attention), tokens_in, text_in in zip(self._search(texts, source, cap, self.use_vmap), source, texts):
+        for (tokens, score, attention), tokens_in, text_in in zip(self._search(texts, source, cap, self.use_vmap, forced), source, texts):
             n = len(tokens)
             words = tokens[:-1] if tokens and tokens[-1] == self.eos else tokens
             text = self.tokenizer.decode(self.tokenizer.convert_tokens_to_ids(words), skip_special_tokens=True).strip()
@@ -129,11 +132,15 @@ class CTranslate2Backend(MarianTokens):
             for (tokens, _, attention), tokens_in in zip(self._search(texts, source, self.max_output_tokens, False), source)
         ]
 
-    def _search(self, texts: Sequence[str], source: list[list[str]], cap: int, use_vmap: bool) -> list[tuple[list[str], float, list[list[float]]]]:
+    def _search(
+        self, texts: Sequence[str], source: list[list[str]], cap: int, use_vmap: bool, prefixes: list[list[str]] | None = None
+    ) -> list[tuple[list[str], float, list[list[float]]]]:
         """Each sentence's best hypothesis: its tokens (end token included), score and
-        attention rows, the first row read correctly (see _first_rows)."""
+        attention rows, the first row read correctly (see _first_rows); with `prefixes`,
+        each hypothesis starts with its prefix's tokens."""
         results = self.translator.translate_batch(
             source,
+            **({"target_prefix": prefixes} if prefixes is not None else {}),
             beam_size=self.beam,
             length_penalty=self.length_penalty,
             return_scores=True,

@@ -68,11 +68,18 @@ class TransformersBackend(MarianTokens):
         """
         return {"max_new_tokens": cap, "early_stopping": True}
 
-    def generate(self, texts: Sequence[str], max_new_tokens: int) -> list[Hypothesis]:
+    def generate(self, texts: Sequence[str], max_new_tokens: int, prefixes: Sequence[str] | None = None) -> list[Hypothesis]:
+        if prefixes is not None and len(texts) > 1:  # a decoder prefix has one length per batch: one sentence at a time
+            return [h for text, prefix in zip(texts, prefixes) for h in self.generate([text], max_new_tokens, [prefix])]
         cap = min(max_new_tokens, self.max_output_tokens)
         batch = self.tokenizer(list(texts), return_tensors="pt", padding=True).to(self.device)
+        forced = {}
+        if prefixes is not None:
+            [ids] = self._forced_targets(prefixes)
+            forced = {"decoder_input_ids": self.torch.tensor([[self.model.config.decoder_start_token_id, *ids]], device=self.device)}
+            cap = min(cap + len(ids), self.max_output_tokens)
         with self.torch.inference_mode():
-            sequences = self.model.generate(**batch, num_beams=self.beam, **self.options(texts, cap))
+            sequences = self.model.generate(**batch, num_beams=self.beam, **forced, **self.options(texts, cap))
             sums, lengths, heads = self._score(batch, sequences)
         texts_out = [t.strip() for t in self.tokenizer.batch_decode(sequences, skip_special_tokens=True)]
         return [

@@ -1,0 +1,66 @@
+"""Terms followed, not only checked: where a translation misses a glossary term, the
+English to force on the model before it goes on.
+
+The prefix keeps the translation's words up to where the term belongs (the first
+English word the word links tie to the term's French words; without links, the same
+share of the English as the term's share of the French) and adds the term's preferred
+English. Decoding again from that prefix lets the model finish the sentence around
+the term (CTranslate2's `target_prefix`, a transformers decoder prefix). A sentence
+missing several terms is decoded once per term, left to right, each prefix keeping
+the terms forced before it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+from ..wordalign import Links
+from . import Glossary, Hit
+
+
+def _words(text: str) -> list[tuple[int, int]]:
+    spans, start = [], None
+    for i, c in enumerate(text + " "):
+        if c.isspace():
+            if start is not None:
+                spans.append((start, i))
+                start = None
+        elif start is None:
+            start = i
+    return spans
+
+
+def prefix(source: str, text: str, links: Links | None, hit: Hit) -> str:
+    """The English to force so that `hit`'s term is rendered: `text`'s words before the
+    place of the term, then the term's first English variant (capitalised when it
+    starts the sentence and the English it replaces did)."""
+    source_words, target_words = _words(source), _words(text)
+    term = {i for i, (a, b) in enumerate(source_words) if a < hit.end and hit.start < b}
+    linked = sorted(t for s, t in links or () if s in term and t < len(target_words))
+    if linked:
+        cut = linked[0]
+    else:
+        first = min(term, default=0)
+        cut = round(len(target_words) * first / max(len(source_words), 1))
+    english = hit.entry.targets[0]
+    if cut == 0 and text[:1].isupper() and english[:1].islower():
+        english = english[0].upper() + english[1:]
+    kept = text[: target_words[cut - 1][1]] if cut > 0 else ""
+    return f"{kept} {english}".strip()
+
+
+def first_missed(glossary: Glossary, source: str, text: str) -> Hit | None:
+    """The first term of the French (left to right) the English does not render."""
+    missed = glossary.missed(source, text)
+    return missed[0] if missed else None
+
+
+def terms_digest(glossary: Glossary, source: str) -> str | None:
+    """A digest of the glossary entries found in a sentence (None: none): what a
+    memory key adds, so that a glossary change touches only the sentences it matches."""
+    hits: Sequence[Hit] = glossary.find(source)
+    if not hits:
+        return None
+    entries = sorted({(h.entry.source, h.entry.targets) for h in hits})
+    return hashlib.sha256(repr(entries).encode("utf-8")).hexdigest()[:16]
