@@ -83,6 +83,7 @@ class Row:
     machine: str | None = None  # what the model had produced, for a human row, when known
     hter: float | None = None  # TER (0–100) of machine against the human mt, when known
     terms: tuple[Term, ...] = ()  # the glossary terms of its French
+    free: str | None = None  # what the model made before the glossary forced its terms, when it did
 
     @property
     def id(self) -> str:
@@ -145,6 +146,7 @@ def rows(records: Sequence[SentenceRecord], context: qa.Context = qa.Context()) 
                 human=all(r.human for r in members),
                 machine=None if None in machines else " ".join(machines),  # type: ignore[arg-type]
                 hter=first.hter if len(members) == 1 else None,
+                free=" ".join(r.free if r.free is not None else r.mt for r in members) if any(r.free is not None for r in members) else None,
                 terms=_terms(context, source, " ".join(r.mt for r in members), join_links([(r.src, r.mt, lk) for r, lk in zip(members, links)], sep=" ")) if "term" in selected else (),
             )
         )

@@ -707,3 +707,32 @@ def test_a_long_article_name_wraps_in_its_column_of_the_index(tmp_path: Path, op
         )
         assert all(right <= left + 0.5 and overflow <= 0 for right, left, overflow in boxes), (width, boxes)
     assert page.alarms == []
+
+
+def test_checks_show_their_reason_filter_by_check_and_terms_are_highlighted(tmp_path: Path, open_page) -> None:
+    from pipeline import qa
+    from pipeline.glossary import Entry, Glossary
+    from pipeline.records import SentenceRecord
+
+    records = [
+        SentenceRecord("p1.s1", 1, "Le conseil municipal a voté en 2011.", "The municipal board voted in 2012.", logprob=-0.3, words="0-0 1-2 2-1 3-3 4-3 5-4 6-5"),
+        SentenceRecord("p2.s1", 2, "Le conseil municipal se réunit.", "The city council meets.", logprob=-0.3, words="0-0 1-2 2-1 3-3 4-3"),
+        SentenceRecord("p3.s1", 3, "Le chat dort ?", "The cat sleeps?", logprob=-0.3),
+    ]
+    context = qa.Context(glossary=Glossary([Entry("conseil municipal", ("city council",))]))
+    (tmp_path / "a.review.html").write_text(report.article_html(report.PageInfo("a.txt"), report.rows(records, context)), encoding="utf-8")
+    page = open_page(tmp_path / "a.review.html")
+    flag = page.page.locator("#p1\\.s1 span.flag[data-check=numbers]")
+    assert flag.is_visible() and flag.get_attribute("title") == "2011 of the French is not in the English; the English adds 2012"
+    page.page.select_option("#check", "numbers")
+    assert page.visible_ids() == ["p1.s1"]
+    page.page.select_option("#check", "term")
+    assert page.visible_ids() == ["p1.s1"]  # p2 renders its term
+    page.page.select_option("#check", "")
+    assert page.visible_ids() == ["p1.s1", "p2.s1", "p3.s1"]
+    painted = "() => Array.from(CSS.highlights.get('term'), r => { const x = document.createRange(); x.setStart(r.startContainer, r.startOffset); x.setEnd(r.endContainer, r.endOffset); return x.toString(); })"
+    terms = sorted(["conseil municipal", "municipal board", "conseil municipal", "city council"])  # p1's English through its word links
+    assert sorted(page.page.evaluate(painted)) == terms
+    page.page.hover("#p2\\.s1 td[lang=fr]")  # the row's words become spans: its terms are painted again
+    assert sorted(page.page.evaluate(painted)) == terms
+    assert page.alarms == []

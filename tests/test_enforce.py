@@ -35,6 +35,30 @@ def test_prefix_keeps_the_english_up_to_the_term(source: str, text: str, links, 
     assert prefix(source, text, links, hit) == expected
 
 
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("He has the influenzam since yesterday.", "He has the influenza since"),
+        ("He has the influenza since yesterday.", "He has the influenza since"),  # not glued: the next word all the same
+        ("He has the influenzam.", "He has the influenza."),  # nothing follows: the glued word's final punctuation
+        ("He has the influenzam", "He has the influenza"),
+    ],
+)
+def test_a_second_try_anchors_the_term_with_the_word_after_the_glued_suffix(text: str, expected: str) -> None:
+    source = "Il a la grippe depuis hier."
+    (hit,) = Glossary([Entry("grippe", ("influenza",))]).find(source)
+    assert prefix(source, "He has the flu since yesterday.", ((0, 0), (1, 1), (3, 3)), hit) == "He has the influenza"
+    assert prefix(source, text, None, hit, forced="He has the influenza", anchor=True) == expected
+
+
+def test_an_earlier_forced_prefix_is_never_cut() -> None:
+    source = "Le maire et le conseil municipal."
+    text = "The city council and the mayors."
+    (_, hit) = GLOSSARY.find(source)  # conseil municipal, linked before the forced "The city council"
+    assert hit.entry.source == "conseil municipal"
+    assert prefix(source, text, ((4, 0), (5, 1)), hit, forced="The city council and") == "The city council and city council"
+
+
 def test_terms_digest_names_only_the_entries_a_sentence_holds() -> None:
     assert terms_digest(GLOSSARY, "Le chat dort.") is None
     one = terms_digest(GLOSSARY, "Le conseil municipal a voté.")

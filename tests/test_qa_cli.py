@@ -70,3 +70,25 @@ def test_a_bad_glossary_or_check_is_one_line(tmp_path: Path) -> None:
         err = done.stderr.decode()
         assert done.returncode == 2 and said in err and "Traceback" not in err, err
         assert not (tmp_path / "out").exists()
+
+
+def test_enforce_forces_the_term_and_keeps_the_first_output(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"in/a.txt": ARTICLE, "terms.tsv": "conseil municipal\tcity council\n"})
+    done = in_folder(tmp_path, "run", "in", "-o", "out", "--glossary", "terms.tsv", "--glossary-mode", "enforce", *ECHO)
+    assert done.returncode == 0, done.stderr
+    first, second = [json.loads(line) for line in (tmp_path / "out/a.align.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert first["mt"] == "LES city council ONT VOTÉ EN 2011." and first["free"] == "LES CONSEILS MUNICIPAUX ONT VOTÉ EN 2011."
+    assert "free" not in second and second["mt"] == "LE MAIRE EST PARTI."
+    assert (tmp_path / "out/a.en.txt").read_text(encoding="utf-8").startswith("LES city council ONT VOTÉ EN 2011.")
+    assert "term" not in json.loads((tmp_path / "out/summary.json").read_text(encoding="utf-8"))["articles"][0]["flags"]
+    assert "<summary>before terms</summary>LES CONSEILS MUNICIPAUX ONT VOTÉ EN 2011.</details>" in (tmp_path / "out/a.review.html").read_text(encoding="utf-8")
+    # a changed glossary translates the article again: its English changes
+    (tmp_path / "terms.tsv").write_text("conseil municipal\ttown council\n", encoding="utf-8")
+    assert in_folder(tmp_path, "run", "in", "-o", "out", "--glossary", "terms.tsv", "--glossary-mode", "enforce", *ECHO).returncode == 0
+    assert (tmp_path / "out/a.en.txt").read_text(encoding="utf-8").startswith("LES town council ONT")
+
+
+def test_enforce_without_a_glossary_is_one_line(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"in/a.txt": ARTICLE})
+    done = in_folder(tmp_path, "run", "in", "-o", "out", "--glossary-mode", "enforce", *ECHO)
+    assert done.returncode == 2 and "--glossary-mode enforce needs a glossary: add --glossary FILE" in done.stderr.decode()

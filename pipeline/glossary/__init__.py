@@ -22,6 +22,8 @@ from functools import cache
 from ..errors import UsageError
 
 _TOKEN = re.compile(r"[^\W_]+")
+# Texts whose terms a Glossary keeps found (a window of a run's sentences).
+FOUND_CACHED = 8192
 # What may stand between two words of one term: spaces, a hyphen, an apostrophe.
 _JOINER = re.compile(r"[\s\-'’]*")
 
@@ -141,6 +143,7 @@ class Glossary:
         for candidates in self._index.values():
             candidates.sort(key=lambda pe: -len(pe[0].lemmas))
         self._targets: dict[Entry, tuple[_Pattern, ...]] = {e: tuple(_Pattern.of(t, "en") for t in e.targets if _TOKEN.search(t)) for e in self.entries}
+        self._found: dict[tuple[str, tuple[tuple[int, int], ...]], tuple[Hit, ...]] = {}
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -153,7 +156,19 @@ class Glossary:
 
     def find(self, text: str, protected: Sequence[tuple[int, int]] = ()) -> list[Hit]:
         """The terms of a French text, left to right, longest first, never overlapping
-        nor touching a protected [start, end) span."""
+        nor touching a protected [start, end) span. The last FOUND_CACHED texts' are
+        kept: a run asks for a sentence's terms several times (its memory key, its
+        check, its forced rounds)."""
+        key = (text, tuple(protected))
+        if key in self._found:
+            return list(self._found[key])
+        hits = self._find(text, protected)
+        if len(self._found) >= FOUND_CACHED:
+            self._found.pop(next(iter(self._found)))
+        self._found[key] = tuple(hits)
+        return hits
+
+    def _find(self, text: str, protected: Sequence[tuple[int, int]]) -> list[Hit]:
         words = _Words.of(text, "fr")
         hits: list[Hit] = []
         i = 0

@@ -13,6 +13,7 @@ the terms forced before it.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 
 from ..wordalign import Links
@@ -31,10 +32,15 @@ def _words(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def prefix(source: str, text: str, links: Links | None, hit: Hit) -> str:
+def prefix(source: str, text: str, links: Links | None, hit: Hit, forced: str = "", anchor: bool = False) -> str:
     """The English to force so that `hit`'s term is rendered: `text`'s words before the
     place of the term, then the term's first English variant (capitalised when it
-    starts the sentence and the English it replaces did)."""
+    starts the sentence and the English it replaces did). `forced`, the prefix an
+    earlier round forced on `text`, is always kept whole, so that no term forced
+    before is lost. With `anchor`, `forced` ended with this term and the model glued
+    a suffix to it ("influenzam"): see `anchored`."""
+    if anchor and forced and text.startswith(forced):
+        return anchored(text, forced)
     source_words, target_words = _words(source), _words(text)
     term = {i for i, (a, b) in enumerate(source_words) if a < hit.end and hit.start < b}
     linked = sorted(t for s, t in links or () if s in term and t < len(target_words))
@@ -43,11 +49,25 @@ def prefix(source: str, text: str, links: Links | None, hit: Hit) -> str:
     else:
         first = min(term, default=0)
         cut = round(len(target_words) * first / max(len(source_words), 1))
-    english = hit.entry.targets[0]
-    if cut == 0 and text[:1].isupper() and english[:1].islower():
-        english = english[0].upper() + english[1:]
     kept = text[: target_words[cut - 1][1]] if cut > 0 else ""
+    if forced and text.startswith(forced) and len(kept) < len(forced):
+        kept = forced
+    english = hit.entry.targets[0]
+    if not kept and text[:1].isupper() and english[:1].islower():
+        english = english[0].upper() + english[1:]
     return f"{kept} {english}".strip()
+
+
+def anchored(text: str, forced: str) -> str:
+    """`forced`, which ends with a term, then the first whole word of `text` after the
+    suffix the model glued to the term (or, when nothing follows, the suffix's final
+    punctuation): the model must then start a new word after the term."""
+    glued, _, after = text[len(forced) :].partition(" ")
+    following = after.split()[:1]
+    if following:
+        return f"{forced} {following[0]}"
+    tail = re.search(r"[^\w\s]+$", glued)
+    return forced + (tail.group(0) if tail else "")
 
 
 def first_missed(glossary: Glossary, source: str, text: str) -> Hit | None:

@@ -1,6 +1,7 @@
-"""Glossary files: tab- or comma-separated terms (`fr<TAB>en[<TAB>note]`, or columns named
-by language as CAT tools export them, memoQ's and Xbench's among them), TBX (basic, TBX 2
-and TBX 3) and SDL MultiTerm XML. One reader per format, in a registry by name; `load`
+"""Glossary files: tab- or comma-separated terms (`fr<TAB>en[<TAB>note]`, columns named
+by language as CAT tools export them, memoQ's and Xbench's among them, or rows that name
+their languages as TICO-19's termbases do), TBX (basic, TBX 2 and TBX 3) and SDL
+MultiTerm XML. One reader per format, in a registry by name; `load`
 picks the reader from the file's contents."""
 
 from __future__ import annotations
@@ -49,8 +50,31 @@ def _columns(header: list[str]) -> tuple[int, int, int | None] | None:
     return french, english, next((i for i, h in enumerate(names) if _NOTE.match(h)), None)
 
 
+def _per_row_languages(rows: list[list[str]]) -> list[Entry] | None:
+    """Entries of a termbase export whose rows name their languages (TICO-19's and
+    Google's: sourceLang, targetLang, sourceString, targetString): French→English rows
+    as they are, English→French rows turned round; None when the header is not such."""
+    names = {h.strip().lstrip("\ufeff").casefold(): i for i, h in enumerate(rows[0])} if rows else {}
+    wanted = ("sourcelang", "targetlang", "sourcestring", "targetstring")
+    if not all(w in names for w in wanted):
+        return None
+    sl, tl, ss, ts = (names[w] for w in wanted)
+    note = names.get("description")
+    entries = []
+    for row in rows[1:]:
+        if len(row) <= max(sl, tl, ss, ts):
+            continue
+        pair = {row[sl].strip().casefold()[:2]: row[ss], row[tl].strip().casefold()[:2]: row[ts]}
+        if set(pair) == {"fr", "en"} and (entry := _entry(pair["fr"], pair["en"], row[note] if note is not None and note < len(row) else "")):
+            entries.append(entry)
+    return entries
+
+
 def _table(text: str, name: str, delimiter: str) -> list[Entry]:
     rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    by_row = _per_row_languages(rows)
+    if by_row is not None:
+        return by_row
     columns = _columns(rows[0]) if rows else None
     french, english, note = columns or (0, 1, 2)
     entries = []

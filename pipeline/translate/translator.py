@@ -35,6 +35,11 @@ from .types import (
 WINDOW_SENTENCES = 2048
 
 
+# Rounds a missed glossary term gets: forced after the English before it, then (when
+# the model glued a suffix to it) with the word that followed it forced too.
+ENFORCE_TRIES = 2
+
+
 # Part of every memory key: bumped when the same settings start giving other output
 # (2: beam search stops once `beam` hypotheses have finished).
 MEMORY_FORMAT = 2
@@ -287,19 +292,19 @@ class Translator:
     def _enforce(self, engine: Backend, fresh: dict[str, Translation], sources: dict[str, str]) -> dict[str, Translation]:
         """The translations with the glossary's terms they missed forced in, one term per
         round (left to right), each keeping what the model made first as `free`. A
-        term the model still leaves out after its round is given up (the term check
-        flags it)."""
+        term the model still leaves out after ENFORCE_TRIES rounds is given up (the
+        term check flags it)."""
         out = dict(fresh)
-        tried: dict[str, set[str]] = {k: set() for k in fresh}
+        tries: dict[str, Counter[str]] = {k: Counter() for k in fresh}
+        forced: dict[str, str] = {}
         while True:
             round_: dict[str, str] = {}
             for k, t in out.items():
-                if engine.count_tokens(sources[k].strip()) > engine.max_input_tokens:
-                    continue  # translated in pieces: no one prefix fits it
-                hit = next((h for h in self.glossary.missed(sources[k], t.text) if h.entry.source not in tried[k]), None)
-                if hit is not None:
-                    tried[k].add(hit.entry.source)
-                    round_[k] = prefix(sources[k], t.text, t.links, hit)
+                hit = next((h for h in self.glossary.missed(sources[k], t.text) if tries[k][h.entry.source] < ENFORCE_TRIES), None)
+                if hit is not None and engine.count_tokens(sources[k].strip()) <= engine.max_input_tokens:  # else it was translated in pieces: no one prefix fits it
+                    tries[k][hit.entry.source] += 1
+                    anchor = tries[k][hit.entry.source] > 1  # the term came out glued to a suffix: start a new word after it
+                    round_[k] = forced[k] = prefix(sources[k], t.text, t.links, hit, forced.get(k, ""), anchor)
             if not round_:
                 return out
             texts = [sources[k].strip() for k in round_]
