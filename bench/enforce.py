@@ -19,7 +19,7 @@ and, where real output exists (the published opus-mt-fr-en output of TICO-19 tes
 lines 1–424, matched to the task's sentences by their text), the real model's term
 success without enforcement.
 
-    python bench/enforce.py [--backend ctranslate2 transformers]
+    python bench/enforce.py [--backend ctranslate2 transformers] [--sentences N]
 """
 
 from __future__ import annotations
@@ -101,12 +101,13 @@ def timed(translator_of, texts: list[str], repeats: int = 3) -> tuple[float, lis
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", nargs="+", default=["ctranslate2", "transformers"])
+    parser.add_argument("--sentences", type=int, default=None, metavar="N", help="only the first N sentences of each text (the transformers backend is slow on CPU)")
     args = parser.parse_args()
     g = glossary()
-    tico, news = sentences()
+    tico, news = (texts[: args.sentences] for texts in sentences())
     model = resolve(str(MODEL))
     ok = True
-    print(f"Glossary: {len(g):,} entries. Sentences: {len(tico):,} TICO-19 (terminology task), {len(news):,} newstest2014.\n")
+    print(f"Glossary: {len(g):,} entries. Sentences: {len(tico):,} TICO-19 (terminology task), {len(news):,} newstest2014.\n", flush=True)
     rendered, found, n = published_success(g, tico)
     print(f"Real opus-mt-fr-en output (published), {n} of the task's sentences, no enforcement: {rendered} of {found} terms rendered ({rendered / max(found, 1):.1%}).\n")
     print("| backend | text | terms found | rendered without | rendered with enforce | no-term sentences identical | speed with/without |\n|---|---|---:|---:|---:|---:|---:|")
@@ -130,7 +131,8 @@ def main() -> int:
             ok &= met or name == "TICO-19" and rate >= SUCCESS_BAR and same == len(plain)
             print(
                 f"| {backend} | {name} | {with_[1]:,} | {without[0] / max(without[1], 1):.1%} | {rate:.1%} | {same:,} of {len(plain):,} | "
-                f"{speed:.2f}× ({len(texts) / forced_s:.0f} vs {len(texts) / free_s:.0f} sentences/s) |"
+                f"{speed:.2f}× ({len(texts) / forced_s:.0f} vs {len(texts) / free_s:.0f} sentences/s) |",
+                flush=True,
             )
     return 0 if ok else 1
 

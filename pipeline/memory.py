@@ -24,12 +24,13 @@ from pathlib import Path
 from typing import Protocol
 
 from .errors import StoreError
+from .glossary import Entry
 
 # Word links live in a table of their own, so that older mtpipe versions, which
 # insert five values into `translations`, keep working on the same file. A link row
 # counts only for the translation it was made for (`target`) and for the attention
-# head it was read from (`alignment`). Human translations too have their own table,
-# which older versions never see.
+# head it was read from (`alignment`). Human translations and glossary entries too have
+# tables of their own, which older versions never see.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS translations (
     key TEXT PRIMARY KEY,
@@ -52,7 +53,16 @@ CREATE TABLE IF NOT EXISTS human (
     origin TEXT NOT NULL,
     added TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS glossary (
+    source TEXT PRIMARY KEY,
+    targets TEXT NOT NULL,
+    note TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    added TEXT NOT NULL
+);
 """
+# The English variants of a glossary entry, as its row holds them.
+_VARIANTS = "|"
 _CHUNK = 500  # stays under SQLite's limit on bound parameters
 DEFAULT_TIMEOUT = 30.0  # seconds to wait for another process's lock
 # SQLite's primary result codes (the low byte of an extended code).
@@ -281,10 +291,43 @@ class TranslationMemory:
         except sqlite3.Error as exc:
             raise self._fault("read", exc, _NOT_LISTED) from None
 
-    def counts(self) -> dict[str, int]:
-        """How many entries the memory holds by kind: machine translations and human ones."""
+    def add_glossary(self, entries: Iterable[Entry], origin: str, added: str | None = None) -> HumanChanges:
+        """Store glossary entries (by their French term; the last of a repeated term
+        wins) in one transaction, for every run to check or force: what was added,
+        replaced (other English) and left unchanged, as French terms."""
+        rows = {entry.source: (_VARIANTS.join(entry.targets), entry.note) for entry in entries}
+        added = added or utc_stamp()
         try:
-            return {kind: self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for kind, table in (("machine", "translations"), ("human", "human"))}
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                held = {source: targets for source, targets in self._in_chunks("SELECT source, targets FROM glossary WHERE source IN ({keys})", rows)}
+                fresh = {source: row for source, row in rows.items() if held.get(source) != row[0]}
+                self._db.executemany(
+                    "INSERT INTO glossary VALUES (?, ?, ?, ?, ?) ON CONFLICT (source) DO UPDATE SET "
+                    "targets = excluded.targets, note = excluded.note, origin = excluded.origin, added = excluded.added",
+                    [(source, targets, note, origin, added) for source, (targets, note) in fresh.items()],
+                )
+        except sqlite3.Error as exc:
+            raise self._fault("written", exc, _NOT_IMPORTED) from None
+        return HumanChanges(
+            added=tuple(s for s in fresh if s not in held),
+            replaced=tuple(s for s in fresh if s in held),
+            unchanged=tuple(s for s in rows if s not in fresh),
+        )
+
+    def glossary_entries(self) -> list[Entry]:
+        """The glossary entries imported, in the order first added."""
+        try:
+            return [Entry(source, tuple(targets.split(_VARIANTS)), note) for source, targets, note in self._all("SELECT source, targets, note FROM glossary ORDER BY rowid")]
+        except sqlite3.Error as exc:
+            raise self._fault("read", exc) from None
+
+    def counts(self) -> dict[str, int]:
+        """How many entries the memory holds by kind: machine translations, human ones,
+        glossary entries."""
+        try:
+            kinds = (("machine", "translations"), ("human", "human"), ("glossary", "glossary"))
+            return {kind: self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for kind, table in kinds}
         except sqlite3.Error as exc:
             raise self._fault("read", exc, _NOT_COUNTED) from None
 

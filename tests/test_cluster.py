@@ -25,6 +25,7 @@ torch = pytest.importorskip("torch")
 
 from pipeline.cluster import MAX_RESTARTS, RayOptions, unplaceable  # noqa: E402
 from pipeline.errors import UsageError  # noqa: E402
+from pipeline.glossary import Entry, Glossary  # noqa: E402
 from pipeline.hub import ModelError, ModelRef  # noqa: E402
 from pipeline.memory import TranslationMemory  # noqa: E402
 from pipeline.outdir import MANIFEST  # noqa: E402
@@ -82,13 +83,13 @@ def ray_instance():
     ray.shutdown()
 
 
-def _translator(memory: Path | None, engine: str = "local", actors: int = 2) -> Translator:
+def _translator(memory: Path | None, engine: str = "local", actors: int = 2, glossary: Glossary | None = None) -> Translator:
     settings = DecodeSettings(batch_tokens=BATCH_TOKENS)
     options = RayOptions(actors=actors) if engine == "ray" else None
     if options:
         settings = options.settings_for(settings)
     model = ModelRef("tiny-fr-en", FIXTURE, "fixture")
-    return Translator(model, "transformers", settings, TranslationMemory(memory) if memory else None, engine, options)
+    return Translator(model, "transformers", settings, TranslationMemory(memory) if memory else None, engine, options, glossary)
 
 
 def _run(corpus: Path, out: Path, translator: Translator) -> dict:
@@ -144,6 +145,16 @@ def test_ray_run_writes_the_local_run_bytes(corpus: Path, local, tmp_path: Path,
     assert summary["model_loaded"] and summary["totals"]["error"] == 0
     if cached:
         assert _rows(tmp_path / "memory.sqlite3") == _rows(reference / "memory.sqlite3")
+
+
+def test_ray_forces_glossary_terms_as_the_local_engine_does(corpus: Path, tmp_path: Path, ray_instance) -> None:
+    glossary = Glossary([Entry("russe", ("Russian",)), Entry("armée", ("army",)), Entry("ville", ("city",))])
+    for engine in ("local", "ray"):
+        _run(corpus, tmp_path / engine, _translator(None, engine, glossary=glossary))
+    assert _outputs(tmp_path / "ray") == _outputs(tmp_path / "local")
+    records = [json.loads(line) for path in sorted((tmp_path / "ray").rglob("*.align.jsonl")) for line in path.read_text(encoding="utf-8").splitlines()]
+    forced = [r for r in records if "free" in r]
+    assert forced and all(not glossary.missed(r["src"], r["mt"]) for r in forced)
 
 
 class ExitOnce(TransformersBackend):

@@ -275,3 +275,8 @@ def test_glossary_drops_duplicates_and_entries_without_words() -> None:
 def test_digest_ignores_order() -> None:
     assert Glossary([COUNCIL, TOWN_HALL]).digest == Glossary([TOWN_HALL, COUNCIL]).digest
     assert Glossary([COUNCIL]).digest != Glossary([VARIANTS]).digest
+
+
+def test_a_text_with_no_delimiter_is_a_glossary_error_not_a_csv_one() -> None:
+    with pytest.raises(GlossaryError, match=r"a\.txt, line 1: it has no English term"):
+        read("Les conseils municipaux ont voté.\n", "a.txt")

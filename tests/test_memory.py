@@ -237,7 +237,7 @@ def test_human_entries_are_added_replaced_or_left_unchanged(tmp_path: Path) -> N
         HumanEntry("Il pleut.", "It is raining.", "f1.tmx line 1", "2024-05-02T00:00:00Z"),
         HumanEntry("Oui.", "Yes!", "f2.tmx line 1", "2024-05-03T00:00:00Z"),
     ]
-    assert memory.counts() == {"machine": 0, "human": 3}
+    assert memory.counts() == {"machine": 0, "human": 3, "glossary": 0}
 
 
 def test_human_date_defaults_to_now_in_utc(tmp_path: Path) -> None:
@@ -280,7 +280,7 @@ def test_memory_of_the_old_schema_gains_the_human_table_and_stays_usable_by_old_
     old.execute("INSERT INTO translations VALUES ('k1', 'Oui.', 'Yes.', -0.5, 1)")
     old.commit()
     memory = TranslationMemory(path)
-    assert memory.counts() == {"machine": 1, "human": 0}
+    assert memory.counts() == {"machine": 1, "human": 0, "glossary": 0}
     memory.add_human([Pair("Non.", "No.", "a.tmx line 2")])
     assert memory.get(["k1"]) == {"k1": ("Yes.", -0.5, 1, None)} and memory.get_human(["Non."])["Non."].target == "No."
     memory.close()
@@ -288,7 +288,7 @@ def test_memory_of_the_old_schema_gains_the_human_table_and_stays_usable_by_old_
     old.commit()
     assert [row[0] for row in old.execute("SELECT key FROM translations ORDER BY key")] == ["k1", "k2"]
     old.close()
-    assert TranslationMemory(path).counts() == {"machine": 2, "human": 1}
+    assert TranslationMemory(path).counts() == {"machine": 2, "human": 1, "glossary": 0}
 
 
 def test_failure_amid_an_import_keeps_none_of_it(tmp_path: Path) -> None:
@@ -315,7 +315,7 @@ def test_import_into_a_locked_memory_is_a_memory_fault(tmp_path: Path) -> None:
         memory = TranslationMemory(path, timeout=0.1)
         with pytest.raises(MemoryFault) as fault:
             memory.add_human([Pair("Oui.", "Yes.", "a.tmx line 1")])
-        assert memory.counts() == {"machine": 10, "human": 0}  # readers go on
+        assert memory.counts() == {"machine": 10, "human": 0, "glossary": 0}  # readers go on
     finally:
         other.close()
     assert str(fault.value) == (
@@ -342,3 +342,16 @@ def test_human_reads_of_a_damaged_memory_are_memory_faults(tmp_path: Path, metho
     with pytest.raises(MemoryFault) as fault:
         method(TranslationMemory(path))
     assert str(fault.value).startswith(f"the translation memory {path} is damaged (database disk image is malformed); {message}: move it aside")
+
+
+def test_glossary_entries_are_stored_replaced_and_listed_in_order(tmp_path: Path) -> None:
+    from pipeline.glossary import Entry
+
+    memory = TranslationMemory(tmp_path / "m.sqlite3")
+    first = memory.add_glossary([Entry("conseil municipal", ("city council", "town council"), "local body"), Entry("maire", ("mayor",))], origin="a.tsv")
+    assert (first.added, first.replaced, first.unchanged) == (("conseil municipal", "maire"), (), ())
+    again = memory.add_glossary([Entry("maire", ("mayor",)), Entry("conseil municipal", ("municipal council",))], origin="b.tsv")
+    assert (again.added, again.replaced, again.unchanged) == ((), ("conseil municipal",), ("maire",))
+    assert memory.glossary_entries() == [Entry("conseil municipal", ("municipal council",)), Entry("maire", ("mayor",))]
+    assert memory.counts() == {"machine": 0, "human": 0, "glossary": 2}
+    memory.close()

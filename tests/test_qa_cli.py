@@ -92,3 +92,28 @@ def test_enforce_without_a_glossary_is_one_line(tmp_path: Path) -> None:
     write_tree(tmp_path, {"in/a.txt": ARTICLE})
     done = in_folder(tmp_path, "run", "in", "-o", "out", "--glossary-mode", "enforce", *ECHO)
     assert done.returncode == 2 and "--glossary-mode enforce needs a glossary: add --glossary FILE" in done.stderr.decode()
+
+
+def test_a_glossary_imported_into_the_memory_serves_every_run(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"in/a.txt": ARTICLE, "terms.tbx": TBX, "more.tsv": "conseil municipal\ttown council\n"})
+    cache = ["--cache", str(tmp_path / "tm.sqlite3")]
+    done = in_folder(tmp_path, "memory", "import", "--glossary", "terms.tbx", *cache)
+    assert done.returncode == 0 and "terms.tbx: glossary entries 2 added, 0 replaced, 0 unchanged" in done.stderr.decode()
+    assert "2 glossary entries" in in_folder(tmp_path, "memory", "stats", *cache).stdout.decode()
+    echo = [a for a in ECHO if a != "--no-cache"]
+    assert in_folder(tmp_path, "run", "in", "-o", "out", *echo, *cache).returncode == 0
+    rows = _tsv(tmp_path / "out/a.tsv")
+    assert "term: conseils municipaux should be city council" in rows[0]["qa"] and "term: maire should be mayor" in rows[1]["qa"]
+    # a --glossary file's entry wins over the memory's
+    assert in_folder(tmp_path, "run", "in", "-o", "out2", "--glossary", "more.tsv", *echo, *cache).returncode == 0
+    assert "should be town council" in _tsv(tmp_path / "out2/a.tsv")[0]["qa"]
+    bad = in_folder(tmp_path, "memory", "import", "--glossary", "in/a.txt", *cache)
+    assert bad.returncode == 1 and "nothing of it was imported" in bad.stderr.decode()
+
+
+TBX = """<?xml version="1.0" encoding="UTF-8"?>
+<tbx type="TBX-Basic" style="dca" xml:lang="en" xmlns="urn:iso:std:iso:30042:ed-2"><text><body>
+<conceptEntry id="c1"><langSec xml:lang="fr"><termSec><term>conseil municipal</term></termSec></langSec><langSec xml:lang="en"><termSec><term>city council</term></termSec></langSec></conceptEntry>
+<conceptEntry id="c2"><langSec xml:lang="fr"><termSec><term>maire</term></termSec></langSec><langSec xml:lang="en"><termSec><term>mayor</term></termSec></langSec></conceptEntry>
+</body></text></tbx>
+"""

@@ -78,15 +78,41 @@ def options_for(args: argparse.Namespace, inputs: list[Path]):
 
 def review_for(args: argparse.Namespace, options=None):
     """How the review pages check translations: the checks --qa selects, the --glossary
-    files, the protect rules of `options` (ReadOptions), a run-wide consistency index."""
+    files and the glossary imported into the memory, the protect rules of `options`
+    (ReadOptions), a run-wide consistency index."""
+    from ..glossary import Glossary
     from ..glossary.readers import load
     from ..qa import Context, selection
     from ..qa.consistency import Consistency
 
-    glossary = load(args.glossary) if args.glossary else None
+    entries = {e.source: e for e in (load(args.glossary).entries if args.glossary else ())}
+    for entry in _stored_glossary(args):  # a --glossary file's entry wins over the memory's
+        entries.setdefault(entry.source, entry)
+    glossary = Glossary(entries.values()) if entries else None
     if getattr(args, "glossary_mode", "check") == "enforce" and glossary is None:
         raise Fatal("--glossary-mode enforce needs a glossary: add --glossary FILE")
     return Context(selection(args.qa), glossary, options.protect if options is not None else None, Consistency())
+
+
+def _stored_glossary(args: argparse.Namespace) -> list:
+    """The glossary entries imported into the translation memory (`mtpipe memory import
+    --glossary`), which every run checks; none without a memory file, with --no-cache,
+    or when it cannot be read (the run's translator then says why)."""
+    from ..memory import MemoryFault, TranslationMemory, default_path
+
+    path = getattr(args, "cache", None) or default_path()
+    if getattr(args, "no_cache", False) or not path.is_file():
+        return []
+    try:
+        memory = TranslationMemory(path)
+    except MemoryFault:
+        return []
+    try:
+        return memory.glossary_entries()
+    except MemoryFault:
+        return []
+    finally:
+        memory.close()
 
 
 def translator_for(args: argparse.Namespace, writes: bool = True, glossary=None):

@@ -12,6 +12,8 @@ def cmd_memory_import(args: argparse.Namespace) -> int:
     from ..corrections import CorrectionsError, read_any
     from ..memory import MemoryFault
 
+    if args.glossary:
+        return _import_glossaries(args)
     memory, failed = memory_for(args), 0
     try:
         for path in args.files:
@@ -26,6 +28,28 @@ def cmd_memory_import(args: argparse.Namespace) -> int:
             print(f"{path}: " + ", ".join(f"{n} {what}" for n, what in counts), file=sys.stderr)
             for refusal in reading.refusals:
                 print(f"  refused: {refusal.where}: {refusal.why}", file=sys.stderr)
+    finally:
+        memory.close()
+    return EXIT_ARTICLE_FAILED if failed else EXIT_OK
+
+
+def _import_glossaries(args: argparse.Namespace) -> int:
+    """`memory import --glossary`: each file's entries stored whole or not at all."""
+    from ..glossary import GlossaryError
+    from ..glossary.readers import load
+    from ..memory import MemoryFault
+
+    memory, failed = memory_for(args), 0
+    try:
+        for path in args.files:
+            try:
+                changes = memory.add_glossary(load([path]).entries, origin=str(path))
+            except (GlossaryError, MemoryFault) as exc:
+                print(f"mtpipe: failed: {exc}; nothing of it was imported", file=sys.stderr)
+                failed += 1
+                continue
+            counts = [(len(changes.added), "added"), (len(changes.replaced), "replaced"), (len(changes.unchanged), "unchanged")]
+            print(f"{path}: glossary entries " + ", ".join(f"{n} {what}" for n, what in counts), file=sys.stderr)
     finally:
         memory.close()
     return EXIT_ARTICLE_FAILED if failed else EXIT_OK
@@ -67,7 +91,9 @@ def cmd_memory_stats(args: argparse.Namespace) -> int:
         raise Fatal(str(exc)) from None
     finally:
         memory.close()
-    print(f"{memory.path}: {counted(counts['human'], 'human translation')}, {counted(counts['machine'], 'machine translation')}")
+    n = counts["glossary"]
+    glossary = f", {n} glossary {'entry' if n == 1 else 'entries'}" if n else ""
+    print(f"{memory.path}: {counted(counts['human'], 'human translation')}, {counted(counts['machine'], 'machine translation')}{glossary}")
     return EXIT_OK
 
 

@@ -96,8 +96,11 @@ def read_tsv(text: str, name: str) -> list[Entry]:
 
 @reader("csv")
 def read_csv(text: str, name: str) -> list[Entry]:
-    dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;") if text.strip() else csv.excel
-    return _table(text, name, dialect.delimiter)
+    try:
+        delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;").delimiter
+    except csv.Error:  # no comma nor semicolon to go by: rows of one cell, said below
+        delimiter = ","
+    return _table(text, name, delimiter)
 
 
 def _local(tag: object) -> str:

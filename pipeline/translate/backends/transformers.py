@@ -69,15 +69,25 @@ class TransformersBackend(MarianTokens):
         return {"max_new_tokens": cap, "early_stopping": True}
 
     def generate(self, texts: Sequence[str], max_new_tokens: int, prefixes: Sequence[str] | None = None) -> list[Hypothesis]:
-        if prefixes is not None and len(texts) > 1:  # a decoder prefix has one length per batch: one sentence at a time
-            return [h for text, prefix in zip(texts, prefixes) for h in self.generate([text], max_new_tokens, [prefix])]
+        forced_ids = None if prefixes is None else self._forced_targets(prefixes)
+        if forced_ids is not None and len({len(ids) for ids in forced_ids}) > 1:
+            # A decoder prefix has one length per batch: the sentences are decoded in
+            # groups of equal prefix length (left padding would move the decoder's positions).
+            groups: dict[int, list[int]] = {}
+            for i, ids in enumerate(forced_ids):
+                groups.setdefault(len(ids), []).append(i)
+            out: dict[int, Hypothesis] = {}
+            for members in groups.values():
+                hyps = self.generate([texts[i] for i in members], max_new_tokens, [prefixes[i] for i in members])  # type: ignore[index]
+                out.update(zip(members, hyps))
+            return [out[i] for i in range(len(texts))]
         cap = min(max_new_tokens, self.max_output_tokens)
         batch = self.tokenizer(list(texts), return_tensors="pt", padding=True).to(self.device)
         forced = {}
-        if prefixes is not None:
-            [ids] = self._forced_targets(prefixes)
-            forced = {"decoder_input_ids": self.torch.tensor([[self.model.config.decoder_start_token_id, *ids]], device=self.device)}
-            cap = min(cap + len(ids), self.max_output_tokens)
+        if forced_ids is not None:
+            start = self.model.config.decoder_start_token_id
+            forced = {"decoder_input_ids": self.torch.tensor([[start, *ids] for ids in forced_ids], device=self.device)}
+            cap = min(cap + len(forced_ids[0]), self.max_output_tokens)
         with self.torch.inference_mode():
             sequences = self.model.generate(**batch, num_beams=self.beam, **forced, **self.options(texts, cap))
             sums, lengths, heads = self._score(batch, sequences)
