@@ -109,3 +109,19 @@ def test_the_fixture_model_renders_forced_terms(backend: str, tmp_path: Path) ->
         assert not GLOSSARY.missed(sentence, t.text), t.text
     assert forced[2] == free[2]  # no term: the same translation, byte for byte
     assert all(f.free in (None, fr.text) for f, fr in zip(forced, free))
+
+
+def test_a_forced_output_that_hits_the_length_cap_is_not_kept(echo_model: ModelRef, monkeypatch) -> None:
+    from conftest import EchoBackend
+
+    from pipeline.translate import Hypothesis
+
+    real = EchoBackend.generate
+
+    def capped(self, texts, max_new_tokens, prefixes=None):
+        hyps = real(self, texts, max_new_tokens, prefixes)
+        return hyps if prefixes is None else [Hypothesis(h.text[:10], h.logprob_sum, h.tokens, hit_limit=True, links=h.links) for h in hyps]
+
+    monkeypatch.setattr(EchoBackend, "generate", capped)
+    (t,) = Translator(echo_model, "echo", DecodeSettings(), None, glossary=GLOSSARY).translate(["Le conseil municipal a voté."])
+    assert (t.text, t.free) == ("LE CONSEIL MUNICIPAL A VOTÉ.", None)  # the whole first translation, not a cut one

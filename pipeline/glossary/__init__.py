@@ -187,9 +187,9 @@ class Glossary:
                 i += 1
         return hits
 
-    def locate(self, entry: Entry, mt: str) -> tuple[int, int] | None:
+    def locate(self, entry: Entry, mt: str, words: _Words | None = None) -> tuple[int, int] | None:
         """Where the first of the entry's English variants is in the translation: [start, end)."""
-        words = _Words.of(mt, "en")
+        words = words or _Words.of(mt, "en")
         for i in range(len(words.lemmas)):
             for pattern in self._targets[entry]:
                 n = len(pattern.lemmas)
@@ -203,4 +203,6 @@ class Glossary:
 
     def missed(self, source: str, mt: str, protected: Sequence[tuple[int, int]] = ()) -> list[Hit]:
         """The terms of the French whose English the translation does not give."""
-        return [hit for hit in self.find(source, protected) if not self.rendered(hit.entry, mt)]
+        hits = self.find(source, protected)
+        words = _Words.of(mt, "en") if hits else None
+        return [hit for hit in hits if self.locate(hit.entry, mt, words) is None]

@@ -293,7 +293,8 @@ class Translator:
         """The translations with the glossary's terms they missed forced in, one term per
         round (left to right), each keeping what the model made first as `free`. A
         term the model still leaves out after ENFORCE_TRIES rounds is given up (the
-        term check flags it)."""
+        term check flags it), and so is a forced output that ran into the length cap:
+        the translation is never cut short for a term."""
         out = dict(fresh)
         tries: dict[str, Counter[str]] = {k: Counter() for k in fresh}
         forced: dict[str, str] = {}
@@ -310,6 +311,8 @@ class Translator:
             texts = [sources[k].strip() for k in round_]
             cap = OUTPUT_RATIO * max(engine.count_tokens(t) for t in texts) + OUTPUT_SLACK
             for k, hyp in zip(round_, engine.generate(texts, cap, list(round_.values()))):
+                if hyp.hit_limit:  # the forced English ran into the length cap: keep the whole one
+                    continue
                 first = out[k].free if out[k].free is not None else out[k].text
                 logprob = hyp.logprob_sum / hyp.tokens if hyp.tokens else None
                 out[k] = Translation(hyp.text, logprob, 1, parts=((sources[k], hyp.text),), links=hyp.links, free=first)
