@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sqlite3
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -257,22 +257,31 @@ class TranslationMemory:
         one transaction: a failure keeps none of them. When a key repeats among the
         pairs, the last one wins. `added`: the date recorded, by default now (UTC)."""
         rows = {human_key(pair.source): (pair.source, pair.target, pair.origin) for pair in pairs}
+        return self._store(
+            rows,
+            lambda keys: {key: entry.target for key, entry in self._human_rows(keys).items()},
+            "INSERT INTO human VALUES (?, ?, ?, ?, ?) ON CONFLICT (source_key) DO UPDATE SET "
+            "source = excluded.source, target = excluded.target, origin = excluded.origin, added = excluded.added",
+            compared=1,
+            added=added,
+        )
+
+    def _store(self, rows: Mapping[str, tuple], held: Callable[[Iterable[str]], dict[str, str]], insert: str, compared: int, added: str | None) -> HumanChanges:
+        """Insert or update rows (key → values; the date is appended) in one transaction:
+        a failure keeps none. A row whose value at `compared` is what `held` says the
+        memory holds for its key is left as it was (its origin and date too)."""
         added = added or utc_stamp()
         try:
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")  # what is held cannot change before the write
-                held = self._human_rows(rows)
-                fresh = {key: row for key, row in rows.items() if key not in held or held[key].target != row[1]}
-                self._db.executemany(
-                    "INSERT INTO human VALUES (?, ?, ?, ?, ?) ON CONFLICT (source_key) DO UPDATE SET "
-                    "source = excluded.source, target = excluded.target, origin = excluded.origin, added = excluded.added",
-                    [(key, *row, added) for key, row in fresh.items()],
-                )
+                before = held(rows)
+                fresh = {key: row for key, row in rows.items() if before.get(key) != row[compared]}
+                self._db.executemany(insert, [(key, *row, added) for key, row in fresh.items()])
         except sqlite3.Error as exc:
             raise self._fault("written", exc, _NOT_IMPORTED) from None
         return HumanChanges(
-            added=tuple(key for key in fresh if key not in held),
-            replaced=tuple(key for key in fresh if key in held),
+            added=tuple(key for key in fresh if key not in before),
+            replaced=tuple(key for key in fresh if key in before),
             unchanged=tuple(key for key in rows if key not in fresh),
         )
 
@@ -295,24 +304,14 @@ class TranslationMemory:
         """Store glossary entries (by their French term; the last of a repeated term
         wins) in one transaction, for every run to check or force: what was added,
         replaced (other English) and left unchanged, as French terms."""
-        rows = {entry.source: (_VARIANTS.join(entry.targets), entry.note) for entry in entries}
-        added = added or utc_stamp()
-        try:
-            with self._db:
-                self._db.execute("BEGIN IMMEDIATE")
-                held = {source: targets for source, targets in self._in_chunks("SELECT source, targets FROM glossary WHERE source IN ({keys})", rows)}
-                fresh = {source: row for source, row in rows.items() if held.get(source) != row[0]}
-                self._db.executemany(
-                    "INSERT INTO glossary VALUES (?, ?, ?, ?, ?) ON CONFLICT (source) DO UPDATE SET "
-                    "targets = excluded.targets, note = excluded.note, origin = excluded.origin, added = excluded.added",
-                    [(source, targets, note, origin, added) for source, (targets, note) in fresh.items()],
-                )
-        except sqlite3.Error as exc:
-            raise self._fault("written", exc, _NOT_IMPORTED) from None
-        return HumanChanges(
-            added=tuple(s for s in fresh if s not in held),
-            replaced=tuple(s for s in fresh if s in held),
-            unchanged=tuple(s for s in rows if s not in fresh),
+        rows = {entry.source: (_VARIANTS.join(entry.targets), entry.note, origin) for entry in entries}
+        return self._store(
+            rows,
+            lambda keys: dict(self._in_chunks("SELECT source, targets FROM glossary WHERE source IN ({keys})", keys)),
+            "INSERT INTO glossary VALUES (?, ?, ?, ?, ?) ON CONFLICT (source) DO UPDATE SET "
+            "targets = excluded.targets, note = excluded.note, origin = excluded.origin, added = excluded.added",
+            compared=0,
+            added=added,
         )
 
     def glossary_entries(self) -> list[Entry]:

@@ -113,6 +113,15 @@ def _month_keys(text: str, names: tuple[str, ...], near_number: bool, case: bool
     return out
 
 
+def _ordinals(pattern: re.Pattern[str], text: str, spans: list[tuple[int, int]]) -> list[Quantity]:
+    """The ordinals (1er, 1st) of text outside `spans`, to which their own are added."""
+    found = []
+    for m in pattern.finditer(_blank(text, spans)):
+        found.append(Quantity(m.group(0), frozenset({f"n{int(m.group(1))}"})))
+        spans.append(m.span())
+    return found
+
+
 def french(text: str) -> list[Quantity]:
     """The quantities of a French sentence, in order of kind then position."""
     found: list[Quantity] = []
@@ -125,10 +134,7 @@ def french(text: str) -> list[Quantity]:
         if m.group(1):
             found.append(Quantity(m.group(0), frozenset({_key(_roman(m.group(1)))})))
             spans.append(m.span())
-    rest = _blank(text, spans)
-    for m in _ORDINAL_FR.finditer(rest):
-        found.append(Quantity(m.group(0), frozenset({f"n{int(m.group(1))}"})))
-        spans.append(m.span())
+    found += _ordinals(_ORDINAL_FR, text, spans)
     rest = _blank(text, spans)
     for m in _NUMBER_FR.finditer(rest):
         whole, decimal, dotted = m.groups()
@@ -159,10 +165,7 @@ def english(text: str) -> list[Quantity]:
             keys = _time_keys(hour, minute, clock12=hour <= 12)
         found.append(Quantity(m.group(0), frozenset(keys)))
         spans.append(m.span())
-    rest = _blank(text, spans)
-    for m in _ORDINAL_EN.finditer(rest):
-        found.append(Quantity(m.group(0), frozenset({f"n{int(m.group(1))}"})))
-        spans.append(m.span())
+    found += _ordinals(_ORDINAL_EN, text, spans)
     rest = _blank(text, spans)
     for m in _NUMBER_EN.finditer(rest):
         found.append(Quantity(m.group(0), frozenset({f"n{_value(m.group(1), m.group(2))}"})))
