@@ -173,9 +173,7 @@ class Glossary:
         hits: list[Hit] = []
         i = 0
         while i < len(words.lemmas):
-            keys = dict.fromkeys((words.lemmas[i], words.surfaces[i].casefold()))
-            candidates = sorted((pe for key in keys for pe in self._index.get(key, ())), key=lambda pe: -len(pe[0].lemmas))
-            for pattern, entry in candidates:
+            for pattern, entry in self._candidates(words.lemmas[i], words.surfaces[i].casefold()):
                 n = len(pattern.lemmas)
                 if i + n <= len(words.lemmas) and pattern.matches(words, i) and words.joined(text, i, n):
                     start, end = words.spans[i][0], words.spans[i + n - 1][1]
@@ -186,6 +184,17 @@ class Glossary:
             else:
                 i += 1
         return hits
+
+    def _candidates(self, lemma: str, surface: str) -> list[tuple[_Pattern, Entry]]:
+        """The entries a word may start, longest first: those indexed by its lemma, and by
+        its lowercased form when that differs (each list is sorted once, at indexing)."""
+        by_lemma = self._index.get(lemma, [])
+        by_surface = self._index.get(surface) if surface != lemma else None
+        if not by_surface:
+            return by_lemma
+        merged = list(dict.fromkeys(by_lemma + by_surface))
+        merged.sort(key=lambda pe: -len(pe[0].lemmas))
+        return merged
 
     def locate(self, entry: Entry, mt: str, words: _Words | None = None) -> tuple[int, int] | None:
         """Where the first of the entry's English variants is in the translation: [start, end)."""

@@ -35,6 +35,10 @@ from .types import (
 WINDOW_SENTENCES = 2048
 
 
+# Sentences missing a glossary term that are forced together (a batch's worth).
+ENFORCE_BATCH = 64
+
+
 # Rounds a missed glossary term gets: forced after the English before it, then (when
 # the model glued a suffix to it) with the word that followed it forced too.
 ENFORCE_TRIES = 2
@@ -271,10 +275,7 @@ class Translator:
             for k in dict.fromkeys(group_keys):
                 if k not in known:
                     users.setdefault(k, []).append(index)
-        for finished in translate_stream(engine, list(todo.values()), self.settings.batch_tokens):
-            fresh = {keys[i]: t for i, t in finished}
-            if self.glossary:
-                fresh = self._enforce(engine, fresh, todo)
+        def hand_out(fresh: dict[str, Translation]) -> Iterator[tuple[int, list[Translation]]]:
             # Stored under the key of the backend that made them (auto may have fallen back on loading);
             # what the model made before terms were forced, under the plain key.
             self._remember({self._memory_key(todo[k]): (todo[k], t) for k, t in fresh.items()})
@@ -288,6 +289,20 @@ class Translator:
                     if len(known) == len(set(group_keys)):
                         del waiting[index]
                         yield index, [known[key] for key in group_keys]
+
+        # Sentences that miss a glossary term wait for ENFORCE_BATCH of them (or the end
+        # of the window), so that their forced rounds run in full batches.
+        missing: dict[str, Translation] = {}
+        for finished in translate_stream(engine, list(todo.values()), self.settings.batch_tokens):
+            fresh = {keys[i]: t for i, t in finished}
+            if self.glossary:
+                missing |= {k: fresh.pop(k) for k in [k for k, t in fresh.items() if self.glossary.missed(todo[k], t.text)]}
+                if len(missing) >= ENFORCE_BATCH:
+                    fresh |= self._enforce(engine, missing, todo)
+                    missing = {}
+            yield from hand_out(fresh)
+        if missing:
+            yield from hand_out(self._enforce(engine, missing, todo))
 
     def _enforce(self, engine: Backend, fresh: dict[str, Translation], sources: dict[str, str]) -> dict[str, Translation]:
         """The translations with the glossary's terms they missed forced in, one term per
