@@ -68,16 +68,29 @@ class Refusal:
 
 
 @dataclass(frozen=True)
+class Machine(Pair):
+    """A pair the file marks as machine translation (mtpipe's own TMX, its memory
+    export with --machine, a unit created by mtpipe): never a human translation unless
+    the user says so (`memory import --as-human`)."""
+
+
+@dataclass(frozen=True)
 class Reading:
-    """What a file gave: its pairs and its refusals, each in file order."""
+    """What a file gave: its pairs, its refusals and the pairs it marks as machine
+    translation, each in file order."""
 
     pairs: tuple[Pair, ...]
     refusals: tuple[Refusal, ...]
+    machine: tuple[Machine, ...] = ()
 
 
 def _reading(items: Iterable[Pair | Refusal]) -> Reading:
     items = list(items)
-    return Reading(tuple(i for i in items if isinstance(i, Pair)), tuple(i for i in items if isinstance(i, Refusal)))
+    return Reading(
+        tuple(i for i in items if isinstance(i, Pair) and not isinstance(i, Machine)),
+        tuple(i for i in items if isinstance(i, Refusal)),
+        tuple(i for i in items if isinstance(i, Machine)),
+    )
 
 
 def _checked(source: str, target: str, where: str) -> Pair | Refusal:
@@ -106,6 +119,18 @@ _CODE = frozenset({"bpt", "ept", "ph", "it", "ut", "sub"})
 _ANY_SOURCE = "*all*"
 
 
+# <prop>s by which mtpipe marks machine translation: a run's TMX, a memory export with --machine.
+_MACHINE_PROPS = frozenset({("x-mtpipe-translation", "machine"), ("x-mtpipe-origin", "machine translation")})
+
+
+def _made_by_mtpipe(attrs: dict[str, str]) -> str | None:
+    """Why a <tu> or <tuv> is mtpipe's machine translation, by its creationid or changeid."""
+    for key in ("creationid", "changeid"):
+        if attrs.get(key, "").strip().lower() == "mtpipe":
+            return f"its {key} is {attrs[key]}"
+    return None
+
+
 def _language(tag: str) -> str:
     """The primary language of a language tag, lower case: fr-CA, FR_fr → fr."""
     return re.split(r"[-_]", tag.strip().lower(), maxsplit=1)[0]
@@ -120,6 +145,7 @@ class _Unit:
     srclang: str | None
     segs: dict[str, str] = field(default_factory=dict)
     languages: list[str] = field(default_factory=list)
+    machine: str | None = None  # why the unit is machine translation, when it says so
 
 
 class _TmxReader:
@@ -133,6 +159,7 @@ class _TmxReader:
         self.unit: _Unit | None = None
         self.lang: str | None = None
         self.seg: list[str] | None = None  # text of the <seg> being read
+        self.prop: tuple[str, list[str]] | None = None  # type and text of the unit's <prop> being read
         self.skip = 0  # depth inside code elements of the <seg>
         self.root: str | None = None
         self.parser = expat.ParserCreate()
@@ -165,14 +192,24 @@ class _TmxReader:
             self.srclang = attrs.get("srclang")
         elif tag == "tu":
             self.unit = _Unit(self.parser.CurrentLineNumber, attrs.get("tuid"), attrs.get("srclang", self.srclang))
+            self.unit.machine = _made_by_mtpipe(attrs)
         elif tag == "tuv":
             self.lang = attrs.get("xml:lang", attrs.get("lang"))  # `lang` before TMX 1.4
+            if self.unit is not None and _language(self.lang or "") == "en":
+                self.unit.machine = self.unit.machine or _made_by_mtpipe(attrs)
+        elif tag == "prop" and self.unit is not None:
+            self.prop = (attrs.get("type", ""), [])
         elif tag == "seg" and self.unit is not None and self.lang is not None:
             self.seg = []
 
     def end(self, tag: str) -> None:
         if self.skip:
             self.skip -= 1
+        elif tag == "prop" and self.prop is not None:
+            kind, text = self.prop[0], "".join(self.prop[1]).strip()
+            if self.unit is not None and (kind, text) in _MACHINE_PROPS:
+                self.unit.machine = self.unit.machine or f"its {kind} is {text}"
+            self.prop = None
         elif tag == "seg" and self.seg is not None:
             self.unit.languages.append(self.lang)
             self.unit.segs.setdefault(_language(self.lang), "".join(self.seg))  # the first <tuv> of a language counts
@@ -186,6 +223,8 @@ class _TmxReader:
     def text(self, data: str) -> None:
         if self.seg is not None and not self.skip:
             self.seg.append(data)
+        elif self.prop is not None:
+            self.prop[1].append(data)
 
     def judged(self, unit: _Unit) -> Pair | Refusal:
         where = f"{self.name} line {unit.line}" + (f" (tu {unit.tuid})" if unit.tuid else "")
@@ -193,7 +232,10 @@ class _TmxReader:
             return Refusal(where, f"not fr→en: its source language is {unit.srclang}")
         if "fr" not in unit.segs or "en" not in unit.segs:
             return Refusal(where, f"no fr/en pair (its languages: {', '.join(unit.languages) or 'none'})")
-        return _checked(unit.segs["fr"], unit.segs["en"], where)
+        pair = _checked(unit.segs["fr"], unit.segs["en"], where)
+        if isinstance(pair, Pair) and unit.machine:
+            return Machine(pair.source, pair.target, f"{where}: machine translation ({unit.machine})")
+        return pair
 
     def entity_declared(self, entity: str, *_: object) -> None:
         raise CorrectionsError(

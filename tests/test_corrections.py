@@ -489,6 +489,42 @@ def test_export_then_import_gives_back_every_human_entry(tmp_path: Path, capsys)
     assert [(e.source, e.target) for e in memory.human_entries()] == [(p.source, p.target) for p in pairs]
     memory.close()
     assert cli("memory", "export", tmx, "--cache", first, "--machine", "--force", capsys=capsys)[0] == 0
-    assert ("Une phrase.", "A sentence.") in [(p.source, p.target) for p in read_tmx(tmx.read_bytes(), "human.tmx").pairs]
+    exported = read_tmx(tmx.read_bytes(), "human.tmx")  # the machine translations come back marked as such
+    assert ("Une phrase.", "A sentence.") in [(p.source, p.target) for p in exported.machine]
+    assert ("Une phrase.", "A sentence.") not in [(p.source, p.target) for p in exported.pairs]
     main(["memory", "stats", "--cache", str(first)])
     assert capsys.readouterr().out == f"{first}: 3 human translations, 1 machine translation\n"
+
+
+MARKED = """<?xml version="1.0" encoding="UTF-8"?>
+<tmx version="1.4"><header srclang="fr" creationtool="x" creationtoolversion="1" segtype="sentence" o-tmf="x" adminlang="en" datatype="plaintext"/><body>
+<tu tuid="1"><prop type="x-mtpipe-translation">machine</prop><tuv xml:lang="fr"><seg>Un.</seg></tuv><tuv xml:lang="en"><seg>One.</seg></tuv></tu>
+<tu tuid="2"><prop type="x-mtpipe-translation">human</prop><tuv xml:lang="fr"><seg>Deux.</seg></tuv><tuv xml:lang="en"><seg>Two.</seg></tuv></tu>
+<tu tuid="3" creationid="MTPipe"><tuv xml:lang="fr"><seg>Trois.</seg></tuv><tuv xml:lang="en"><seg>Three.</seg></tuv></tu>
+<tu tuid="4"><tuv xml:lang="fr"><seg>Quatre.</seg></tuv><tuv xml:lang="en" changeid="mtpipe"><seg>Four.</seg></tuv></tu>
+<tu tuid="5"><prop type="x-mtpipe-origin">machine translation</prop><tuv xml:lang="fr"><seg>Cinq.</seg></tuv><tuv xml:lang="en"><seg>Five.</seg></tuv></tu>
+<tu tuid="6" creationid="translator"><prop type="x-note">machine</prop><tuv xml:lang="fr"><seg>Six.</seg></tuv><tuv xml:lang="en"><seg>Six.</seg></tuv></tu>
+</body></tmx>
+"""
+
+
+def test_units_marked_as_machine_translation_are_kept_apart() -> None:
+    reading = read_tmx(MARKED.encode(), "m.tmx")
+    assert [p.source for p in reading.pairs] == ["Deux.", "Six."]
+    assert [p.source for p in reading.machine] == ["Un.", "Trois.", "Quatre.", "Cinq."]
+    assert reading.machine[0].origin == "m.tmx line 3 (tu 1): machine translation (its x-mtpipe-translation is machine)"
+    assert "its creationid is MTPipe" in reading.machine[1].origin and "its changeid is mtpipe" in reading.machine[2].origin
+
+
+def test_a_runs_own_tmx_adds_no_human_translation_unless_as_human(tmp_path: Path, capsys) -> None:
+    src, out, cache = tmp_path / "in", tmp_path / "out", tmp_path / "tm.sqlite3"
+    src.mkdir()
+    (src / "a.txt").write_text("Le chat dort.\n\nIl pleut.\n", encoding="utf-8")
+    assert cli("run", src, "-o", out, "--backend", "echo", "--model", TINY_MODEL, "--no-cache", "--quiet", capsys=capsys)[0] == 0
+    code, err = cli("memory", "import", out / "a.tmx", "--cache", cache, capsys=capsys)
+    assert code == 0 and f"{out / 'a.tmx'}: 0 added" in err and "2 left out: the file marks them as machine translation" in err and "--as-human" in err
+    memory = TranslationMemory(cache)
+    assert memory.counts()["human"] == 0
+    memory.close()
+    code, err = cli("memory", "import", out / "a.tmx", "--as-human", "--cache", cache, capsys=capsys)
+    assert code == 0 and f"{out / 'a.tmx'}: 2 added" in err and "left out" not in err

@@ -168,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     memsub = memory.add_subparsers(dest="action", required=True, metavar="ACTION")
     imp = memsub.add_parser("import", parents=[cache], help="store human translations from corrections files and TMX files", description="Store each French→English pair of the files as a human translation: runs use it for that sentence instead of the model. Each file is imported whole or not at all.")
     imp.add_argument("files", nargs="+", type=Path, metavar="FILE", help="a review page's .corrections.json, or a TMX 1.4b file from a CAT tool")
+    imp.add_argument("--as-human", action="store_true", help="also import the units a file marks as machine translation (a run's own .tmx, memory export --machine) as human translations")
     imp.add_argument("--glossary", action="store_true", help="the files are glossaries (TSV/CSV, TBX, MultiTerm XML, as --glossary reads them): every run then checks their terms (and forces them with --glossary-mode enforce)")
     imp.set_defaults(handler=cmd_memory_import)
     exp = memsub.add_parser("export", parents=[cache], help="write the human translations as TMX 1.4b", description="Write the memory's human translations (with --machine, its machine translations too) as a TMX 1.4b file for CAT tools.")

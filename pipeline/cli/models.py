@@ -19,7 +19,7 @@ def cmd_memory_import(args: argparse.Namespace) -> int:
         for path in args.files:
             try:
                 reading = read_any(path)
-                changes = memory.add_human(reading.pairs)
+                changes = memory.add_human(reading.pairs + (reading.machine if args.as_human else ()))
             except (CorrectionsError, MemoryFault) as exc:
                 print(f"mtpipe: failed: {exc}; nothing of it was imported", file=sys.stderr)
                 failed += 1
@@ -28,6 +28,8 @@ def cmd_memory_import(args: argparse.Namespace) -> int:
             print(f"{path}: " + ", ".join(f"{n} {what}" for n, what in counts), file=sys.stderr)
             for refusal in reading.refusals:
                 print(f"  refused: {refusal.where}: {refusal.why}", file=sys.stderr)
+            if reading.machine and not args.as_human:
+                print(f"  {len(reading.machine)} left out: the file marks them as machine translation (first: {reading.machine[0].origin}); pass --as-human to import them as human translations", file=sys.stderr)
     finally:
         memory.close()
     return EXIT_ARTICLE_FAILED if failed else EXIT_OK
