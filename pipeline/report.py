@@ -12,7 +12,6 @@ import csv
 import io
 import math
 import os
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -25,7 +24,14 @@ from .messages import counted
 from .outdir import output_names
 from .qa.checks import protected_spans
 from .records import Article, RunSummary, SentenceRecord
-from .wordalign import Links, join_links, to_pharaoh, uncovered
+from .wordalign import (
+    Links,
+    join_links,
+    to_pharaoh,
+    uncovered,
+    word_spans,
+    words_within,
+)
 
 # A review page shows at most this many rows, so that it stays quick to open however long
 # the article; the TMX, TSV and JSONL files hold every unit.
@@ -129,32 +135,29 @@ def rows(records: Sequence[SentenceRecord], context: qa.Context = qa.Context()) 
             for found in qa.check_sentence(qa.Sentence(r.src, r.mt, lk, r.human, r.markup is not None), selected, context):
                 findings.setdefault(found.check, found.reason)
         machines = [r.machine for r in members]
-        source = " ".join(r.src for r in members)
+        source, mt = " ".join(r.src for r in members), " ".join(r.mt for r in members)
+        joined = join_links([(r.src, r.mt, lk) for r, lk in zip(members, links)], sep=" ")
         out.append(
             Row(
                 ids=tuple(r.id for r in members),
                 line=first.line,
                 source=source,
-                mt=" ".join(r.mt for r in members),
+                mt=mt,
                 reference=first.ref,
                 chrf=first.chrf,
                 bleu=first.bleu,
                 logprob=min(logprobs) if logprobs else None,
                 flags=tuple(findings),
                 reasons=tuple(findings.values()),
-                links=join_links([(r.src, r.mt, lk) for r, lk in zip(members, links)], sep=" "),
+                links=joined,
                 human=all(r.human for r in members),
                 machine=None if None in machines else " ".join(machines),  # type: ignore[arg-type]
                 hter=first.hter if len(members) == 1 else None,
                 free=" ".join(r.free if r.free is not None else r.mt for r in members) if any(r.free is not None for r in members) else None,
-                terms=_terms(context, source, " ".join(r.mt for r in members), join_links([(r.src, r.mt, lk) for r, lk in zip(members, links)], sep=" ")) if "term" in selected else (),
+                terms=_terms(context, source, mt, joined) if "term" in selected else (),
             )
         )
     return out
-
-
-def _word_spans(text: str) -> list[tuple[int, int]]:
-    return [m.span() for m in re.finditer(r"\S+", text)]
 
 
 def _terms(context: qa.Context, source: str, mt: str, links: Links | None) -> tuple[Term, ...]:
@@ -163,11 +166,11 @@ def _terms(context: qa.Context, source: str, mt: str, links: Links | None) -> tu
     if context.glossary is None:
         return ()
     out = []
-    source_words, mt_words = _word_spans(source), _word_spans(mt)
+    source_words, mt_words = word_spans(source), word_spans(mt)
     for hit in context.glossary.find(source, protected_spans(source, context)):
         target = context.glossary.locate(hit.entry, mt)
         if target is None and links:
-            words = {i for i, (a, b) in enumerate(source_words) if a < hit.end and hit.start < b}
+            words = set(words_within(source_words, hit.start, hit.end))
             linked = sorted(t for s, t in links if s in words)
             target = (mt_words[linked[0]][0], mt_words[linked[-1]][1]) if linked else None
         out.append(Term(hit.start, hit.end, target, hit.entry.source, hit.entry.targets))

@@ -197,6 +197,17 @@ def join_links(parts: Sequence[tuple[str, str, Links | None]], sep: str = "") ->
     return tuple(sorted(set(out)))
 
 
+def word_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:
+    """Character spans of the whitespace-separated words of text (the words links
+    index), shifted by `offset`."""
+    return [(offset + m.start(), offset + m.end()) for m in re.finditer(r"\S+", text)]
+
+
+def words_within(spans: Sequence[tuple[int, int]], start: int, end: int) -> list[int]:
+    """The indices of the words (`word_spans`) that [start, end) overlaps."""
+    return [i for i, (a, b) in enumerate(spans) if a < end and start < b]
+
+
 def uncovered(source: str, links: Links) -> list[int]:
     """Content words of the source (not punctuation, not stop words) that no link
     reaches: words the translation may have left out."""

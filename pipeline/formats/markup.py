@@ -37,7 +37,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..wordalign import Links, project_spans
+from ..wordalign import Links, project_spans, word_spans
 
 UNKNOWN = -1  # Inline.parent of a format that does not say: found from the spans
 
@@ -75,11 +75,6 @@ Event = tuple[str, object]
 _Words = tuple[int, int, int]  # sentence index, first and last source word in it
 
 
-def _words(text: str, offset: int = 0) -> list[tuple[int, int]]:
-    """Character spans of the whitespace-separated words of text."""
-    return [(offset + m.start(), offset + m.end()) for m in re.finditer(r"\S+", text)]
-
-
 class _Projection:
     """Source character positions → boundaries between the block's English words."""
 
@@ -87,7 +82,7 @@ class _Projection:
         self.sentences = sentences
         self.starts = [s.start for s in sentences]
         self.ends = [s.end for s in sentences]
-        words = [_words(text[s.start : s.end], s.start) for s in sentences]
+        words = [word_spans(text[s.start : s.end], s.start) for s in sentences]
         self.word_starts = [[a for a, _ in w] for w in words]
         self.word_ends = [[b for _, b in w] for w in words]
         self.offsets, total = [], 0

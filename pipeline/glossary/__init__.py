@@ -119,6 +119,12 @@ class _Pattern:
         words = _Words.of(term, lang)
         return cls(words.surfaces, words.lemmas, _case_sensitive(term))
 
+    def at(self, words: _Words, text: str, i: int) -> bool:
+        """Whether the pattern is in `text` from its word i: the words match and follow
+        one another."""
+        n = len(self.lemmas)
+        return i + n <= len(words.lemmas) and self.matches(words, i) and words.joined(text, i, n)
+
     def matches(self, words: _Words, i: int) -> bool:
         n = len(self.lemmas)
         if self.case_sensitive:
@@ -126,6 +132,14 @@ class _Pattern:
         if words.lemmas[i : i + n] == self.lemmas:
             return True
         return tuple(w.casefold() for w in words.surfaces[i : i + n]) == tuple(w.casefold() for w in self.surfaces)
+
+
+def entries_digest(entries: Iterable[Entry]) -> str:
+    """A hash of glossary entries (their French and English, not their notes nor their
+    order): the same for the same terms."""
+    unique = sorted({(e.source, e.targets) for e in entries})
+    text = "\n".join(f"{source}\t{'|'.join(targets)}" for source, targets in unique)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 class Glossary:
@@ -150,15 +164,14 @@ class Glossary:
 
     @property
     def digest(self) -> str:
-        """A hash of the entries, to name this glossary in settings and memory keys."""
-        text = "\n".join(f"{e.source}\t{'|'.join(e.targets)}" for e in sorted(self.entries, key=lambda e: (e.source, e.targets)))
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+        """A hash of the entries, to name this glossary in settings hashes."""
+        return entries_digest(self.entries)
 
     def find(self, text: str, protected: Sequence[tuple[int, int]] = ()) -> list[Hit]:
         """The terms of a French text, left to right, longest first, never overlapping
-        nor touching a protected [start, end) span. The last FOUND_CACHED texts' are
-        kept: a run asks for a sentence's terms several times (its memory key, its
-        check, its forced rounds)."""
+        nor touching a protected [start, end) span. The terms of the last FOUND_CACHED
+        texts are kept: a run asks for a sentence's terms several times (its memory
+        key, its check, its forced rounds)."""
         key = (text, tuple(protected))
         if key in self._found:
             return list(self._found[key])
@@ -175,7 +188,7 @@ class Glossary:
         while i < len(words.lemmas):
             for pattern, entry in self._candidates(words.lemmas[i], words.surfaces[i].casefold()):
                 n = len(pattern.lemmas)
-                if i + n <= len(words.lemmas) and pattern.matches(words, i) and words.joined(text, i, n):
+                if pattern.at(words, text, i):
                     start, end = words.spans[i][0], words.spans[i + n - 1][1]
                     if not any(a < end and start < b for a, b in protected) and not _inside_compound(text, start, end):
                         hits.append(Hit(entry, start, end, text[start:end]))
@@ -201,9 +214,8 @@ class Glossary:
         words = words or _Words.of(mt, "en")
         for i in range(len(words.lemmas)):
             for pattern in self._targets[entry]:
-                n = len(pattern.lemmas)
-                if i + n <= len(words.lemmas) and pattern.matches(words, i) and words.joined(mt, i, n):
-                    return words.spans[i][0], words.spans[i + n - 1][1]
+                if pattern.at(words, mt, i):
+                    return words.spans[i][0], words.spans[i + len(pattern.lemmas) - 1][1]
         return None
 
     def rendered(self, entry: Entry, mt: str) -> bool:

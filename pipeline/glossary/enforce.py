@@ -12,24 +12,10 @@ the terms forced before it.
 
 from __future__ import annotations
 
-import hashlib
 import re
-from collections.abc import Sequence
 
-from ..wordalign import Links
-from . import Glossary, Hit
-
-
-def _words(text: str) -> list[tuple[int, int]]:
-    spans, start = [], None
-    for i, c in enumerate(text + " "):
-        if c.isspace():
-            if start is not None:
-                spans.append((start, i))
-                start = None
-        elif start is None:
-            start = i
-    return spans
+from ..wordalign import Links, word_spans, words_within
+from . import Glossary, Hit, entries_digest
 
 
 def prefix(source: str, text: str, links: Links | None, hit: Hit, forced: str = "", anchor: bool = False) -> str:
@@ -41,8 +27,8 @@ def prefix(source: str, text: str, links: Links | None, hit: Hit, forced: str = 
     a suffix to it ("influenzam"): see `anchored`."""
     if anchor and forced and text.startswith(forced):
         return anchored(text, forced)
-    source_words, target_words = _words(source), _words(text)
-    term = {i for i, (a, b) in enumerate(source_words) if a < hit.end and hit.start < b}
+    source_words, target_words = word_spans(source), word_spans(text)
+    term = set(words_within(source_words, hit.start, hit.end))
     linked = sorted(t for s, t in links or () if s in term and t < len(target_words))
     if linked:
         cut = linked[0]
@@ -70,17 +56,8 @@ def anchored(text: str, forced: str) -> str:
     return forced + (tail.group(0) if tail else "")
 
 
-def first_missed(glossary: Glossary, source: str, text: str) -> Hit | None:
-    """The first term of the French (left to right) the English does not render."""
-    missed = glossary.missed(source, text)
-    return missed[0] if missed else None
-
-
 def terms_digest(glossary: Glossary, source: str) -> str | None:
     """A digest of the glossary entries found in a sentence (None: none): what a
     memory key adds, so that a glossary change touches only the sentences it matches."""
-    hits: Sequence[Hit] = glossary.find(source)
-    if not hits:
-        return None
-    entries = sorted({(h.entry.source, h.entry.targets) for h in hits})
-    return hashlib.sha256(repr(entries).encode("utf-8")).hexdigest()[:16]
+    hits = glossary.find(source)
+    return entries_digest(h.entry for h in hits) if hits else None
