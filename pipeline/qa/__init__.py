@@ -53,6 +53,11 @@ class Context:
     def selected(self) -> tuple[str, ...]:
         return selection(self.checks)
 
+    @property
+    def run_wide(self) -> Consistency | None:
+        """The run's consistency index when the consistency check runs, else None."""
+        return self.consistency if "consistency" in self.selected else None
+
 
 @dataclass(frozen=True)
 class Check:
@@ -102,9 +107,9 @@ def selection(text: str | Iterable[str] | None) -> tuple[str, ...]:
     if text is None:
         return known
     names = [n.strip() for n in (text.split(",") if isinstance(text, str) else text) if n.strip()]
-    if names in (["all"], []):
-        return known if names else ()
-    if names == ["none"]:
+    if names == ["all"]:
+        return known
+    if names in ([], ["none"]):
         return ()
     unknown = [n for n in names if n not in known]
     if unknown:
@@ -116,15 +121,14 @@ def check_sentence(sentence: Sentence, selected: Iterable[str], context: Context
     """The selected checks the sentence fails, in the registry's order. An empty English
     is only that: the other checks have nothing to read."""
     all_checks()
-    selected = tuple(name for name in CHECKS if name in set(selected))
+    wanted = set(selected)
     if not any(c.isalnum() for c in sentence.source):
         return []
     if not sentence.mt.strip():
-        return [Finding("empty", CHECKS["empty"].title)] if "empty" in selected else []
+        wanted &= {"empty"}
     found = []
-    for name in selected:
-        rule = CHECKS[name]
-        if not (sentence.human and rule.machine_only):
+    for name, rule in CHECKS.items():
+        if name in wanted and not (sentence.human and rule.machine_only):
             reason = rule.run(sentence, context)
             if reason is not None:
                 found.append(Finding(name, reason))

@@ -135,7 +135,7 @@ def term(sentence: Sentence, context: Context) -> str | None:
 def _final(text: str) -> str:
     m = _FINAL.search(text.rstrip())
     mark = m.group(1) if m else ""
-    return {"…": ".", ";": ".", ":": ":"}.get(mark, mark)
+    return {"…": ".", ";": "."}.get(mark, mark)
 
 
 def _balanced(text: str) -> bool:

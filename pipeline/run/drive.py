@@ -8,9 +8,8 @@ import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
-from itertools import groupby
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 from .. import qa
 from ..errors import STOPS_A_RUN
@@ -22,14 +21,22 @@ from ..records import (
     Article,
     RunMeta,
     RunSummary,
-    SentenceRecord,
     records_text,
     sentence_records,
 )
 from ..translate import Translation, Translator, human_digest
 from ..writers import json_text
 from .discover import Selection, format_of, shown
-from .pages import page_info, review_files, rewrite_article, write_all, write_index
+from .pages import (
+    Checked,
+    checked,
+    checked_on_disk,
+    page_info,
+    recheck,
+    review_files,
+    write_all,
+    write_index,
+)
 from .planning import Pending, decide, outside_of, settings_hash, take_over
 from .summary import (
     NOTHING_TO_TRANSLATE,
@@ -185,9 +192,12 @@ def _run(
     summaries = _SummaryWriter(folder, translator, articles, started, len(pending), None if pending else recorded_meta(earlier, translator))
     bar = progress(total=sum(p.sentences for p in pending)) if progress else None
     try:
-        checked = _earlier_articles(folder, decisions, review)
-        checked += _translate_pending(pending, folder, translator, date, bar, summaries, review)
-        _recheck_consistency(folder, checked, summaries.meta or meta_of(translator), date, review)
+        # The articles skipped as unchanged are checked for consistency too, so that a run
+        # resumed or redone checks against the same sentences as one run of everything.
+        skipped = [d.article for d in decisions if d.pending is None and d.article.status == "skipped"]
+        known = checked_on_disk(folder, skipped, review)
+        known += _translate_pending(pending, folder, translator, date, bar, summaries, review)
+        recheck(folder, known, summaries.meta or meta_of(translator), date, review)
         if references:
             summaries.scores = _run_scores(folder, articles)
     except STOPS_A_RUN:
@@ -254,7 +264,7 @@ def in_progress(inputs: Sequence[str]) -> str:
 
 def _translate_pending(
     pending: list[Pending], folder: OutputFolder, translator: Translator, date: str, bar: ProgressBar | None, summaries: _SummaryWriter, review: qa.Context
-) -> list[_Checked]:
+) -> list[Checked]:
     """Translate the parsed articles through the translator's stream (their sentences
     share batches), writing each article as soon as its last sentence is done and
     recording the outcome in its Article. Returns what the consistency check saw of each
@@ -264,7 +274,7 @@ def _translate_pending(
     articles it held are translated again one by one, so that only the article at
     fault is an error entry; the stream then goes on with the articles after them."""
     unfinished = dict.fromkeys(range(len(pending)))  # in input order
-    written: list[_Checked] = []
+    written: list[Checked] = []
     begun: set[int] = set()  # read into the translator's window: their sentences are being translated
 
     def progress(n: int) -> None:
@@ -317,51 +327,7 @@ def _translate_pending(
     return written
 
 
-class _Checked(NamedTuple):
-    """An article as the run-wide consistency check knows it: its units' sentence keys,
-    and how many of its page's rows the check flagged when the page was written."""
-
-    article: Article
-    units: list[list[tuple[bytes, bytes]]]
-    flagged: int
-
-
-def _checked(article: Article, records: Sequence[SentenceRecord], review: qa.Context) -> list[_Checked]:
-    """An article's records given to the run's consistency index (none when the run
-    does not check consistency)."""
-    if review.consistency is None or "consistency" not in review.selected:
-        return []
-    units = [review.consistency.add((r.src, r.mt) for r in unit) for _, unit in groupby(records, key=lambda r: r.unit or r.id)]
-    return [_Checked(article, units, (article.flags or {}).get("consistency", 0))]
-
-
-def _earlier_articles(folder: OutputFolder, decisions: Sequence, review: qa.Context) -> list[_Checked]:
-    """The articles a run skips as unchanged, given to its consistency index, so that a
-    run resumed or redone checks against the same sentences as one run of everything.
-    An article whose records cannot be read is left out of the check."""
-    if review.consistency is None or "consistency" not in review.selected:
-        return []
-    checked = []
-    for decision in decisions:
-        article = decision.article
-        if decision.pending is None and article.status == "skipped":
-            try:
-                checked += _checked(article, read_records(folder, output_names(article.input)[1]), review)
-            except (OSError, ValueError):
-                continue
-    return checked
-
-
-def _recheck_consistency(folder: OutputFolder, checked: list[_Checked], meta: RunMeta, date: str, review: qa.Context) -> None:
-    """Write again the pages of the articles whose rows the run's consistency check now
-    flags otherwise than their pages do (a later article translated one of their
-    sentences another way), so that every page flags what the whole folder holds."""
-    for item in checked:
-        if item.article.done and review.consistency.count(item.units) != item.flagged:
-            rewrite_article(folder, item.article, meta, date, review)
-
-
-def _write_article(item: Pending, translations: list[Translation], folder: OutputFolder, translator: Translator, date: str, review: qa.Context) -> list[_Checked]:
+def _write_article(item: Pending, translations: list[Translation], folder: OutputFolder, translator: Translator, date: str, review: qa.Context) -> list[Checked]:
     """Score an article against its reference, write its files, record the outcome;
     what the consistency check saw of it, when it was written."""
     article = item.article
@@ -374,7 +340,7 @@ def _write_article(item: Pending, translations: list[Translation], folder: Outpu
             replace(record, **fields, markup="unsure" if record.id in english.unsure else None)
             for record, fields in zip(sentence_records(item.segments, translations, doc=item.doc), extra, strict=True)
         ]
-        checked = _checked(article, records, review)
+        known = checked(article, records, review)
         files = review_files(page_info(article, meta_of(translator), date), records, review)
         texts = [english.data, records_text(records).encode("utf-8")]
         write_all(folder, list(zip(names, texts + files.files)))
@@ -393,5 +359,5 @@ def _write_article(item: Pending, translations: list[Translation], folder: Outpu
         article.human = sum(t.human for t in translations)
         article.flagged, article.flags = files.flagged, files.flags
         article.human_sha256 = human_digest((seg.text, t.text) for seg, t in zip(item.segments, translations) if t.human)
-        return [item._replace(flagged=files.flags.get("consistency", 0)) for item in checked]
+        return [entry._replace(flagged=files.flags.get("consistency", 0)) for entry in known]
     return []

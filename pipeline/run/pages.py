@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import groupby
 from pathlib import Path
 from typing import NamedTuple
 
@@ -88,12 +89,7 @@ def rewrite_reports(out: Path, context: qa.Context = qa.Context()) -> RunSummary
             raise ValueError(f"{shown(out / SUMMARY)} is not a summary mtpipe wrote ({exc}); run mtpipe run -o {shown(out)} again") from None
         date = run_date()
         done = [a for a in summary.articles if a.done]
-        if context.consistency is not None:
-            for article in done:
-                try:
-                    context.consistency.add((r.src, r.mt) for r in read_records(folder, output_names(safe_relative(article.input).as_posix())[1]))
-                except (OSError, ValueError, OutputConflict):
-                    pass  # the article's own pass below says what is wrong with it
+        checked_on_disk(folder, done, context)
         for article in done:
             rewrite_article(folder, article, summary.meta, date, context)
         folder.write(SUMMARY, json_text(summary.to_json()).encode("utf-8"))
@@ -116,3 +112,46 @@ def rewrite_article(folder: OutputFolder, article: Article, meta: RunMeta, date:
         article.status, article.error = "error", f"{article.input}: {exc}; not rewritten"
     except (OSError, ValueError) as exc:
         article.status, article.error = "error", f"{shown(out / output_names(article.input)[1])}: the sentence records cannot be read ({exc}); run mtpipe run --force"
+
+
+class Checked(NamedTuple):
+    """An article as the run-wide consistency check knows it: its units' sentence keys,
+    and how many of its page's rows the check flagged when the page was written."""
+
+    article: Article
+    units: list[list[tuple[bytes, bytes]]]
+    flagged: int
+
+
+def checked(article: Article, records: Sequence[SentenceRecord], context: qa.Context) -> list[Checked]:
+    """An article's records given to the run's consistency index (none when the run
+    does not check consistency)."""
+    index = context.run_wide
+    if index is None:
+        return []
+    units = [index.add((r.src, r.mt) for r in unit) for _, unit in groupby(records, key=lambda r: r.unit or r.id)]
+    return [Checked(article, units, (article.flags or {}).get("consistency", 0))]
+
+
+def checked_on_disk(folder: OutputFolder, articles: Sequence[Article], context: qa.Context) -> list[Checked]:
+    """Articles' records read back from `folder` and given to the run's consistency
+    index. An article whose records cannot be read is left out of the check (its own
+    page, when written again, says what is wrong)."""
+    if context.run_wide is None:
+        return []
+    found = []
+    for article in articles:
+        try:
+            found += checked(article, read_records(folder, output_names(article.input)[1]), context)
+        except (OSError, ValueError, OutputConflict):
+            continue
+    return found
+
+
+def recheck(folder: OutputFolder, known: Sequence[Checked], meta: RunMeta, date: str, context: qa.Context) -> None:
+    """Write again the pages of the articles whose rows the run's consistency check now
+    flags otherwise than their pages do (a later article translated one of their
+    sentences another way), so that every page flags what the whole folder holds."""
+    for item in known:
+        if item.article.done and context.run_wide.count(item.units) != item.flagged:
+            rewrite_article(folder, item.article, meta, date, context)
