@@ -25,7 +25,13 @@ from .hub import ModelError, ModelRef
 from .messages import first_line
 from .reaper import Reaper
 from .translate.marian import token_counter
-from .translate.types import BACKENDS, DecodeSettings, Hypothesis, usable_cores
+from .translate.types import (
+    BACKENDS,
+    DecodeSettings,
+    Hypothesis,
+    generate_on,
+    usable_cores,
+)
 from .wordalign import Links
 
 if TYPE_CHECKING:  # the Translator makes this engine (translator._ray): no import back
@@ -151,7 +157,7 @@ class _Worker:
         return self.error, limit, os.getpid(), ray.get_runtime_context().get_node_id()
 
     def generate(self, texts: list[str], max_new_tokens: int, prefixes: list[str] | None = None) -> list[Hypothesis]:
-        return self.backend.generate(texts, max_new_tokens, prefixes) if prefixes is not None else self.backend.generate(texts, max_new_tokens)
+        return generate_on(self.backend, texts, max_new_tokens, prefixes)
 
     def align(self, sources: list[str], targets: list[str]) -> list[Links]:
         return self.backend.align(sources, targets)

@@ -4,7 +4,7 @@ put the pieces of each sentence back together. Testable without a model."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from ..segment import halve, split_to_fit
@@ -61,10 +61,21 @@ class _Piece:
         return self.hyp if self.halves is None else _merge([h.result() for h in self.halves])
 
 
+def as_translation(hyp: Hypothesis) -> Translation:
+    """A hypothesis as a sentence's translation: its mean token log-probability, made of
+    as many pieces as its `parts` say."""
+    logprob = hyp.logprob_sum / hyp.tokens if hyp.tokens else None
+    return Translation(hyp.text, logprob, len(hyp.parts), parts=hyp.parts, links=hyp.links)
+
+
+def output_cap(lengths: Iterable[int]) -> int:
+    """The output tokens a batch may generate, from its inputs' token counts: beyond it,
+    output is runaway generation."""
+    return OUTPUT_RATIO * max(lengths) + OUTPUT_SLACK
+
+
 def _translation(pieces: Sequence[_Piece]) -> Translation:
-    merged = _merge([p.result() for p in pieces])
-    logprob = merged.logprob_sum / merged.tokens if merged.tokens else None
-    return Translation(merged.text, logprob, len(merged.parts), parts=merged.parts, links=merged.links)
+    return as_translation(_merge([p.result() for p in pieces]))
 
 
 def _generated(backend: Backend, jobs: Sequence[tuple[list[str], int]]) -> Iterator[list[Hypothesis]]:
@@ -92,7 +103,7 @@ def translate_stream(backend: Backend, texts: Sequence[str], budget: int) -> Ite
         lengths = [backend.count_tokens(t) for t in stripped]
         retried: dict[int, tuple[_Piece, _Piece]] = {}
         batches = length_batches(lengths, budget)
-        jobs = [([stripped[k] for k in batch], OUTPUT_RATIO * max(lengths[k] for k in batch) + OUTPUT_SLACK) for batch in batches]
+        jobs = [([stripped[k] for k in batch], output_cap(lengths[k] for k in batch)) for batch in batches]
         for batch, hyps in zip(batches, _generated(backend, jobs)):
             for k, hyp in zip(batch, hyps):
                 piece = level[k][0]

@@ -17,17 +17,16 @@ from ..memory import HumanEntry, MemoryFault, TranslationMemory, human_key
 from ..wordalign import Links, from_pharaoh, to_pharaoh
 from .choose import AUTO, FAST, REFERENCE, choose_backend, fallback_warning
 from .marian import beam_size
-from .orchestrate import translate_stream
+from .orchestrate import as_translation, output_cap, translate_stream
 from .shortlist import ONLY_CT2, shortlist_digest
 from .types import (
     BACKENDS,
     DEFAULT_COMPUTE_TYPE,
-    OUTPUT_RATIO,
-    OUTPUT_SLACK,
     Backend,
     DecodeSettings,
     Hypothesis,
     Translation,
+    generate_on,
 )
 
 # Distinct sentences to translate that a run pools into shared batches at a time,
@@ -72,7 +71,7 @@ class Local:
         return self.backend.count_tokens(text)
 
     def generate(self, texts: Sequence[str], max_new_tokens: int, prefixes: Sequence[str] | None = None) -> list[Hypothesis]:
-        return self.backend.generate(texts, max_new_tokens, prefixes) if prefixes is not None else self.backend.generate(texts, max_new_tokens)
+        return generate_on(self.backend, texts, max_new_tokens, prefixes)
 
     def align(self, sources: Sequence[str], targets: Sequence[str]) -> list[Links]:
         return self.backend.align(sources, targets)
@@ -324,18 +323,16 @@ class Translator:
             if not round_:
                 return out
             texts = [sources[k].strip() for k in round_]
-            cap = OUTPUT_RATIO * max(engine.count_tokens(t) for t in texts) + OUTPUT_SLACK
-            for k, hyp in zip(round_, engine.generate(texts, cap, list(round_.values()))):
+            for k, hyp in zip(round_, engine.generate(texts, output_cap(engine.count_tokens(t) for t in texts), list(round_.values()))):
                 if hyp.hit_limit:  # the forced English ran into the length cap: keep the whole one
                     continue
                 first = out[k].free if out[k].free is not None else out[k].text
-                logprob = hyp.logprob_sum / hyp.tokens if hyp.tokens else None
-                out[k] = Translation(hyp.text, logprob, 1, parts=((sources[k], hyp.text),), links=hyp.links, free=first)
+                out[k] = replace(as_translation(replace(hyp, parts=((sources[k], hyp.text),))), free=first)
 
     def _recall_free(self, known: dict[str, Translation], keys: Sequence[str], sentences: Sequence[str]) -> None:
         """Give recalled translations whose terms were forced what the model made first
         (stored under the sentence's plain key)."""
-        plain = {k: self._plain_key(s) for k, s in zip(keys, sentences) if k in known and k != self._plain_key(s)}
+        plain = {k: p for k, s in zip(keys, sentences) if k in known and (p := self._plain_key(s)) != k}
         first = self._recall(list(plain.values())) if plain else {}
         for k, p in plain.items():
             if p in first and first[p].text != known[k].text:

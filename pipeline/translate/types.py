@@ -120,6 +120,15 @@ class Backend(Protocol):
         decoding: the model scores the translation instead of choosing one)."""
 
 
+def generate_on(backend: Backend, texts: Sequence[str], max_new_tokens: int, prefixes: Sequence[str] | None = None) -> list[Hypothesis]:
+    """backend.generate, given `prefixes` only when there are some: a backend written
+    before them (one that overrides generate(texts, max_new_tokens)) still serves the
+    batches that force nothing."""
+    if prefixes is None:
+        return backend.generate(texts, max_new_tokens)
+    return backend.generate(texts, max_new_tokens, prefixes)
+
+
 BACKENDS: dict[str, Callable[[ModelRef, DecodeSettings], Backend]] = {}
 
 
