@@ -208,8 +208,8 @@ def detection(segments: list[dict], glossary: Glossary, lemma_only: bool = False
         found = Counter(h.text.casefold() for h in hits)
         matched = gold & found
         tp += sum(matched.values())
-        extra = found - matched
-        silver += sum(1 for h in hits if extra[h.text.casefold()] > 0 and glossary.rendered(h.entry, seg["en"]) and not extra.subtract({h.text.casefold(): 1}))
+        rendered = Counter(h.text.casefold() for h in hits if glossary.rendered(h.entry, seg["en"]))
+        silver += sum(((found - matched) & rendered).values())
         found_total += sum(found.values())
         gold_total += sum(gold.values())
     return {"precision": tp / max(found_total, 1), "silver": (tp + silver) / max(found_total, 1), "recall": tp / max(gold_total, 1), "gold": gold_total, "tp": tp, "found": found_total}
